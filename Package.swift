@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "covata-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "covata-proxy", targets: ["covata-proxy"]),
+        .executable(name: "covata-mock", targets: ["covata-mock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // libcurl's headers and link flags via pkg-config; the shim gives typed, non-variadic entry points.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // The only module that imports CCurl or touches unsafe pointers.
+        .target(
+            name: "CurlClient",
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Config, token lifecycle, listeners and forwarding: everything the executable runs.
+        .target(
+            name: "CovataProxy",
+            dependencies: [
+                "CurlClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A local stand-in for the Covata Platform, used by `make run` and the tests.
+        .target(
+            name: "CovataMock",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "covata-proxy",
+            dependencies: [
+                "CovataProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "covata-mock",
+            dependencies: [
+                "CovataMock",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CovataProxyTests",
+            dependencies: [
+                "CovataProxy",
+                "CovataMock",
+                "CurlClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)

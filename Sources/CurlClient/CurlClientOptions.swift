@@ -1,0 +1,30 @@
+/// Settings that apply to every upstream call made through one `CurlWorker`.
+public struct CurlClientOptions: Sendable {
+    /// A PEM bundle of trusted CAs; nil uses the system bundle.
+    public var caFile: String?
+    /// A PEM client certificate and its key, for mutual TLS.
+    public var clientCertFile: String?
+    public var clientKeyFile: String?
+    /// Turns off certificate and host-name verification. Only for tests against self-signed servers.
+    public var insecureSkipVerify: Bool
+    /// The corporate proxy for every call; nil means none, and libcurl's environment lookup stays off.
+    public var egressProxy: String?
+    /// Upper bound on connections per upstream host kept by the worker.
+    public var maxConnectionsPerHost: Int
+
+    public init(
+        caFile: String? = nil,
+        clientCertFile: String? = nil,
+        clientKeyFile: String? = nil,
+        insecureSkipVerify: Bool = false,
+        egressProxy: String? = nil,
+        maxConnectionsPerHost: Int = 0
+    ) {
+        self.caFile = caFile
+        self.clientCertFile = clientCertFile
+        self.clientKeyFile = clientKeyFile
+        self.insecureSkipVerify = insecureSkipVerify
+        self.egressProxy = egressProxy
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+    }
+}

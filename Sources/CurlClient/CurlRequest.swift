@@ -1,0 +1,30 @@
+/// One upstream HTTP request as libcurl should send it.
+///
+/// `url` is used as given: the caller builds it, curl sends its path byte-exact (`CURLOPT_PATH_AS_IS`).
+/// `headers` must not carry framing (`Content-Length`, `Transfer-Encoding`) or `Host`: curl writes those itself.
+public struct CurlRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: CurlRequestBody
+    /// Gives up on connecting after this long (DNS, TCP and TLS).
+    public var connectTimeoutMilliseconds: Int
+    /// Gives up on the whole transfer after this long; 0 means no overall limit (streams can be long).
+    public var totalTimeoutMilliseconds: Int
+
+    public init(
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: CurlRequestBody = .none,
+        connectTimeoutMilliseconds: Int = 10_000,
+        totalTimeoutMilliseconds: Int = 0
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.totalTimeoutMilliseconds = totalTimeoutMilliseconds
+    }
+}

@@ -1,0 +1,86 @@
+import CCurl
+import NIOCore
+
+// libcurl's C callbacks. They run on the worker thread, inside curl_multi_perform or curl_easy_pause.
+
+let curlWriteTrampoline: curl_write_callback = { data, size, count, userdata in
+    guard let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+}
+
+let curlHeaderTrampoline: curl_write_callback = { data, size, count, userdata in
+    guard let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+    return size * count
+}
+
+let curlReadTrampoline: curl_read_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return cp_readfunc_abort() }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.fillUpload(UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+}
+
+extension CurlTransfer {
+    func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
+        guard !workerHeadDelivered, let head = workerHeadParser.feed(Array(line)) else { return }
+        workerHeadDelivered = true
+        delegate.transfer(self, didReceiveHead: head)
+    }
+
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let accepted = down.withLock { state -> Bool in
+            guard state.inFlight < Self.receiveHighWater else {
+                state.curlWaiting = true
+                return false
+            }
+            state.inFlight += bytes.count
+            return true
+        }
+        guard accepted else {
+            // curl keeps these bytes and delivers them again after we unpause.
+            workerRecvPaused = true
+            return cp_writefunc_pause()
+        }
+        delegate.transfer(self, didReceiveBody: ByteBuffer(bytes: bytes))
+        return bytes.count
+    }
+
+    func fillUpload(_ target: UnsafeMutableRawBufferPointer) -> Int {
+        var written = 0
+        let (pause, wakeProducer) = up.withLock { state -> (Bool, Bool) in
+            while written < target.count, var front = state.queue.first {
+                let n = min(front.readableBytes, target.count - written)
+                front.withUnsafeReadableBytes { source in
+                    UnsafeMutableRawBufferPointer(rebasing: target[written..<(written + n)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<n]))
+                }
+                front.moveReaderIndex(forwardBy: n)
+                written += n
+                if front.readableBytes == 0 {
+                    state.queue.removeFirst()
+                } else {
+                    state.queue[state.queue.startIndex] = front
+                }
+            }
+            state.queued -= written
+            var wake = false
+            if state.producerBlocked, state.queued <= Self.sendLowWater {
+                state.producerBlocked = false
+                wake = true
+            }
+            if written == 0, !state.ended {
+                state.curlWaiting = true
+                return (true, wake)
+            }
+            return (false, wake)
+        }
+        if wakeProducer { delegate.transferCanAcceptMoreBody(self) }
+        if pause {
+            workerSendPaused = true
+            return cp_readfunc_pause()
+        }
+        return written
+    }
+}

@@ -1,0 +1,108 @@
+import CCurl
+import NIOCore
+
+/// Creating, configuring and tearing down the easy handle. Worker-thread only.
+extension CurlTransfer {
+    static func from(easy: UnsafeMutableRawPointer) -> CurlTransfer? {
+        var raw: UnsafeMutableRawPointer?
+        guard cp_getinfo_private(easy, &raw) == CURLE_OK, let raw else { return nil }
+        return Unmanaged<CurlTransfer>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    func makeEasyHandle(options: CurlClientOptions) -> UnsafeMutableRawPointer? {
+        guard let easy = curl_easy_init() else { return nil }
+        workerEasy = easy
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        var ok = true
+        func set(_ result: CURLcode) { if result != CURLE_OK { ok = false } }
+
+        set(cp_setopt_str(easy, CURLOPT_URL, request.url))
+        set(cp_setopt_ptr(easy, CURLOPT_PRIVATE, me))
+        set(cp_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        // Forward the target byte-exact: no dot-segment squashing.
+        set(cp_setopt_long(easy, CURLOPT_PATH_AS_IS, 1))
+        set(cp_setopt_long(easy, CURLOPT_HTTP_VERSION, cp_http_version_1_1()))
+        // Content-Encoding passes through untouched; transfer decoding stays on so chunking is re-framed by us.
+        set(cp_setopt_long(easy, CURLOPT_HTTP_CONTENT_DECODING, 0))
+        set(cp_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0))
+        set(cp_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds))
+        set(cp_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
+        set(cp_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
+        // An empty proxy string turns off libcurl's own http_proxy/https_proxy environment lookup.
+        set(cp_setopt_str(easy, CURLOPT_PROXY, options.egressProxy ?? ""))
+        configureTLS(easy, options: options, set: set)
+        configureMethod(easy, set: set)
+
+        set(cp_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteTrampoline))
+        set(cp_setopt_ptr(easy, CURLOPT_WRITEDATA, me))
+        set(cp_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderTrampoline))
+        set(cp_setopt_ptr(easy, CURLOPT_HEADERDATA, me))
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers {
+            // "Name:" would delete a header in curl; "Name;" sends it with an empty value.
+            let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
+            list = curl_slist_append(list, line)
+        }
+        // We answer a client's 100-continue ourselves; curl must not wait for one from the upstream.
+        list = curl_slist_append(list, "Expect:")
+        if !request.headers.contains(where: { $0.name.lowercased() == "accept" }) {
+            list = curl_slist_append(list, "Accept:")
+        }
+        workerHeaderList = list
+        set(cp_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+        guard ok else {
+            releaseEasyHandle()
+            return nil
+        }
+        return easy
+    }
+
+    private func configureTLS(_ easy: UnsafeMutableRawPointer, options: CurlClientOptions, set: (CURLcode) -> Void) {
+        if let caFile = options.caFile { set(cp_setopt_str(easy, CURLOPT_CAINFO, caFile)) }
+        if let cert = options.clientCertFile { set(cp_setopt_str(easy, CURLOPT_SSLCERT, cert)) }
+        if let key = options.clientKeyFile { set(cp_setopt_str(easy, CURLOPT_SSLKEY, key)) }
+        if options.insecureSkipVerify {
+            set(cp_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0))
+            set(cp_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0))
+        }
+    }
+
+    private func configureMethod(_ easy: UnsafeMutableRawPointer, set: (CURLcode) -> Void) {
+        let method = request.method
+        if method == "HEAD" {
+            // NOBODY, not CUSTOMREQUEST: curl must not wait for a body a HEAD answer never has.
+            set(cp_setopt_long(easy, CURLOPT_NOBODY, 1))
+            return
+        }
+        if method != "GET" { set(cp_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)) }
+        switch request.body {
+        case .none:
+            return
+        case .bytes(let bytes):
+            set(cp_setopt_long(easy, CURLOPT_UPLOAD, 1))
+            set(cp_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count)))
+        case .stream(let length):
+            set(cp_setopt_long(easy, CURLOPT_UPLOAD, 1))
+            set(cp_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(length ?? -1)))
+        }
+        set(cp_setopt_read(easy, CURLOPT_READFUNCTION, curlReadTrampoline))
+        set(cp_setopt_ptr(easy, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()))
+    }
+
+    func releaseEasyHandle() {
+        if let easy = workerEasy { curl_easy_cleanup(easy) }
+        workerEasy = nil
+        if let list = workerHeaderList { curl_slist_free_all(list) }
+        workerHeaderList = nil
+    }
+
+    /// curl_easy_pause sets both directions at once, so always pass the full mirror.
+    func applyPauseState() {
+        guard let easy = workerEasy else { return }
+        var mask: Int32 = 0
+        if workerRecvPaused { mask |= CURLPAUSE_RECV }
+        if workerSendPaused { mask |= CURLPAUSE_SEND }
+        curl_easy_pause(easy, mask)
+    }
+}

@@ -1,0 +1,101 @@
+import CCurl
+import NIOCore
+import Synchronization
+
+/// One upstream exchange, shared by the caller's thread and the curl worker.
+///
+/// Fields touched by both sides sit behind the two mutexes; the `worker*` fields belong to the worker thread alone.
+public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mutexes; the rest is worker-thread only
+    /// Bytes of response body handed to the delegate but not yet consumed, and whether curl is paused on it.
+    struct Down {
+        var inFlight = 0
+        var curlWaiting = false
+    }
+
+    /// The upload queue between the caller and curl's read callback.
+    struct Up {
+        var queue = CircularBuffer<ByteBuffer>()
+        var queued = 0
+        var ended = false
+        var curlWaiting = false
+        var producerBlocked = false
+    }
+
+    public let request: CurlRequest
+    let delegate: any CurlTransferDelegate
+    unowned(unsafe) let worker: CurlWorker
+
+    let down = Mutex(Down())
+    let up = Mutex(Up())
+
+    static let receiveHighWater = 512 * 1024
+    static let receiveLowWater = 128 * 1024
+    static let sendHighWater = 256 * 1024
+    static let sendLowWater = 64 * 1024
+
+    // Worker-thread only.
+    var workerEasy: UnsafeMutableRawPointer?
+    var workerHeaderList: UnsafeMutablePointer<curl_slist>?
+    var workerRecvPaused = false
+    var workerSendPaused = false
+    var workerHeadParser = CurlHeadParser()
+    var workerHeadDelivered = false
+    var workerCompleted = false
+
+    init(request: CurlRequest, delegate: any CurlTransferDelegate, worker: CurlWorker) {
+        self.request = request
+        self.delegate = delegate
+        self.worker = worker
+        if case .bytes(let bytes) = request.body {
+            up.withLock { state in
+                state.queue.append(ByteBuffer(bytes: bytes))
+                state.queued = bytes.count
+                state.ended = true
+            }
+        }
+    }
+
+    /// Reports that `count` bytes of response body were written onward; may let curl resume receiving.
+    public func didConsume(_ count: Int) {
+        let resume = down.withLock { state -> Bool in
+            state.inFlight -= count
+            guard state.curlWaiting, state.inFlight <= Self.receiveLowWater else { return false }
+            state.curlWaiting = false
+            return true
+        }
+        if resume { worker.submit(.resumeReceiving(self)) }
+    }
+
+    /// Queues a piece of a streamed request body. Returns false when the queue is above its high-water mark:
+    /// stop producing until `transferCanAcceptMoreBody` is called.
+    @discardableResult
+    public func send(_ buffer: ByteBuffer) -> Bool {
+        let (resume, accepting) = up.withLock { state -> (Bool, Bool) in
+            state.queue.append(buffer)
+            state.queued += buffer.readableBytes
+            let accepting = state.queued < Self.sendHighWater
+            if !accepting { state.producerBlocked = true }
+            let resume = state.curlWaiting
+            state.curlWaiting = false
+            return (resume, accepting)
+        }
+        if resume { worker.submit(.resumeSending(self)) }
+        return accepting
+    }
+
+    /// Ends a streamed request body.
+    public func finishSending() {
+        let resume = up.withLock { state -> Bool in
+            state.ended = true
+            let resume = state.curlWaiting
+            state.curlWaiting = false
+            return resume
+        }
+        if resume { worker.submit(.resumeSending(self)) }
+    }
+
+    /// Stops the transfer; the delegate sees `.cancelled` unless it already completed.
+    public func cancel() {
+        worker.submit(.cancel(self))
+    }
+}

@@ -1,0 +1,147 @@
+import CCurl
+import Foundation
+import NIOCore
+import Synchronization
+
+/// A dedicated thread that owns one libcurl multi handle and runs every transfer on it.
+///
+/// Other threads never touch a curl handle: they queue commands and wake the thread with `curl_multi_wakeup`,
+/// which libcurl documents as callable from any thread. Connections to upstreams are reused across transfers.
+public final class CurlWorker: @unchecked Sendable {  // the multi handle is used only on `thread`; the inbox is a Mutex
+    enum Command {
+        case add(CurlTransfer)
+        case resumeReceiving(CurlTransfer)
+        case resumeSending(CurlTransfer)
+        case cancel(CurlTransfer)
+    }
+
+    struct Inbox {
+        var commands: [Command] = []
+        var closed = false
+    }
+
+    public let options: CurlClientOptions
+    let multi: UnsafeMutableRawPointer
+    private let inbox = Mutex(Inbox())
+    private let stopped = Mutex(false)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Transfers inside the multi handle, each retained once. Worker-thread only.
+    var live: [ObjectIdentifier: CurlTransfer] = [:]
+
+    public init(options: CurlClientOptions = CurlClientOptions(), name: String = "curl-worker") {
+        CurlRuntime.ensureInitialised()
+        self.options = options
+        self.multi = curl_multi_init()
+        if options.maxConnectionsPerHost > 0 {
+            _ = cp_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost)
+        }
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Starts a transfer; events arrive on `delegate`, on this worker's thread.
+    public func start(_ request: CurlRequest, delegate: any CurlTransferDelegate) -> CurlTransfer {
+        let transfer = CurlTransfer(request: request, delegate: delegate, worker: self)
+        if !submit(.add(transfer)) {
+            delegate.transfer(
+                transfer, didCompleteWith: .failure(CurlError(kind: .shutDown, code: -1, message: "worker stopped")))
+        }
+        return transfer
+    }
+
+    /// Queues a command; false once the worker is shut down.
+    @discardableResult
+    func submit(_ command: Command) -> Bool {
+        let (accepted, wake) = inbox.withLock { box -> (Bool, Bool) in
+            guard !box.closed else { return (false, false) }
+            box.commands.append(command)
+            return (true, box.commands.count == 1)
+        }
+        // The poll timeout below bounds the cost of a wakeup lost to a race, so waking only on the first
+        // command in the inbox is safe.
+        if wake { curl_multi_wakeup(multi) }
+        return accepted
+    }
+
+    /// Cancels every transfer, stops the thread and releases the multi handle. Blocks until done.
+    public func shutdown() {
+        let first = stopped.withLock { wasStopped -> Bool in
+            defer { wasStopped = true }
+            return !wasStopped
+        }
+        guard first else { return }
+        inbox.withLock { $0.closed = true }
+        curl_multi_wakeup(multi)
+        finished.wait()
+    }
+
+    private func run() {
+        while true {
+            let (commands, closed) = inbox.withLock { box -> ([Command], Bool) in
+                defer { box.commands.removeAll(keepingCapacity: true) }
+                return (box.commands, box.closed)
+            }
+            for command in commands { apply(command) }
+            if closed { break }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            drainCompletions()
+            var ready: Int32 = 0
+            curl_multi_poll(multi, nil, 0, 200, &ready)
+        }
+        for transfer in Array(live.values) {
+            finish(transfer, result: .failure(CurlError(kind: .shutDown, code: -1, message: "worker stopped")))
+        }
+        curl_multi_cleanup(multi)
+        finished.signal()
+    }
+
+    private func apply(_ command: Command) {
+        switch command {
+        case .add(let transfer):
+            guard let easy = transfer.makeEasyHandle(options: options) else {
+                transfer.delegate.transfer(
+                    transfer, didCompleteWith: .failure(CurlError(kind: .other, code: -1, message: "bad request")))
+                return
+            }
+            live[ObjectIdentifier(transfer)] = transfer
+            curl_multi_add_handle(multi, easy)
+        case .resumeReceiving(let transfer):
+            guard isLive(transfer) else { return }
+            transfer.workerRecvPaused = false
+            transfer.applyPauseState()
+        case .resumeSending(let transfer):
+            guard isLive(transfer) else { return }
+            transfer.workerSendPaused = false
+            transfer.applyPauseState()
+        case .cancel(let transfer):
+            guard isLive(transfer) else { return }
+            finish(transfer, result: .failure(CurlError(kind: .cancelled, code: -1, message: "cancelled")))
+        }
+    }
+
+    private func isLive(_ transfer: CurlTransfer) -> Bool {
+        live[ObjectIdentifier(transfer)] != nil
+    }
+
+    private func drainCompletions() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            guard let transfer = CurlTransfer.from(easy: easy), isLive(transfer) else { continue }
+            finish(transfer, result: code == CURLE_OK ? .success(()) : .failure(CurlError(code)))
+        }
+    }
+
+    /// Removes a transfer from the multi handle, tells its delegate, and frees its curl resources.
+    private func finish(_ transfer: CurlTransfer, result: Result<Void, CurlError>) {
+        live[ObjectIdentifier(transfer)] = nil
+        if let easy = transfer.workerEasy { curl_multi_remove_handle(multi, easy) }
+        transfer.releaseEasyHandle()
+        guard !transfer.workerCompleted else { return }
+        transfer.workerCompleted = true
+        transfer.delegate.transfer(transfer, didCompleteWith: result)
+    }
+}
