@@ -1,0 +1,14 @@
+/// Log level and line format.
+public struct LogConfig: Sendable, Equatable {
+    public enum Format: String, Sendable, Equatable {
+        case json
+        case text
+    }
+
+    /// A swift-log level name: trace, debug, info, notice, warning, error, critical.
+    public var level: String
+    /// nil means JSON lines when stderr is not a terminal, readable text when it is.
+    public var format: Format?
+
+    static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+extension ProxyConfig {
+    /// Reads and validates a proxy.json file. Secrets are resolved from `environment` and files now.
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ProxyConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("", "cannot read config file \(path)")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(data, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
+    }
+
+    /// Validates a proxy.json document.
+    public static func parse(
+        _ data: Data, environment: [String: String], baseDirectory: String = "."
+    ) throws(ConfigError) -> ProxyConfig {
+        let document: JSONValue
+        do {
+            document = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ConfigError("", "the file is not valid JSON")
+        }
+        let root = try ConfigReader(value: document, path: "", environment: environment, baseDirectory: baseDirectory)
+        try root.rejectUnknownKeys(["$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts"])
+        let routes = try parseRoutes(root)
+        guard let oauthReader = try root.object("oauth") else { throw ConfigError("oauth", "required object is missing") }
+        let admin = try root.object("admin").map { reader throws(ConfigError) in try parseAdmin(reader) }
+        let tls = try root.object("tls").map { reader throws(ConfigError) in try parseTLS(reader) }
+        var egressProxy = try root.string("egressProxy")
+        if let proxy = egressProxy, !proxy.contains("://") { egressProxy = "http://\(proxy)" }
+        let log = try root.object("log").map { reader throws(ConfigError) in try parseLog(reader) }
+        let timeouts = try root.object("timeouts").map { reader throws(ConfigError) in try parseTimeouts(reader) }
+        let config = ProxyConfig(
+            routes: routes,
+            oauth: try parseOAuth(oauthReader),
+            admin: admin,
+            tls: tls ?? .systemDefault,
+            egressProxy: egressProxy,
+            log: log ?? LogConfig(level: "info", format: nil),
+            timeouts: timeouts ?? .defaults
+        )
+        try config.checkListenersAreDistinct()
+        return config
+    }
+
+    private static func parseRoutes(_ root: ConfigReader) throws(ConfigError) -> [RouteConfig] {
+        guard let items = try root.array("routes"), !items.isEmpty else {
+            throw ConfigError("routes", "expected a non-empty array of {\"listen\", \"upstream\"} objects")
+        }
+        var routes: [RouteConfig] = []
+        for (index, item) in items.enumerated() {
+            let route = try root.child(item, path: "routes[\(index)]")
+            try route.rejectUnknownKeys(["listen", "upstream", "allowNonLoopback", "allowPlainHTTP"])
+            let listen = try parseListen(route)
+            let upstream = try UpstreamURL.parse(
+                try route.requiredString("upstream"), keyPath: route.keyPath("upstream"),
+                allowPlainHTTP: try route.bool("allowPlainHTTP", default: false))
+            routes.append(RouteConfig(listen: listen, upstream: upstream))
+        }
+        return routes
+    }
+
+    /// A listen address; anything reachable from other machines needs `allowNonLoopback`.
+    private static func parseListen(_ reader: ConfigReader) throws(ConfigError) -> ListenAddress {
+        let path = reader.keyPath("listen")
+        let listen = try ListenAddress.parse(try reader.requiredString("listen"), keyPath: path)
+        if !listen.isLocalOnly, !(try reader.bool("allowNonLoopback", default: false)) {
+            throw ConfigError(
+                path,
+                "\(listen) is reachable from other machines, which lets them use the Covata credential; "
+                    + "bind to loopback or a unix socket, or set allowNonLoopback")
+        }
+        return listen
+    }
+
+    private static func parseAdmin(_ reader: ConfigReader) throws(ConfigError) -> AdminConfig {
+        try reader.rejectUnknownKeys(["listen", "allowNonLoopback"])
+        return AdminConfig(listen: try parseListen(reader))
+    }
+
+    private static func parseOAuth(_ reader: ConfigReader) throws(ConfigError) -> OAuthConfig {
+        try reader.rejectUnknownKeys([
+            "tokenURL", "clientID", "clientSecret", "username", "password", "scope", "refreshAheadSeconds",
+            "defaultLifetimeSeconds", "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds",
+            "allowPlainHTTP",
+        ])
+        let tokenURL = try reader.requiredString("tokenURL")
+        _ = try UpstreamURL.parse(
+            tokenURL, keyPath: reader.keyPath("tokenURL"),
+            allowPlainHTTP: try reader.bool("allowPlainHTTP", default: false))
+        let retryInitial = try reader.seconds("retryInitialSeconds", default: 1, range: 0.01...3600)
+        let retryMax = try reader.seconds("retryMaxSeconds", default: 60, range: 0.01...86400)
+        guard retryMax >= retryInitial else {
+            throw ConfigError(reader.keyPath("retryMaxSeconds"), "expected at least retryInitialSeconds")
+        }
+        return OAuthConfig(
+            tokenURL: tokenURL,
+            clientID: try reader.requiredString("clientID"),
+            clientSecret: try reader.secret("clientSecret"),
+            username: try reader.requiredString("username"),
+            password: try reader.secret("password"),
+            scope: try reader.string("scope"),
+            refreshAheadSeconds: try reader.seconds("refreshAheadSeconds", default: 60, range: 0...86400),
+            defaultLifetimeSeconds: try reader.seconds("defaultLifetimeSeconds", default: 300, range: 1...86400 * 30),
+            rejectedRetrySeconds: try reader.seconds("rejectedRetrySeconds", default: 900, range: 1...86400 * 7),
+            retryInitialSeconds: retryInitial,
+            retryMaxSeconds: retryMax
+        )
+    }
+
+    private static func parseTLS(_ reader: ConfigReader) throws(ConfigError) -> TLSConfig {
+        try reader.rejectUnknownKeys(["caFile", "clientCertFile", "clientKeyFile", "insecureSkipVerify"])
+        var files: [String: String] = [:]
+        for key in ["caFile", "clientCertFile", "clientKeyFile"] {
+            guard let file = try reader.string(key).map(reader.resolvePath) else { continue }
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ConfigError(reader.keyPath(key), "file \(file) does not exist or cannot be read")
+            }
+            files[key] = file
+        }
+        if (files["clientCertFile"] == nil) != (files["clientKeyFile"] == nil) {
+            throw ConfigError(reader.keyPath("clientKeyFile"), "clientCertFile and clientKeyFile go together")
+        }
+        return TLSConfig(
+            caFile: files["caFile"], clientCertFile: files["clientCertFile"], clientKeyFile: files["clientKeyFile"],
+            insecureSkipVerify: try reader.bool("insecureSkipVerify", default: false))
+    }
+
+    private static func parseLog(_ reader: ConfigReader) throws(ConfigError) -> LogConfig {
+        try reader.rejectUnknownKeys(["level", "format"])
+        let level = try reader.string("level") ?? "info"
+        guard LogConfig.levels.contains(level) else {
+            throw ConfigError(reader.keyPath("level"), "expected one of \(LogConfig.levels.joined(separator: ", "))")
+        }
+        var format: LogConfig.Format?
+        if let text = try reader.string("format") {
+            guard let parsed = LogConfig.Format(rawValue: text) else {
+                throw ConfigError(reader.keyPath("format"), "expected \"json\" or \"text\"")
+            }
+            format = parsed
+        }
+        return LogConfig(level: level, format: format)
+    }
+
+    private static func parseTimeouts(_ reader: ConfigReader) throws(ConfigError) -> TimeoutsConfig {
+        try reader.rejectUnknownKeys(["connectSeconds", "tokenRequestSeconds", "drainSeconds"])
+        let defaults = TimeoutsConfig.defaults
+        return TimeoutsConfig(
+            connectSeconds: try reader.seconds("connectSeconds", default: defaults.connectSeconds, range: 0.1...300),
+            tokenRequestSeconds: try reader.seconds(
+                "tokenRequestSeconds", default: defaults.tokenRequestSeconds, range: 0.1...300),
+            drainSeconds: try reader.seconds("drainSeconds", default: defaults.drainSeconds, range: 0...3600)
+        )
+    }
+
+    /// Two listeners on one address would fail at bind time; say so now, naming the key.
+    private func checkListenersAreDistinct() throws(ConfigError) {
+        var seen: [ListenAddress: String] = [:]
+        var all = routes.enumerated().map { ("routes[\($0.offset)].listen", $0.element.listen) }
+        if let admin { all.append(("admin.listen", admin.listen)) }
+        for (path, address) in all {
+            if case .tcp(_, 0) = address { continue }
+            if let other = seen[address] { throw ConfigError(path, "\(address) is already used by \(other)") }
+            seen[address] = path
+        }
+    }
+}
