@@ -1,0 +1,23 @@
+/// Monotonic time for the token lifecycle, injectable so tests can move time by hand.
+public protocol TokenClock: Sendable {
+    /// Seconds on a monotonic clock (not wall time: never jumps with NTP or daylight saving).
+    var now: Double { get }
+    /// Suspends for `seconds`; throws when the task is cancelled.
+    func sleep(seconds: Double) async throws
+}
+
+/// The real clock.
+public struct SystemTokenClock: TokenClock {
+    private let origin = ContinuousClock.now
+
+    public init() {}
+
+    public var now: Double {
+        let elapsed = ContinuousClock.now - origin
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    public func sleep(seconds: Double) async throws {
+        try await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1000)))
+    }
+}

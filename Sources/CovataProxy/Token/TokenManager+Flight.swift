@@ -1,0 +1,114 @@
+/// The single token operation in flight, and the background refresher that schedules it.
+extension TokenManager {
+    func startFlightIfAllowed() {
+        guard flight == nil, clock.now >= nextAttemptAt else { return }
+        startFlight()
+    }
+
+    func startFlight() {
+        flight = Task { await self.runFlight() }
+    }
+
+    private func runFlight() async {
+        let startedAt = clock.now
+        let outcome = await obtain()
+        record(outcome, startedAt: startedAt)
+        flight = nil
+    }
+
+    /// Refresh token first; if Covata refuses it, the password grant once.
+    private func obtain() async -> Result<(AccessToken, TokenGrant), TokenFailure> {
+        if let refresh = refreshToken {
+            let grant = TokenGrant.refreshToken(refresh)
+            switch await request(grant) {
+            case .success(let token):
+                return .success((token, grant))
+            case .failure(.grantRejected(let error)):
+                logger.notice("refresh token rejected, falling back to password grant", metadata: ["error": "\(error)"])
+                refreshToken = nil
+            case .failure(let failure):
+                return .failure(failure)
+            }
+        }
+        return await request(.password).map { ($0, .password) }.mapError { failure in
+            // A refused password grant is a credential problem, whatever the code said.
+            if case .grantRejected(let error) = failure { return .credentialsRejected(error: error) }
+            return failure
+        }
+    }
+
+    private func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {
+        let wire = TokenEndpointRequest(config: config, grant: grant)
+        let sentAt = clock.now
+        let response: TokenHTTPResponse
+        do {
+            response = try await transport.post(url: wire.url, headers: wire.headers, body: wire.body)
+        } catch {
+            logger.debug("token endpoint transport error", metadata: ["detail": "\(error.description)"])
+            return .failure(.transient(reason: "token endpoint unreachable or too slow"))
+        }
+        return TokenResponse.interpret(
+            response, grant: grant, obtainedAt: sentAt, wallClock: wallClock(),
+            defaultLifetime: config.defaultLifetimeSeconds)
+    }
+
+    private func record(_ outcome: Result<(AccessToken, TokenGrant), TokenFailure>, startedAt: Double) {
+        switch outcome {
+        case .success(let (token, grant)):
+            current = token
+            if let rotated = token.refreshToken { refreshToken = rotated }
+            consecutiveFailures = 0
+            lastFailure = nil
+            nextAttemptAt = 0
+            logger.info(
+                "access token obtained",
+                metadata: [
+                    "grant": "\(grant)", "jti": "\(token.jti ?? "-")", "scope": "\(token.scope ?? "-")",
+                    "expires_in": "\(Int(token.lifetime))",
+                ])
+        case .failure(let failure):
+            lastFailure = failure
+            consecutiveFailures += 1
+            switch failure {
+            case .credentialsRejected:
+                nextAttemptAt = clock.now + config.rejectedRetrySeconds
+                logger.error(
+                    "credentials rejected by Covata; not retrying until the pause ends or config is reloaded",
+                    metadata: ["reason": "\(failure.reason)", "retry_in_s": "\(Int(config.rejectedRetrySeconds))"])
+            case .grantRejected, .transient:
+                let backoff = Backoff(initial: config.retryInitialSeconds, cap: config.retryMaxSeconds)
+                let delay = backoff.delay(afterFailures: consecutiveFailures, random: random())
+                nextAttemptAt = clock.now + delay
+                logger.warning(
+                    "token request failed; will retry",
+                    metadata: [
+                        "reason": "\(failure.reason)", "attempt": "\(consecutiveFailures)",
+                        "retry_in_ms": "\(Int(delay * 1000))",
+                    ])
+            }
+        }
+    }
+
+    /// Sleeps until the next refresh or retry is due, runs it, and repeats until cancelled.
+    func refreshLoop() async {
+        while !Task.isCancelled {
+            if let running = flight {
+                await running.value
+                continue
+            }
+            let dueAt: Double
+            if let token = current, isUsable(token) {
+                dueAt = max(refreshAt(token), nextAttemptAt)
+            } else {
+                dueAt = nextAttemptAt
+            }
+            let wait = dueAt - clock.now
+            if wait > 0 {
+                // Re-evaluate at least every minute: a caller may have changed the state meanwhile.
+                do { try await clock.sleep(seconds: min(wait, 60)) } catch { return }
+                continue
+            }
+            startFlight()
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+
+/// Owns the Covata token: obtains it, refreshes it ahead of expiry, and hands it to requests.
+///
+/// One token operation runs at a time (single flight) however many callers wait; they share its result.
+/// Requests never wait for a refresh they do not need: while the current token is valid they get it at once.
+public actor TokenManager {
+    var config: OAuthConfig
+    let transport: any TokenTransport
+    let clock: any TokenClock
+    let logger: Logger
+    let random: @Sendable () -> Double
+    let wallClock: @Sendable () -> Double
+
+    var current: AccessToken?
+    var refreshToken: Secret?
+    var flight: Task<Void, Never>?
+    var nextAttemptAt: Double = 0
+    var consecutiveFailures = 0
+    var lastFailure: TokenFailure?
+    var refresher: Task<Void, Never>?
+
+    public init(
+        config: OAuthConfig,
+        transport: any TokenTransport,
+        clock: any TokenClock = SystemTokenClock(),
+        logger: Logger,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.config = config
+        self.transport = transport
+        self.clock = clock
+        self.logger = logger
+        self.random = random
+        self.wallClock = wallClock
+    }
+
+    /// A token valid now. Waits only when there is none; starts a background refresh when one is due.
+    public func token() async throws(TokenError) -> AccessToken {
+        if let token = current, isUsable(token) {
+            if clock.now >= refreshAt(token) { startFlightIfAllowed() }
+            return token
+        }
+        if flight == nil {
+            guard clock.now >= nextAttemptAt else { throw unavailableError() }
+            startFlight()
+        }
+        await flight?.value
+        if let token = current, isUsable(token) { return token }
+        throw unavailableError()
+    }
+
+    /// `token()` as a Result, for callers that hop executors with it.
+    public func tokenResult() async -> Result<AccessToken, TokenError> {
+        do throws(TokenError) {
+            return .success(try await token())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The upstream refused `token` as invalid: drop it if it is still the current one, so a burst of
+    /// 401s for the same token causes one refresh.
+    public func invalidate(_ token: AccessToken) {
+        guard let current, current.value == token.value else { return }
+        logger.info("access token invalidated by upstream", metadata: ["jti": "\(current.jti ?? "-")"])
+        self.current = nil
+    }
+
+    /// Keeps the token fresh in the background until `stop()`, so it is valid even between requests.
+    public func start() {
+        guard refresher == nil else { return }
+        refresher = Task { await self.refreshLoop() }
+    }
+
+    public func stop() {
+        refresher?.cancel()
+        refresher = nil
+    }
+
+    /// New credentials (a reload): forget a rejection so they are tried at once.
+    public func update(config: OAuthConfig) {
+        let credentialsChanged = config != self.config
+        self.config = config
+        if credentialsChanged, case .credentialsRejected? = lastFailure {
+            nextAttemptAt = 0
+            consecutiveFailures = 0
+        }
+    }
+
+    public func status() -> TokenStatus {
+        let usable = current.map(isUsable) ?? false
+        var rejected = false
+        if case .credentialsRejected? = lastFailure { rejected = true }
+        return TokenStatus(
+            hasValidToken: usable,
+            jti: usable ? current?.jti : nil,
+            scope: usable ? current?.scope : nil,
+            secondsToExpiry: usable ? current.map { $0.expiresAt - clock.now } : nil,
+            credentialsRejected: rejected,
+            lastError: lastFailure?.reason)
+    }
+
+    // MARK: - Timing
+
+    /// A token is handed out only while it has at least a second left, so it does not expire in flight.
+    func isUsable(_ token: AccessToken) -> Bool {
+        clock.now < token.expiresAt - min(1, token.lifetime * 0.05)
+    }
+
+    /// Refresh ahead by the configured margin, bounded to a fifth of the lifetime so a short-lived token is
+    /// not refreshed on every request.
+    func refreshAt(_ token: AccessToken) -> Double {
+        token.expiresAt - min(config.refreshAheadSeconds, token.lifetime * 0.2)
+    }
+
+    func unavailableError() -> TokenError {
+        let retryAfter = max(1, Int((nextAttemptAt - clock.now).rounded(.up)))
+        if case .credentialsRejected? = lastFailure { return .credentialsRejected(retryAfterSeconds: retryAfter) }
+        return .unavailable(reason: lastFailure?.reason ?? "no access token yet", retryAfterSeconds: retryAfter)
+    }
+}
