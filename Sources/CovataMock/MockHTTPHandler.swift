@@ -1,0 +1,111 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One connection to covata-mock: the token endpoint, the Bearer-protected API and the test controls.
+final class MockHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private static let keptBodyLimit = 1 << 20
+    private let state: MockState
+    private var request: MockRequest?
+
+    init(state: MockState) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            request = MockRequest(head: head)
+        case .body(let buffer):
+            request?.bodyBytes += buffer.readableBytes
+            request?.hasher.update(buffer.readableBytesView)
+            if let kept = request?.body.count, kept < Self.keptBodyLimit {
+                request?.body.append(contentsOf: buffer.readableBytesView.prefix(Self.keptBodyLimit - kept))
+            }
+        case .end:
+            guard let request else { return }
+            self.request = nil
+            route(request, context: context)
+        }
+    }
+
+    private func route(_ request: MockRequest, context: ChannelHandlerContext) {
+        let path = request.path
+        if path == "/api/oauth/token" {
+            let (response, delay) = MockTokenEndpoint(state: state).respond(to: request)
+            guard let response else { return }
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) {
+                let (handler, context) = loopBound.value
+                handler.send(response, keepAlive: request.head.isKeepAlive, context: context)
+            }
+        } else if path.hasPrefix("/__mock/") {
+            send(MockControls(state: state).respond(to: request), keepAlive: request.head.isKeepAlive, context: context)
+        } else if path.hasPrefix("/api/v1/") || path == "/api/v1" {
+            guard authorised(request, context: context) else { return }
+            if path == "/api/v1/download" {
+                MockDownload(size: Int(request.query("size") ?? "") ?? 1024).start(
+                    head: request.head, handler: self, context: context)
+            } else {
+                send(echo(request), keepAlive: request.head.isKeepAlive, context: context)
+            }
+        } else {
+            send(.json(.notFound, ["error": "not_found"]), keepAlive: request.head.isKeepAlive, context: context)
+        }
+    }
+
+    /// Spring's resource-server answers: 401 `unauthorized` without a token, 401 `invalid_token` with a bad one.
+    private func authorised(_ request: MockRequest, context: ChannelHandlerContext) -> Bool {
+        let headers = request.head.headers["Authorization"]
+        guard headers.count == 1, let header = headers.first, header.hasPrefix("Bearer ") else {
+            send(
+                .oauthError(
+                    .unauthorized, "unauthorized", "Full authentication is required to access this resource",
+                    headers: [("WWW-Authenticate", #"Bearer realm="oauth2-resource""#)]),
+                keepAlive: request.head.isKeepAlive, context: context)
+            return false
+        }
+        let token = String(header.dropFirst("Bearer ".count))
+        guard state.isValid(accessToken: token) else {
+            let description = "Invalid access token: \(token)"
+            send(
+                .oauthError(
+                    .unauthorized, "invalid_token", description,
+                    headers: [
+                        (
+                            "WWW-Authenticate",
+                            #"Bearer realm="oauth2-resource", error="invalid_token", error_description="\#(description)""#
+                        )
+                    ]),
+                keepAlive: request.head.isKeepAlive, context: context)
+            return false
+        }
+        return true
+    }
+
+    /// What the API saw, so tests can assert exactly what the proxy forwarded.
+    private func echo(_ request: MockRequest) -> MockResponse {
+        var hasher = request.hasher
+        let headers = request.head.headers.map { [$0.name, $0.value] }
+        return .json(
+            .ok,
+            [
+                "method": request.head.method.rawValue, "uri": request.head.uri, "headers": headers,
+                "bodyBytes": request.bodyBytes, "bodySHA256": SHA256.hex(hasher.finalize()),
+                "version": "\(request.head.version)",
+            ])
+    }
+
+    func send(_ response: MockResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders(response.headers)
+        headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+}

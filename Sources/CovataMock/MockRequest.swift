@@ -1,0 +1,32 @@
+import NIOHTTP1
+
+/// A request as the mock saw it: head plus a small body, or only a hash of a large one.
+struct MockRequest {
+    var head: HTTPRequestHead
+    var body: [UInt8] = []
+    var bodyBytes = 0
+    var hasher = SHA256()
+
+    var path: String { String(head.uri.split(separator: "?", maxSplits: 1).first ?? "") }
+
+    func query(_ name: String) -> String? {
+        guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.first.map(String.init) == name { return parts.count > 1 ? String(parts[1]) : "" }
+        }
+        return nil
+    }
+
+    /// The body as a form (`application/x-www-form-urlencoded`).
+    var form: [String: String] {
+        var fields: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            fields[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return fields
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+
+/// Everything covata-mock remembers: issued tokens, counters and the fault switch. Shared by all connections.
+public final class MockState: Sendable {
+    struct Data {
+        var settings: MockSettings
+        var accessTokens: [String: Double] = [:]  // token → expiry (Unix time)
+        var refreshTokens: Set<String> = []
+        var tokenRequests: [String: Int] = [:]  // by grant_type
+        var apiRequests = 0
+        var fault = MockFault.none
+        var serial = 0
+    }
+
+    let data: Mutex<Data>
+    private let signingKey: [UInt8] = Array(UUID().uuidString.utf8)
+
+    public init(settings: MockSettings) {
+        data = Mutex(Data(settings: settings))
+    }
+
+    public var settings: MockSettings { data.withLock { $0.settings } }
+
+    /// Token requests seen, by grant type.
+    public func tokenRequests(grant: String) -> Int { data.withLock { $0.tokenRequests[grant] ?? 0 } }
+
+    public var apiRequests: Int { data.withLock { $0.apiRequests } }
+
+    public func setFault(_ fault: MockFault) { data.withLock { $0.fault = fault } }
+
+    public func setTokenLifetime(_ seconds: Double) { data.withLock { $0.settings.tokenLifetimeSeconds = seconds } }
+
+    public func setPassword(_ password: String) { data.withLock { $0.settings.password = password } }
+
+    /// Invalidates every access token (and, if asked, every refresh token), as Covata's users/me/expire does.
+    public func revokeAll(includingRefreshTokens: Bool = false) {
+        data.withLock { state in
+            state.accessTokens.removeAll()
+            if includingRefreshTokens { state.refreshTokens.removeAll() }
+        }
+    }
+
+    /// Whether a bearer token is known and unexpired.
+    func isValid(accessToken: String) -> Bool {
+        let now = Date().timeIntervalSince1970
+        return data.withLock { state in
+            state.apiRequests += 1
+            return (state.accessTokens[accessToken] ?? 0) > now
+        }
+    }
+
+    /// Issues a signed JWT access token and, when enabled, a fresh refresh token (rotation).
+    func issueTokens(scope: String) -> (access: String, refresh: String?, jti: String, lifetime: Double) {
+        let now = Date().timeIntervalSince1970
+        let (serial, lifetime, username, clientID, rotate) = data.withLock { state in
+            state.serial += 1
+            return (
+                state.serial, state.settings.tokenLifetimeSeconds, state.settings.username, state.settings.clientID,
+                state.settings.issueRefreshTokens
+            )
+        }
+        let jti = UUID().uuidString.lowercased()
+        let claims: [String: Any] = [
+            "exp": Int(now + lifetime), "user_name": username, "client_id": clientID, "jti": jti, "scope": [scope],
+            "serial": serial,
+        ]
+        let access = JWT.sign(claims: claims, key: signingKey)
+        let refresh = rotate ? "rt-\(UUID().uuidString.lowercased())" : nil
+        data.withLock { state in
+            state.accessTokens[access] = now + lifetime
+            if let refresh { state.refreshTokens.insert(refresh) }
+        }
+        return (access, refresh, jti, lifetime)
+    }
+
+    /// Spends a refresh token: it is valid once, since every refresh rotates it.
+    func redeem(refreshToken: String) -> Bool {
+        data.withLock { state in state.refreshTokens.remove(refreshToken) != nil }
+    }
+
+    func countTokenRequest(grant: String) -> MockFault {
+        data.withLock { state in
+            state.tokenRequests[grant, default: 0] += 1
+            return state.fault
+        }
+    }
+}
