@@ -1,0 +1,24 @@
+import CurlClient
+import Logging
+
+/// What every route's connections share: the curl worker, the token manager and the route's upstream.
+public final class Forwarder: Sendable {
+    public let route: RouteConfig
+    let worker: CurlWorker
+    let tokens: TokenManager
+    let logger: Logger
+    let connectTimeoutMilliseconds: Int
+
+    public init(route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig, logger: Logger) {
+        self.route = route
+        self.worker = worker
+        self.tokens = tokens
+        self.logger = logger
+        self.connectTimeoutMilliseconds = Int(timeouts.connectSeconds * 1000)
+    }
+
+    /// The upstream URL for a client's request-target: the target is appended byte-exact to the base.
+    func upstreamURL(for target: String) -> String {
+        route.upstream.origin + route.upstream.basePath + target
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import CurlClient
+import NIOHTTP1
+
+/// Which headers cross the proxy, as ordered steps. The order matters: the Bearer header is added last, after
+/// every removal, so nothing a client sends can remove or replace it.
+enum HeaderPolicy {
+    /// Always hop-by-hop, named or not (RFC 9110 §7.6.1 "SHOULD remove", §11.7.2 Proxy-Authorization,
+    /// RFC 9110 §6.6.2 Trailer, and the pre-standard Keep-Alive and Proxy-Connection).
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authorization", "proxy-authenticate",
+    ]
+
+    /// The header lines to send upstream for a client request.
+    static func upstreamRequestHeaders(_ headers: HTTPHeaders, bearer: String) -> [(name: String, value: String)] {
+        // 1. RFC 9110 §7.6.1: every option named in Connection is hop-by-hop too.
+        let named = connectionOptions(headers.map { ($0.name, $0.value) })
+        var out: [(name: String, value: String)] = []
+        out.reserveCapacity(headers.count + 1)
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            // 2. RFC 9110 §7.6.1: drop Connection, what it names, and the fixed hop-by-hop list.
+            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            // 3. RFC 9110 §7.2: Host is the upstream's; curl writes it from the URL.
+            // 4. RFC 9112 §6.2-6.3: framing is re-done by curl from the body length we give it.
+            // 5. RFC 9110 §10.1.1: Expect is answered here, not forwarded.
+            if lower == "host" || lower == "content-length" || lower == "expect" { continue }
+            // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
+            //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
+            if lower == "authorization" { continue }
+            out.append((name, value))
+        }
+        // 7. RFC 6750 §2.1: the credential, added last.
+        out.append(("Authorization", "Bearer \(bearer)"))
+        return out
+    }
+
+    /// The header fields to send the client for an upstream response.
+    static func clientResponseHeaders(_ head: CurlResponseHead) -> HTTPHeaders {
+        // 1. RFC 9110 §7.6.1: options named in Connection, plus the fixed hop-by-hop list.
+        let named = connectionOptions(head.headers)
+        var out = HTTPHeaders()
+        for (name, value) in head.headers {
+            let lower = name.lowercased()
+            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            // 2. Everything else passes unchanged, including Content-Encoding and WWW-Authenticate
+            //    (RFC 9110 §11.6.1: a proxy MUST NOT modify WWW-Authenticate).
+            out.add(name: name, value: value)
+        }
+        return out
+    }
+
+    /// Lower-cased tokens listed in every Connection header.
+    static func connectionOptions(_ headers: [(name: String, value: String)]) -> Set<String> {
+        var options: Set<String> = []
+        for (name, value) in headers where name.lowercased() == "connection" {
+            for token in value.split(separator: ",") {
+                options.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+            }
+        }
+        return options
+    }
+}

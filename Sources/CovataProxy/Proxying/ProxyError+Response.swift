@@ -1,0 +1,47 @@
+import Foundation
+import NIOHTTP1
+
+extension ProxyError {
+    /// The one place errors become answers: status, headers and a short JSON body `{"error","message"}`.
+    var response: (status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8]) {
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+        let status: HTTPResponseStatus
+        let code: String
+        let message: String
+        switch self {
+        case .tokenUnavailable(.credentialsRejected(let retryAfter)):
+            status = .serviceUnavailable
+            code = "credentials_rejected"
+            message = "Covata rejected the proxy's configured credentials; an operator must fix them"
+            headers.add(name: "Retry-After", value: "\(retryAfter)")
+        case .tokenUnavailable(.unavailable(let reason, let retryAfter)):
+            status = .serviceUnavailable
+            code = "token_unavailable"
+            message = "no Covata access token is available: \(reason)"
+            headers.add(name: "Retry-After", value: "\(retryAfter)")
+        case .upstreamUnreachable:
+            status = .badGateway
+            code = "upstream_unreachable"
+            message = "the Covata service could not be reached"
+        case .upstreamTimedOut:
+            status = .gatewayTimeout
+            code = "upstream_timeout"
+            message = "the Covata service did not answer in time"
+        case .methodNotAllowed(let why):
+            status = .methodNotAllowed
+            code = "method_not_allowed"
+            message = why
+        case .badRequest(let why):
+            status = .badRequest
+            code = "bad_request"
+            message = why
+        case .shuttingDown:
+            status = .serviceUnavailable
+            code = "shutting_down"
+            message = "the proxy is shutting down"
+            headers.add(name: "Retry-After", value: "1")
+        }
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys])) ?? Data()
+        return (status, headers, Array(body))
+    }
+}

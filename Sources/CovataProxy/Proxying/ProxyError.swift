@@ -1,0 +1,21 @@
+import CurlClient
+
+/// Everything that stops a request from being forwarded. Turned into an HTTP answer in one place
+/// (`ProxyError+Response.swift`), never with internal details or secrets.
+enum ProxyError: Error, Sendable {
+    case tokenUnavailable(TokenError)
+    case upstreamUnreachable
+    case upstreamTimedOut
+    case methodNotAllowed(String)
+    case badRequest(String)
+    case shuttingDown
+
+    /// Maps a failed transfer that produced no response head.
+    init(_ error: CurlError) {
+        switch error.kind {
+        case .timedOut: self = .upstreamTimedOut
+        case .shutDown: self = .shuttingDown
+        default: self = .upstreamUnreachable
+        }
+    }
+}

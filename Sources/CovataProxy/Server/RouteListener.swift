@@ -1,0 +1,32 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Binds one route's listener (TCP or unix socket) with an HTTP/1.1 pipeline in front of a `ForwardingHandler`.
+enum RouteListener {
+    static func bind(
+        _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder
+    ) async throws -> any Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // We call read() ourselves when the upstream can take more: that is the upload backpressure.
+            .childChannelOption(.autoRead, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
+                }
+            }
+        switch address {
+        case .tcp(let host, let port):
+            return try await bootstrap.bind(host: host, port: port).get()
+        case .unix(let path):
+            // A stale socket file from a previous run would make bind fail.
+            try? FileManager.default.removeItem(atPath: path)
+            return try await bootstrap.bind(unixDomainSocketPath: path).get()
+        }
+    }
+}
