@@ -38,7 +38,7 @@ struct MockControls {
 
     private func parseFault(_ request: MockRequest) -> MockFault? {
         switch request.query("mode") {
-        case "none": .none
+        case "none": MockFault.none
         case "status": Int(request.query("status") ?? "500").map(MockFault.status)
         case "garbage": .garbage
         case "truncated": .truncated

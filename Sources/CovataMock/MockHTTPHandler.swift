@@ -38,9 +38,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
             let (response, delay) = MockTokenEndpoint(state: state).respond(to: request)
             guard let response else { return }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let keepAlive = request.head.isKeepAlive
             context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) {
                 let (handler, context) = loopBound.value
-                handler.send(response, keepAlive: request.head.isKeepAlive, context: context)
+                handler.send(response, keepAlive: keepAlive, context: context)
             }
         } else if path.hasPrefix("/__mock/") {
             send(MockControls(state: state).respond(to: request), keepAlive: request.head.isKeepAlive, context: context)
@@ -106,6 +107,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        let channel = context.channel
+        if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
     }
 }

@@ -11,6 +11,7 @@ public final class MockState: Sendable {
         var apiRequests = 0
         var fault = MockFault.none
         var serial = 0
+        var issued: [String] = []
     }
 
     let data: Mutex<Data>
@@ -26,6 +27,9 @@ public final class MockState: Sendable {
     public func tokenRequests(grant: String) -> Int { data.withLock { $0.tokenRequests[grant] ?? 0 } }
 
     public var apiRequests: Int { data.withLock { $0.apiRequests } }
+
+    /// Every access and refresh token issued so far, so tests can prove none of them was ever printed.
+    public var issuedTokens: [String] { data.withLock { $0.issued } }
 
     public func setFault(_ fault: MockFault) { data.withLock { $0.fault = fault } }
 
@@ -69,7 +73,11 @@ public final class MockState: Sendable {
         let refresh = rotate ? "rt-\(UUID().uuidString.lowercased())" : nil
         data.withLock { state in
             state.accessTokens[access] = now + lifetime
-            if let refresh { state.refreshTokens.insert(refresh) }
+            state.issued.append(access)
+            if let refresh {
+                state.refreshTokens.insert(refresh)
+                state.issued.append(refresh)
+            }
         }
         return (access, refresh, jti, lifetime)
     }

@@ -37,7 +37,8 @@ extension ForwardingHandler {
             exchange.responseEnded = true
             let closeAfter = !exchange.keepAlive || !exchange.requestEnded
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if closeAfter { done.whenComplete { _ in context.close(promise: nil) } }
+            let channel = context.channel
+            if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
             finishIfDone(exchange)
         case .failure(let error):
             if exchange.responseHeadSent {
@@ -66,7 +67,8 @@ extension ForwardingHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if closeAfter { done.whenComplete { _ in context.close(promise: nil) } }
+        let channel = context.channel
+        if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
         finishIfDone(exchange)
     }
 }

@@ -1,0 +1,43 @@
+# covata-proxy: `make run` tries it against covata-mock, `make test` runs the whole suite.
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN = $(shell $(SWIFT) build --show-bin-path)
+
+# Local-trial credentials: covata-mock accepts exactly these (they protect nothing real).
+export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
+MOCK_PASSWORD = correct horse battery staple
+
+.PHONY: deps build test run clean
+
+deps:
+	@.ci/install-deps
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Starts covata-mock on :9900 and covata-proxy with the shipped proxy.json; Ctrl-C stops both.
+.ONESHELL:
+run: build
+	@set -euo pipefail
+	mkdir -p run
+	printf '%s\n' "$(MOCK_PASSWORD)" > run/covata-password
+	chmod 600 run/covata-password
+	"$(BIN)/covata-mock" --port 9900 --password-file run/covata-password &
+	mock=$$!
+	trap 'kill $$mock $${proxy:-} 2>/dev/null; wait 2>/dev/null; echo; echo "stopped"' EXIT INT TERM
+	sleep 0.5
+	"$(BIN)/covata-proxy" run --config proxy.json --log-level info &
+	proxy=$$!
+	sleep 1
+	echo
+	echo "covata-proxy is up. Try, in another terminal:"
+	echo "  curl -i 'http://127.0.0.1:8080/api/v1/users/me?hello=world'"
+	echo "Press Ctrl-C to stop."
+	wait $$proxy
+
+clean:
+	rm -rf .build run

@@ -1,0 +1,112 @@
+import CovataMock
+import Foundation
+import Testing
+
+/// The covata-proxy executable as an operator runs it.
+@Suite struct CommandLineTests {
+    let binary = ProductBinary("covata-proxy")
+
+    /// A temporary folder with a proxy.json for `mockPort` and a password file.
+    static func writeConfig(mockPort: Int, password: String = MockSettings().password, extra: String = "") throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "\(password)\n".write(to: directory.appendingPathComponent("password"), atomically: true, encoding: .utf8)
+        let config = """
+            {
+              "routes": [{ "listen": "127.0.0.1:0", "upstream": "http://127.0.0.1:\(mockPort)" }],
+              "oauth": {
+                "tokenURL": "http://127.0.0.1:\(mockPort)/api/oauth/token",
+                "clientID": "exampleClientApplication",
+                "clientSecret": { "env": "TEST_CLIENT_SECRET" },
+                "username": "svc-legacy@example.com",
+                "password": { "file": "password" }\(extra)
+              },
+              "log": { "level": "trace", "format": "json" }
+            }
+            """
+        try config.write(to: directory.appendingPathComponent("proxy.json"), atomically: true, encoding: .utf8)
+        return directory.appendingPathComponent("proxy.json")
+    }
+
+    /// The port from the proxy's "listening" log line (it binds port 0).
+    static func listeningPort(in printed: String) -> Int? {
+        guard let range = printed.range(of: #""address":"127.0.0.1:"#) else { return nil }
+        return Int(printed[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    static let secretEnvironment = ["TEST_CLIENT_SECRET": MockSettings().clientSecret]
+
+    @Test func checkConfigAcceptsAGoodFile() throws {
+        let config = try Self.writeConfig(mockPort: 9)
+        let (status, printed) = try binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 0)
+        #expect(printed.contains("configuration OK"))
+    }
+
+    @Test(arguments: [
+        (#", "scopes": "x""#, "oauth.scopes"),
+        (#", "refreshAheadSeconds": "soon""#, "oauth.refreshAheadSeconds"),
+    ])
+    func checkConfigRejectsWithOneLineNamingTheKey(extra: String, keyPath: String) throws {
+        let config = try Self.writeConfig(mockPort: 9, extra: extra)
+        let (status, printed) = try binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 2)
+        #expect(printed.contains(keyPath))
+        #expect(printed.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1)
+    }
+
+    @Test func missingSecretEnvironmentIsAConfigError() throws {
+        let config = try Self.writeConfig(mockPort: 9)
+        let (status, printed) = try binary.run(["run", "--config", config.path], environment: ["TEST_CLIENT_SECRET": ""])
+        #expect(status == 2)
+        #expect(printed.contains("oauth.clientSecret"))
+        #expect(printed.contains("TEST_CLIENT_SECRET"))
+    }
+
+    @Test func tokenCommandPrintsJTIButNotTheToken() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try Self.writeConfig(mockPort: mock.port)
+        let (status, printed) = try binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 0)
+        #expect(printed.contains("jti: "))
+        #expect(printed.contains("expires in: "))
+        for token in mock.state.issuedTokens { #expect(!printed.contains(token)) }
+        let shown = try binary.run(["token", "--config", config.path, "--show-token"], environment: Self.secretEnvironment)
+        #expect(shown.printed.contains(try #require(mock.state.issuedTokens.dropLast().last)))
+    }
+
+    @Test func tokenCommandReportsRejectedCredentials() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try Self.writeConfig(mockPort: mock.port, password: "not-the-password")
+        let (status, printed) = try binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 1)
+        #expect(printed.contains("rejected"))
+        #expect(!printed.contains("not-the-password"))
+    }
+
+    /// Everything the running process printed, at trace level, through logins, refreshes, rejected refresh
+    /// tokens (whose error_description echoes the token), 401s and shutdown: no secret, no token.
+    @Test func noSecretOrTokenIsEverPrinted() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try Self.writeConfig(mockPort: mock.port)
+        let proxy = try binary.start(["run", "--config", config.path], environment: Self.secretEnvironment)
+        var routePort = 0
+        #expect(await eventually { routePort = Self.listeningPort(in: proxy.printed) ?? 0; return routePort != 0 })
+        #expect(await eventually { (try? await RawHTTPClient.get(port: routePort, "/api/v1/users/me").status) == 200 })
+        mock.state.revokeAll(includingRefreshTokens: true)  // next refresh is refused with the token echoed back
+        let afterRevoke = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me")
+        #expect(afterRevoke.status == 401)  // relayed as Covata sent it (replay arrives with the data path)
+        mock.state.setFault(.status(500))
+        _ = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me", headers: ["Authorization: Basic c2VjcmV0"])
+        mock.state.setFault(.none)
+        #expect(proxy.stop() == 0)
+        let printed = proxy.printed
+        #expect(printed.contains("access token obtained"))
+        let secrets = [MockSettings().clientSecret, MockSettings().password] + mock.state.issuedTokens
+        #expect(secrets.count >= 3)
+        for secret in secrets { #expect(!printed.contains(secret), "printed a secret") }
+    }
+}

@@ -1,0 +1,82 @@
+import CovataMock
+import Foundation
+import Testing
+
+@testable import CovataProxy
+
+/// Requests from a raw socket through covata-proxy to covata-mock: the token reaches Covata, errors are clean.
+@Suite struct ProxyEndToEndTests {
+    /// The header pairs covata-mock saw, from its echo.
+    static func seenHeaders(_ response: ParsedResponse) -> [(String, String)] {
+        (response.json["headers"] as? [[String]] ?? []).map { ($0[0], $0[1]) }
+    }
+
+    @Test func requestArrivesWithBearerAndWithoutClientCredentials() async throws {
+        try await ProxyHarness.with { harness in
+            let response = try await RawHTTPClient.get(
+                port: harness.port(), "/api/v1/users/me?a=1&a=2",
+                headers: ["Authorization: Basic dXNlcjpwYXNz", "X-Tool: legacy"])
+            #expect(response.status == 200)
+            #expect(response.json["uri"] as? String == "/api/v1/users/me?a=1&a=2")
+            let seen = Self.seenHeaders(response)
+            let authorizations = seen.filter { $0.0.lowercased() == "authorization" }.map(\.1)
+            #expect(authorizations.count == 1)
+            #expect(authorizations.first?.hasPrefix("Bearer ey") == true)
+            #expect(seen.contains { $0 == ("X-Tool", "legacy") })
+            #expect(seen.first { $0.0.lowercased() == "host" }?.1 == "127.0.0.1:\(harness.mock.port)")
+        }
+    }
+
+    @Test func twoRoutesShareOneToken() async throws {
+        try await ProxyHarness.with(routes: 2) { harness in
+            for index in [0, 1, 0, 1] {
+                let response = try await RawHTTPClient.get(port: harness.port(index), "/api/v1/users/me")
+                #expect(response.status == 200)
+            }
+            #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
+        }
+    }
+
+    @Test func rejectedCredentialsGive503WithAReason() async throws {
+        try await ProxyHarness.with(password: "wrong-password") { harness in
+            for _ in 0..<3 {
+                let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me")
+                #expect(response.status == 503)
+                #expect(response.json["error"] as? String == "credentials_rejected")
+                #expect((response.json["message"] as? String)?.isEmpty == false)
+                #expect(Int(response.header("Retry-After") ?? "") ?? 0 > 0)
+                #expect(!String(decoding: response.body, as: UTF8.self).contains("wrong-password"))
+            }
+            #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
+            #expect(harness.mock.state.apiRequests == 0)
+        }
+    }
+
+    @Test func unavailableTokenEndpointGives503() async throws {
+        try await ProxyHarness.with(tokenFault: .status(502)) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me")
+            #expect(response.status == 503)
+            #expect(response.json["error"] as? String == "token_unavailable")
+            #expect(response.header("Retry-After") != nil)
+            harness.mock.state.setFault(.none)
+            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me").status) == 200 })
+        }
+    }
+
+    @Test func unreachableUpstreamGives502() async throws {
+        try await ProxyHarness.with(configure: { config in
+            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: 9, basePath: "")
+        }) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me")
+            #expect(response.status == 502)
+            #expect(response.json["error"] as? String == "upstream_unreachable")
+        }
+    }
+
+    @Test func basePathIsKeptAsPrefix() async throws {
+        try await ProxyHarness.with(basePath: "/api") { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/v1/items?q=a%2Fb+c")
+            #expect(response.json["uri"] as? String == "/api/v1/items?q=a%2Fb+c")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Runs one of the package's executables (built next to the test bundle) and captures what it prints.
+struct ProductBinary {
+    let url: URL
+
+    init(_ name: String) {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: beside.path) {
+            url = beside
+        } else {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent()
+            url = root.appendingPathComponent(".build/debug/\(name)")
+        }
+    }
+
+    /// A started process whose stdout and stderr go to one file.
+    final class Running: @unchecked Sendable {  // Process is thread-safe enough for start/terminate/wait here
+        let process = Process()
+        let output: URL
+
+        init(output: URL) { self.output = output }
+
+        var printed: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+        /// Sends SIGTERM and waits for the exit status.
+        func stop() -> Int32 {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let running = Running(output: output)
+        let handle = try FileHandle(forWritingTo: output)
+        running.process.executableURL = url
+        running.process.arguments = arguments
+        running.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        running.process.standardOutput = handle
+        running.process.standardError = handle
+        try running.process.run()
+        return running
+    }
+
+    /// Runs to completion; returns exit status and everything printed.
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, printed: String) {
+        let running = try start(arguments, environment: environment)
+        running.process.waitUntilExit()
+        return (running.process.terminationStatus, running.printed)
+    }
+}

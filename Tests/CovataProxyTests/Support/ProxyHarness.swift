@@ -1,0 +1,54 @@
+import CovataMock
+import Foundation
+
+@testable import CovataProxy
+
+/// covata-mock plus an in-process covata-proxy whose routes point at it, both on port 0.
+struct ProxyHarness {
+    let mock: CovataMockServer
+    let proxy: ProxyRuntime
+    let logs: CapturedLogs
+
+    /// The TCP port of route `index`.
+    func port(_ index: Int = 0) -> Int {
+        guard case .tcp(_, let port) = proxy.listenAddresses[index] else { return 0 }
+        return port
+    }
+
+    static func with(
+        routes: Int = 1, password: String = MockSettings().password, basePath: String = "",
+        tokenFault: MockFault = .none,
+        configure: (inout ProxyConfig) -> Void = { _ in },
+        _ body: (ProxyHarness) async throws -> Void
+    ) async throws {
+        let mock = try await CovataMockServer()
+        mock.state.setFault(tokenFault)
+        let logs = CapturedLogs()
+        var oauth = TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token", password: password)
+        oauth.retryInitialSeconds = 0.05
+        oauth.retryMaxSeconds = 0.2
+        let upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: mock.port, basePath: basePath)
+        var config = ProxyConfig(
+            routes: (0..<routes).map { _ in RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream) },
+            oauth: oauth, admin: nil, tls: .systemDefault, egressProxy: nil, log: LogConfig(level: "trace", format: nil),
+            timeouts: .defaults)
+        configure(&config)
+        let proxy: ProxyRuntime
+        do {
+            proxy = try await ProxyRuntime.start(config: config, logger: logs.logger(), threads: 1)
+        } catch {
+            await mock.stop()
+            throw error
+        }
+        let harness = ProxyHarness(mock: mock, proxy: proxy, logs: logs)
+        do {
+            try await body(harness)
+        } catch {
+            await proxy.stop()
+            await mock.stop()
+            throw error
+        }
+        await proxy.stop()
+        await mock.stop()
+    }
+}

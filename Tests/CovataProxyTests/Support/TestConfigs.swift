@@ -1,0 +1,14 @@
+@testable import CovataProxy
+
+/// Config values for in-process tests.
+enum TestConfigs {
+    static func oauth(tokenURL: String = "http://127.0.0.1:9/api/oauth/token", password: String = "correct horse battery staple")
+        -> OAuthConfig
+    {
+        OAuthConfig(
+            tokenURL: tokenURL, clientID: "exampleClientApplication",
+            clientSecret: Secret("exampleClientApplicationSecret"), username: "svc-legacy@example.com",
+            password: Secret(password), scope: nil, refreshAheadSeconds: 60, defaultLifetimeSeconds: 300,
+            rejectedRetrySeconds: 900, retryInitialSeconds: 1, retryMaxSeconds: 60)
+    }
+}
