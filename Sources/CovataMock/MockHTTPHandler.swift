@@ -50,6 +50,14 @@ final class MockHTTPHandler: ChannelInboundHandler {
             if path == "/api/v1/download" {
                 MockDownload(size: Int(request.query("size") ?? "") ?? 1024).start(
                     head: request.head, handler: self, context: context)
+            } else if let delay = request.query("delayMs").flatMap({ Int64($0) }) {
+                // A slow upstream, for timeout and drain tests.
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let (response, keepAlive) = (echo(request), request.head.isKeepAlive)
+                context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+                    let (handler, context) = loopBound.value
+                    handler.send(response, keepAlive: keepAlive, context: context)
+                }
             } else {
                 send(echo(request), keepAlive: request.head.isKeepAlive, context: context)
             }

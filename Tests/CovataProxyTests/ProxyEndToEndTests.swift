@@ -80,3 +80,25 @@ import Testing
         }
     }
 }
+
+/// Stopping the proxy lets a request in flight finish.
+@Suite struct ShutdownTests {
+    @Test func stopDrainsAnInFlightRequest() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: mock.port, basePath: "")
+        let config = ProxyConfig(
+            routes: [RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream)],
+            oauth: TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token"), admin: nil, tls: .systemDefault,
+            egressProxy: nil, log: LogConfig(level: "info", format: nil), timeouts: .defaults)
+        let proxy = try await ProxyRuntime.start(config: config, logger: CapturedLogs().logger(), threads: 1)
+        guard case .tcp(_, let port) = proxy.listenAddresses[0] else { return }
+        let slow = Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=500") }
+        #expect(await eventually { mock.state.apiRequests == 1 })
+        await proxy.stop()
+        let response = try await slow.value
+        #expect(response.status == 200)
+        // The listener is gone: new connections are refused.
+        await #expect(throws: (any Error).self) { try await RawHTTPClient.get(port: port, "/api/v1/users/me") }
+    }
+}

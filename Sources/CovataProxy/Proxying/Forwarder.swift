@@ -2,15 +2,20 @@ import CurlClient
 import Logging
 
 /// What every route's connections share: the curl worker, the token manager and the route's upstream.
-public final class Forwarder: Sendable {
-    public let route: RouteConfig
+final class Forwarder: Sendable {
+    let route: RouteConfig
     let worker: CurlWorker
     let tokens: TokenManager
     let logger: Logger
     let connectTimeoutMilliseconds: Int
+    let inFlight: InFlightRequests
 
-    public init(route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig, logger: Logger) {
+    init(
+        route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
+        inFlight: InFlightRequests, logger: Logger
+    ) {
         self.route = route
+        self.inFlight = inFlight
         self.worker = worker
         self.tokens = tokens
         self.logger = logger

@@ -32,8 +32,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // A client that goes away cancels its upstream transfer.
-        exchange?.transfer?.cancel()
-        exchange = nil
+        if let exchange {
+            exchange.transfer?.cancel()
+            end(exchange)
+        }
         context.fireChannelInactive()
     }
 
@@ -41,8 +43,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             nextExchangeID += 1
+            if let previous = self.exchange { end(previous) }
             let exchange = Exchange(id: nextExchangeID, head: head)
             self.exchange = exchange
+            forwarder.inFlight.begin()
             begin(exchange, context: context)
         case .body(let buffer):
             guard let exchange, !exchange.failed else { return }
@@ -69,10 +73,16 @@ final class ForwardingHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Forgets a finished exchange; a connection that cannot be reused is closed.
+    /// Forgets an exchange once both its request and its response have ended.
     func finishIfDone(_ exchange: Exchange) {
-        guard exchange.requestEnded, exchange.responseEnded, self.exchange === exchange else { return }
+        guard exchange.requestEnded, exchange.responseEnded else { return }
+        end(exchange)
+    }
+
+    private func end(_ exchange: Exchange) {
+        guard self.exchange === exchange else { return }
         self.exchange = nil
+        forwarder.inFlight.end()
     }
 }
 

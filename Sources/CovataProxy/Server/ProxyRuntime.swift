@@ -11,6 +11,7 @@ public final class ProxyRuntime: Sendable {
     let worker: CurlWorker
     private let group: MultiThreadedEventLoopGroup
     private let listeners: [any Channel]
+    private let inFlight: InFlightRequests
     private let logger: Logger
 
     /// The address each route actually listens on, in route order (useful with port 0).
@@ -37,10 +38,12 @@ public final class ProxyRuntime: Sendable {
         await tokens.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         var listeners: [any Channel] = []
+        let inFlight = InFlightRequests()
         do {
             for route in config.routes {
                 let forwarder = Forwarder(
-                    route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, logger: logger)
+                    route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, inFlight: inFlight,
+                    logger: logger)
                 listeners.append(try await RouteListener.bind(route.listen, group: group, forwarder: forwarder))
             }
         } catch {
@@ -51,7 +54,8 @@ public final class ProxyRuntime: Sendable {
             throw error
         }
         let runtime = ProxyRuntime(
-            config: config, tokens: tokens, worker: worker, group: group, listeners: listeners, logger: logger)
+            config: config, tokens: tokens, worker: worker, group: group, listeners: listeners, inFlight: inFlight,
+            logger: logger)
         for address in runtime.listenAddresses {
             logger.info("listening", metadata: ["address": "\(address)"])
         }
@@ -60,8 +64,9 @@ public final class ProxyRuntime: Sendable {
 
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, group: MultiThreadedEventLoopGroup,
-        listeners: [any Channel], logger: Logger
+        listeners: [any Channel], inFlight: InFlightRequests, logger: Logger
     ) {
+        self.inFlight = inFlight
         self.config = config
         self.tokens = tokens
         self.worker = worker
@@ -70,9 +75,16 @@ public final class ProxyRuntime: Sendable {
         self.logger = logger
     }
 
-    /// Stops accepting, ends the token refresher and releases every thread.
+    /// Stops accepting, lets in-flight requests finish for up to `timeouts.drainSeconds`, then ends the token
+    /// refresher and releases every thread (closing connections still open).
     public func stop() async {
         for channel in listeners { try? await channel.close() }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
+        if inFlight.current > 0 { logger.info("draining", metadata: ["in_flight": "\(inFlight.current)"]) }
+        while inFlight.current > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if inFlight.current > 0 { logger.warning("drain time over; closing", metadata: ["in_flight": "\(inFlight.current)"]) }
         await tokens.stop()
         worker.shutdown()
         try? await group.shutdownGracefully()
