@@ -7,7 +7,15 @@ struct MockRequest {
     var bodyBytes = 0
     var hasher = SHA256()
 
-    var path: String { String(head.uri.split(separator: "?", maxSplits: 1).first ?? "") }
+    /// The path, also for absolute-form targets (what an HTTP proxy in front of the mock would send).
+    var path: String {
+        var target = Substring(head.uri)
+        if let scheme = target.range(of: "://") {
+            target = target[scheme.upperBound...]
+            target = target.firstIndex(of: "/").map { target[$0...] } ?? "/"
+        }
+        return String(target.split(separator: "?", maxSplits: 1).first ?? "")
+    }
 
     func query(_ name: String) -> String? {
         guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }

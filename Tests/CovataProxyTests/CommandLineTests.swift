@@ -93,6 +93,7 @@ import Testing
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port)
         let proxy = try binary.start(["run", "--config", config.path], environment: Self.secretEnvironment)
+        defer { _ = proxy.stop() }
         var routePort = 0
         #expect(await eventually { routePort = Self.listeningPort(in: proxy.printed) ?? 0; return routePort != 0 })
         #expect(await eventually { (try? await RawHTTPClient.get(port: routePort, "/api/v1/users/me").status) == 200 })

@@ -102,3 +102,37 @@ import Testing
         await #expect(throws: (any Error).self) { try await RawHTTPClient.get(port: port, "/api/v1/users/me") }
     }
 }
+
+/// Upstream calls go through `egressProxy` when it is set, and never through proxy environment variables.
+@Suite struct EgressProxyTests {
+    @Test func tokenAndRequestsGoThroughTheConfiguredEgressProxy() async throws {
+        // covata-mock plays the corporate proxy: it accepts absolute-form targets and echoes them.
+        try await ProxyHarness.with(configure: { config in
+            let proxyAddress = config.oauth.tokenURL.replacingOccurrences(of: "/api/oauth/token", with: "")
+            config.egressProxy = proxyAddress
+            config.oauth.tokenURL = "http://covata.invalid/api/oauth/token"
+            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "covata.invalid", port: 8443, basePath: "")
+        }) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me")
+            #expect(response.status == 200)
+            #expect(response.json["uri"] as? String == "http://covata.invalid:8443/api/v1/users/me")
+            #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
+        }
+    }
+
+    @Test func proxyEnvironmentVariablesAreIgnored() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(mockPort: mock.port)
+        var environment = CommandLineTests.secretEnvironment
+        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+            environment[name] = "http://127.0.0.1:9"
+        }
+        let proxy = try ProductBinary("covata-proxy").start(["run", "--config", config.path], environment: environment)
+        defer { _ = proxy.stop() }
+        var port = 0
+        #expect(await eventually { port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0; return port != 0 })
+        #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/users/me").status) == 200 })
+        #expect(proxy.stop() == 0)
+    }
+}

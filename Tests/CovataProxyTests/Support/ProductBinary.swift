@@ -24,7 +24,7 @@ struct ProductBinary {
 
         var printed: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
-        /// Sends SIGTERM and waits for the exit status.
+        /// Sends SIGTERM and waits for the exit status (idempotent).
         func stop() -> Int32 {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
@@ -34,7 +34,7 @@ struct ProductBinary {
 
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let running = Running(output: output)
         let handle = try FileHandle(forWritingTo: output)
         running.process.executableURL = url
