@@ -35,6 +35,7 @@ import Testing
         Section(name: "tls", schemaPath: ["tls"]) { $0["tls"] = ["zzz": 1] },
         Section(name: "log", schemaPath: ["log"]) { $0["log"] = ["zzz": 1] },
         Section(name: "timeouts", schemaPath: ["timeouts"]) { $0["timeouts"] = ["zzz": 1] },
+        Section(name: "limits", schemaPath: ["limits"]) { $0["limits"] = ["zzz": 1] },
     ]
 
     static func schemaKeys(_ path: [String]) -> Set<String> {

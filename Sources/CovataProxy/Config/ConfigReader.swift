@@ -61,10 +61,11 @@ struct ConfigReader {
         return flag
     }
 
+    /// A number within `range` (seconds, bytes or a count).
     func seconds(_ key: String, default fallback: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard let value = value(key) else { return fallback }
         guard case .number(let number) = value else {
-            throw ConfigError(keyPath(key), "expected a number of seconds, found \(value.typeName)")
+            throw ConfigError(keyPath(key), "expected a number, found \(value.typeName)")
         }
         guard range.contains(number) else {
             throw ConfigError(keyPath(key), "expected a number from \(range.lowerBound) to \(range.upperBound)")

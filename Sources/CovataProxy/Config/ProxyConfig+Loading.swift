@@ -23,7 +23,9 @@ extension ProxyConfig {
             throw ConfigError("", "the file is not valid JSON")
         }
         let root = try ConfigReader(value: document, path: "", environment: environment, baseDirectory: baseDirectory)
-        try root.rejectUnknownKeys(["$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts"])
+        try root.rejectUnknownKeys([
+            "$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts", "limits",
+        ])
         let routes = try parseRoutes(root)
         guard let oauthReader = try root.object("oauth") else { throw ConfigError("oauth", "required object is missing") }
         let admin = try root.object("admin").map { reader throws(ConfigError) in try parseAdmin(reader) }
@@ -32,6 +34,7 @@ extension ProxyConfig {
         if let proxy = egressProxy, !proxy.contains("://") { egressProxy = "http://\(proxy)" }
         let log = try root.object("log").map { reader throws(ConfigError) in try parseLog(reader) }
         let timeouts = try root.object("timeouts").map { reader throws(ConfigError) in try parseTimeouts(reader) }
+        let limits = try root.object("limits").map { reader throws(ConfigError) in try parseLimits(reader) }
         let config = ProxyConfig(
             routes: routes,
             oauth: try parseOAuth(oauthReader),
@@ -39,7 +42,8 @@ extension ProxyConfig {
             tls: tls ?? .systemDefault,
             egressProxy: egressProxy,
             log: log ?? LogConfig(level: "info", format: nil),
-            timeouts: timeouts ?? .defaults
+            timeouts: timeouts ?? .defaults,
+            limits: limits ?? .defaults
         )
         try config.checkListenersAreDistinct()
         return config
@@ -145,13 +149,38 @@ extension ProxyConfig {
     }
 
     private static func parseTimeouts(_ reader: ConfigReader) throws(ConfigError) -> TimeoutsConfig {
-        try reader.rejectUnknownKeys(["connectSeconds", "tokenRequestSeconds", "drainSeconds"])
+        try reader.rejectUnknownKeys([
+            "connectSeconds", "tokenRequestSeconds", "firstByteSeconds", "clientHeaderSeconds",
+            "clientBodyIdleSeconds", "clientIdleSeconds", "drainSeconds",
+        ])
         let defaults = TimeoutsConfig.defaults
+        func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+            try reader.seconds(key, default: fallback, range: range)
+        }
         return TimeoutsConfig(
-            connectSeconds: try reader.seconds("connectSeconds", default: defaults.connectSeconds, range: 0.1...300),
-            tokenRequestSeconds: try reader.seconds(
-                "tokenRequestSeconds", default: defaults.tokenRequestSeconds, range: 0.1...300),
-            drainSeconds: try reader.seconds("drainSeconds", default: defaults.drainSeconds, range: 0...3600)
+            connectSeconds: try seconds("connectSeconds", defaults.connectSeconds, 0.1...300),
+            tokenRequestSeconds: try seconds("tokenRequestSeconds", defaults.tokenRequestSeconds, 0.1...300),
+            firstByteSeconds: try seconds("firstByteSeconds", defaults.firstByteSeconds, 0.1...3600),
+            clientHeaderSeconds: try seconds("clientHeaderSeconds", defaults.clientHeaderSeconds, 0.1...600),
+            clientBodyIdleSeconds: try seconds("clientBodyIdleSeconds", defaults.clientBodyIdleSeconds, 0.1...3600),
+            clientIdleSeconds: try seconds("clientIdleSeconds", defaults.clientIdleSeconds, 0.1...3600),
+            drainSeconds: try seconds("drainSeconds", defaults.drainSeconds, 0...3600)
+        )
+    }
+
+    private static func parseLimits(_ reader: ConfigReader) throws(ConfigError) -> LimitsConfig {
+        try reader.rejectUnknownKeys(["maxRequestBodyBytes", "replayBufferBytes", "maxHeaderBytes", "maxHeaderCount"])
+        let defaults = LimitsConfig.defaults
+        func count(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+            let value = try reader.seconds(key, default: fallback, range: range)
+            guard value == value.rounded() else { throw ConfigError(reader.keyPath(key), "expected a whole number") }
+            return value
+        }
+        return LimitsConfig(
+            maxRequestBodyBytes: Int64(try count("maxRequestBodyBytes", Double(defaults.maxRequestBodyBytes), 0...1e15)),
+            replayBufferBytes: Int(try count("replayBufferBytes", Double(defaults.replayBufferBytes), 0...1_073_741_824)),
+            maxHeaderBytes: Int(try count("maxHeaderBytes", Double(defaults.maxHeaderBytes), 1024...16_777_216)),
+            maxHeaderCount: Int(try count("maxHeaderCount", Double(defaults.maxHeaderCount), 8...10_000))
         )
     }
 

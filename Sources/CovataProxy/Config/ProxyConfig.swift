@@ -8,4 +8,5 @@ public struct ProxyConfig: Sendable, Equatable {
     public var egressProxy: String?
     public var log: LogConfig
     public var timeouts: TimeoutsConfig
+    public var limits: LimitsConfig
 }

@@ -7,19 +7,55 @@ final class Exchange {
     let id: Int
     let head: HTTPRequestHead
     let keepAlive: Bool
+    /// How the body reaches curl (fixed at the head, from the client's framing).
+    let body: CurlRequestBody
     var transfer: CurlTransfer?
+    /// The token the current transfer carries, to invalidate it if the upstream rejects it.
+    var token: AccessToken?
     /// Body parts that arrived before the transfer existed (while the token was fetched).
     var pendingBody: [ByteBuffer] = []
+    var bodyBytes: Int64 = 0
+    /// The body as sent so far, while it still fits the replay buffer.
+    var kept: [ByteBuffer] = []
+    var keptAll = true
     var requestEnded = false
     var responseHeadSent = false
     var responseEnded = false
     /// An error answer was sent: the rest of the request body is read and dropped.
     var failed = false
+    /// A 401 held back while we learn whether it is `invalid_token`, and whether we already replayed once.
+    var heldUnauthorized: (head: CurlResponseHead, body: ByteBuffer)?
+    var replayed = false
+    var firstByteTimer: Scheduled<Void>?
 
-    init(id: Int, head: HTTPRequestHead) {
+    init(id: Int, head: HTTPRequestHead, body: CurlRequestBody) {
         self.id = id
         self.head = head
         self.keepAlive = head.isKeepAlive
+        self.body = body
+    }
+
+    /// Records a body part for a possible replay, giving up once the buffer would overflow.
+    func keep(_ buffer: ByteBuffer, limit: Int) {
+        guard keptAll else { return }
+        let total = kept.reduce(0) { $0 + $1.readableBytes } + buffer.readableBytes
+        if total > limit {
+            keptAll = false
+            kept.removeAll()
+        } else {
+            kept.append(buffer)
+        }
+    }
+
+    /// Whether the whole request can be sent again: no body, or all of it kept and received.
+    var isReplayable: Bool {
+        if case .none = body { return true }
+        return keptAll && requestEnded
+    }
+
+    /// The kept body as one piece, for the replay.
+    var keptBody: [UInt8] {
+        kept.reduce(into: [UInt8]()) { $0 += $1.readableBytesView }
     }
 }
 

@@ -8,12 +8,16 @@ final class Forwarder: Sendable {
     let tokens: TokenManager
     let logger: Logger
     let connectTimeoutMilliseconds: Int
+    let firstByteMilliseconds: Int64
+    let limits: LimitsConfig
     let inFlight: InFlightRequests
 
     init(
         route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
-        inFlight: InFlightRequests, logger: Logger
+        limits: LimitsConfig, inFlight: InFlightRequests, logger: Logger
     ) {
+        self.firstByteMilliseconds = Int64(timeouts.firstByteSeconds * 1000)
+        self.limits = limits
         self.route = route
         self.inFlight = inFlight
         self.worker = worker

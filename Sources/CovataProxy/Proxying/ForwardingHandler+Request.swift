@@ -4,8 +4,15 @@ import NIOHTTP1
 
 /// Starting a request: checks, the token, then the curl transfer.
 extension ForwardingHandler {
-    func begin(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let head = exchange.head
+    func begin(_ head: HTTPRequestHead, id: Int, context: ChannelHandlerContext) {
+        forwarder.inFlight.begin()
+        let framing = bodyFraming(head)
+        let body: CurlRequestBody
+        if case .success(let value) = framing { body = value } else { body = .none }
+        let exchange = Exchange(id: id, head: head, body: body)
+        self.exchange = exchange
+        context.triggerUserOutboundEvent(
+            body.isEmpty ? ConnectionPhase.awaitingResponse : ConnectionPhase.readingBody, promise: nil)
         if head.method == .CONNECT {
             fail(exchange, .methodNotAllowed("CONNECT cannot carry the Covata credential; use http:// URLs or the route's base URL"))
             return
@@ -14,20 +21,21 @@ extension ForwardingHandler {
             fail(exchange, .badRequest("expected an origin-form request target starting with /"))
             return
         }
-        let body: CurlRequestBody
-        switch bodyFraming(head) {
-        case .failure(let error):
+        if case .failure(let error) = framing {
             fail(exchange, error)
             return
-        case .success(let framing):
-            body = framing
         }
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }),
-            head.version == .http1_1
+            head.version == .http1_1, !body.isEmpty
         {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
         }
-        // Hold the body back until the transfer exists.
+        fetchTokenAndSend(exchange, context: context)
+    }
+
+    /// Gets a token without blocking the event loop, then starts the transfer. Body parts that arrive meanwhile
+    /// are queued (reads are held back so the queue stays small).
+    func fetchTokenAndSend(_ exchange: Exchange, context: ChannelHandlerContext) {
         blockReads()
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -35,11 +43,11 @@ extension ForwardingHandler {
         let id = exchange.id
         Task {
             let result = await tokens.tokenResult()
-            eventLoop.execute { handler.value.tokenReady(result, exchangeID: id, body: body) }
+            eventLoop.execute { handler.value.tokenReady(result, exchangeID: id) }
         }
     }
 
-    private func tokenReady(_ result: Result<AccessToken, TokenError>, exchangeID: Int, body: CurlRequestBody) {
+    private func tokenReady(_ result: Result<AccessToken, TokenError>, exchangeID: Int) {
         guard let exchange, exchange.id == exchangeID, let context else { return }
         let token: AccessToken
         switch result {
@@ -50,27 +58,50 @@ extension ForwardingHandler {
         case .success(let value):
             token = value
         }
+        // A replay sends the kept body in one piece; a first attempt streams what the client sends.
+        let body: CurlRequestBody = exchange.replayed && !exchange.body.isEmpty ? .bytes(exchange.keptBody) : exchange.body
         let request = CurlRequest(
             method: exchange.head.method.rawValue,
             url: forwarder.upstreamURL(for: exchange.head.uri),
             headers: HeaderPolicy.upstreamRequestHeaders(exchange.head.headers, bearer: token.value.value),
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
+        exchange.token = token
         let transfer = forwarder.worker.start(request, delegate: ResponseRelay(handler: self, eventLoop: context.eventLoop))
         exchange.transfer = transfer
         var accepting = true
-        for part in exchange.pendingBody { accepting = transfer.send(part) && accepting }
-        exchange.pendingBody.removeAll()
-        if exchange.requestEnded { transfer.finishSending() }
+        if !exchange.replayed {
+            for part in exchange.pendingBody { accepting = transfer.send(part) && accepting }
+            exchange.pendingBody.removeAll()
+        }
+        if exchange.requestEnded {
+            transfer.finishSending()
+            startFirstByteTimer(exchange)
+        }
         if accepting { unblockReads() }
     }
 
-    /// RFC 9112 §6.3: chunked wins over Content-Length only as an error; a request with neither has no body.
+    /// Once the request is sent, the upstream has `firstByteSeconds` to start its answer.
+    func startFirstByteTimer(_ exchange: Exchange) {
+        guard let context, exchange.firstByteTimer == nil else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = exchange.id
+        exchange.firstByteTimer = context.eventLoop.scheduleTask(in: .milliseconds(forwarder.firstByteMilliseconds)) {
+            let handler = handler.value
+            guard let exchange = handler.exchange, exchange.id == id, !exchange.responseHeadSent,
+                exchange.heldUnauthorized == nil
+            else { return }
+            handler.forwarder.logger.warning("upstream sent no response in time", metadata: ["route": "\(handler.forwarder.route.upstream)"])
+            handler.fail(exchange, .upstreamTimedOut)
+        }
+    }
+
+    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
     private func bodyFraming(_ head: HTTPRequestHead) -> Result<CurlRequestBody, ProxyError> {
         let encodings = head.headers[canonicalForm: "transfer-encoding"]
         if !encodings.isEmpty {
             guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
-                return .failure(.badRequest("unsupported Transfer-Encoding"))
+                return .failure(.notImplemented("Transfer-Encoding other than chunked"))
             }
             return .success(.stream(length: nil))
         }
@@ -79,6 +110,18 @@ extension ForwardingHandler {
         guard Set(lengths).count == 1, let length = Int64(first), length >= 0 else {
             return .failure(.badRequest("invalid Content-Length"))
         }
+        guard length <= forwarder.limits.maxRequestBodyBytes else { return .failure(.payloadTooLarge) }
         return .success(length == 0 ? .bytes([]) : .stream(length: length))
+    }
+}
+
+extension CurlRequestBody {
+    /// True when there is nothing to upload.
+    var isEmpty: Bool {
+        switch self {
+        case .none: true
+        case .bytes(let bytes): bytes.isEmpty
+        case .stream: false
+        }
     }
 }

@@ -4,8 +4,22 @@ import NIOHTTP1
 
 /// Sending answers to the client: upstream responses as they stream, and our own error answers.
 extension ForwardingHandler {
+    /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes).
+    static let heldBodyLimit = 64 * 1024
+
     func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
-        guard let exchange, exchange.transfer === transfer, let context else { return }
+        guard let exchange, exchange.transfer === transfer else { return }
+        exchange.firstByteTimer?.cancel()
+        if head.status == 401, !exchange.replayed {
+            // Maybe the token was revoked: hold the answer until its body tells us.
+            exchange.heldUnauthorized = (head, ByteBuffer())
+            return
+        }
+        sendHead(head, exchange: exchange)
+    }
+
+    private func sendHead(_ head: CurlResponseHead, exchange: Exchange) {
+        guard let context else { return }
         var headers = HeaderPolicy.clientResponseHeaders(head)
         if !exchange.keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.reason)
@@ -18,11 +32,26 @@ extension ForwardingHandler {
             transfer.didConsume(body.readableBytes)
             return
         }
+        if var held = exchange.heldUnauthorized {
+            held.body.writeImmutableBuffer(body)
+            exchange.heldUnauthorized = held
+            transfer.didConsume(body.readableBytes)
+            // Too big to be Covata's token error: stop holding and stream it as it is.
+            if held.body.readableBytes > Self.heldBodyLimit { releaseHeld(exchange) }
+            return
+        }
         let count = body.readableBytes
         // Curl may receive more only once these bytes have left for the client.
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body)))).whenComplete { _ in
             transfer.didConsume(count)
         }
+    }
+
+    private func releaseHeld(_ exchange: Exchange) {
+        guard let (head, body) = exchange.heldUnauthorized, let context else { return }
+        exchange.heldUnauthorized = nil
+        sendHead(head, exchange: exchange)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
     }
 
     func resumeReading(transfer: CurlTransfer) {
@@ -32,6 +61,13 @@ extension ForwardingHandler {
 
     func upstreamDone(_ result: Result<Void, CurlError>, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer, let context else { return }
+        if case .success = result, let (head, body) = exchange.heldUnauthorized {
+            if TokenRejection.isInvalidToken(head: head, body: body), exchange.isReplayable {
+                replay(exchange, context: context)
+                return
+            }
+            releaseHeld(exchange)
+        }
         switch result {
         case .success:
             exchange.responseEnded = true
@@ -52,10 +88,37 @@ extension ForwardingHandler {
         }
     }
 
+    /// The upstream rejected the token: drop it (if still current), get a fresh one, send the request once more.
+    private func replay(_ exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.heldUnauthorized = nil
+        exchange.replayed = true
+        exchange.transfer = nil
+        exchange.firstByteTimer = nil
+        forwarder.logger.info("upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
+        let tokens = forwarder.tokens
+        let rejected = exchange.token
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let id = exchange.id
+        Task {
+            if let rejected { await tokens.invalidate(rejected) }
+            eventLoop.execute {
+                let handler = handler.value
+                guard let exchange = handler.exchange, exchange.id == id, let context = handler.context else { return }
+                handler.fetchTokenAndSend(exchange, context: context)
+            }
+        }
+    }
+
     /// Answers with our own error. The connection closes unless the request was read to its end.
     func fail(_ exchange: Exchange, _ error: ProxyError) {
-        guard let context, !exchange.responseHeadSent else { return }
+        guard let context, !exchange.responseHeadSent else {
+            // Too late for an answer: the only honest signal left is closing the connection.
+            self.context?.close(promise: nil)
+            return
+        }
         exchange.failed = true
+        exchange.heldUnauthorized = nil
         exchange.transfer?.cancel()
         let (status, headers, body) = error.response
         var responseHeaders = headers

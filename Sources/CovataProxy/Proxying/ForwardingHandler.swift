@@ -39,17 +39,28 @@ final class ForwardingHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ClientTimeoutHandler.BodyTimedOut, let exchange {
+            fail(exchange, .requestTimeout)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             nextExchangeID += 1
             if let previous = self.exchange { end(previous) }
-            let exchange = Exchange(id: nextExchangeID, head: head)
-            self.exchange = exchange
-            forwarder.inFlight.begin()
-            begin(exchange, context: context)
+            begin(head, id: nextExchangeID, context: context)
         case .body(let buffer):
             guard let exchange, !exchange.failed else { return }
+            exchange.bodyBytes += Int64(buffer.readableBytes)
+            guard exchange.bodyBytes <= forwarder.limits.maxRequestBodyBytes else {
+                fail(exchange, .payloadTooLarge)
+                return
+            }
+            exchange.keep(buffer, limit: forwarder.limits.replayBufferBytes)
             if let transfer = exchange.transfer {
                 if !transfer.send(buffer) { blockReads() }
             } else {
@@ -58,7 +69,11 @@ final class ForwardingHandler: ChannelDuplexHandler {
         case .end:
             guard let exchange else { return }
             exchange.requestEnded = true
-            exchange.transfer?.finishSending()
+            context.triggerUserOutboundEvent(ConnectionPhase.awaitingResponse, promise: nil)
+            if let transfer = exchange.transfer {
+                transfer.finishSending()
+                startFirstByteTimer(exchange)
+            }
             finishIfDone(exchange)
         }
     }
@@ -77,10 +92,12 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func finishIfDone(_ exchange: Exchange) {
         guard exchange.requestEnded, exchange.responseEnded else { return }
         end(exchange)
+        context?.triggerUserOutboundEvent(ConnectionPhase.idle, promise: nil)
     }
 
     private func end(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
+        exchange.firstByteTimer?.cancel()
         self.exchange = nil
         forwarder.inFlight.end()
     }

@@ -35,6 +35,18 @@ extension ProxyError {
             status = .badRequest
             code = "bad_request"
             message = why
+        case .payloadTooLarge:
+            status = .payloadTooLarge
+            code = "payload_too_large"
+            message = "the request body is larger than this proxy accepts (limits.maxRequestBodyBytes)"
+        case .notImplemented(let what):
+            status = .notImplemented
+            code = "not_implemented"
+            message = "\(what) is not supported"
+        case .requestTimeout:
+            status = .requestTimeout
+            code = "request_timeout"
+            message = "the request did not arrive in time"
         case .shuttingDown:
             status = .serviceUnavailable
             code = "shutting_down"

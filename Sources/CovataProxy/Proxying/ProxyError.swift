@@ -8,6 +8,9 @@ enum ProxyError: Error, Sendable {
     case upstreamTimedOut
     case methodNotAllowed(String)
     case badRequest(String)
+    case payloadTooLarge
+    case notImplemented(String)
+    case requestTimeout
     case shuttingDown
 
     /// Maps a failed transfer that produced no response head.

@@ -42,9 +42,11 @@ public final class ProxyRuntime: Sendable {
         do {
             for route in config.routes {
                 let forwarder = Forwarder(
-                    route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, inFlight: inFlight,
+                    route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
+                    inFlight: inFlight,
                     logger: logger)
-                listeners.append(try await RouteListener.bind(route.listen, group: group, forwarder: forwarder))
+                listeners.append(
+                    try await RouteListener.bind(route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
             }
         } catch {
             for channel in listeners { try? await channel.close() }

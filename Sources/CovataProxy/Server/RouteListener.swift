@@ -6,17 +6,23 @@ import NIOPosix
 /// Binds one route's listener (TCP or unix socket) with an HTTP/1.1 pipeline in front of a `ForwardingHandler`.
 enum RouteListener {
     static func bind(
-        _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder
+        _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig
     ) async throws -> any Channel {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = forwarder.limits.maxHeaderBytes
+        decoderLimits.maxHeaderListSize = forwarder.limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = forwarder.limits.maxHeaderCount
+        let limits = decoderLimits
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // We call read() ourselves when the upstream can take more: that is the upload backpressure.
-            .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: timeouts))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: true, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
                     try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
                 }
             }

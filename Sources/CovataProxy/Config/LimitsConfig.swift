@@ -1,0 +1,15 @@
+/// Size limits on what clients send, in bytes or counts.
+public struct LimitsConfig: Sendable, Equatable {
+    /// Largest request body accepted; more is answered 413. Covata uploads in chunks of at most 10 MiB.
+    public var maxRequestBodyBytes: Int64
+    /// Request bodies up to this size are kept so the request can be replayed once after the upstream
+    /// rejects the token (401 invalid_token).
+    public var replayBufferBytes: Int
+    /// Largest request head (request line and all header lines).
+    public var maxHeaderBytes: Int
+    /// Most header lines in one request.
+    public var maxHeaderCount: Int
+
+    public static let defaults = LimitsConfig(
+        maxRequestBodyBytes: 64 << 20, replayBufferBytes: 1 << 20, maxHeaderBytes: 64 << 10, maxHeaderCount: 100)
+}
