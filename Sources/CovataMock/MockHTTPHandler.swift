@@ -3,22 +3,40 @@ import NIOCore
 import NIOHTTP1
 
 /// One connection to covata-mock: the token endpoint, the Bearer-protected API and the test controls.
-final class MockHTTPHandler: ChannelInboundHandler {
+final class MockHTTPHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private static let keptBodyLimit = 1 << 20
     private let state: MockState
     private var request: MockRequest?
+    /// `?readDelayMs=N` on an upload: wait this long before each read, to play a slow upstream.
+    private var readDelay: Int64 = 0
 
     init(state: MockState) {
         self.state = state
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        state.connectionAccepted()
+        context.fireChannelActive()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        guard readDelay > 0 else {
+            context.read()
+            return
+        }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(readDelay)) { loopBound.value.read() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             request = MockRequest(head: head)
+            readDelay = request?.query("readDelayMs").flatMap { Int64($0) } ?? 0
         case .body(let buffer):
             request?.bodyBytes += buffer.readableBytes
             request?.hasher.update(buffer.readableBytesView)
@@ -28,6 +46,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let request else { return }
             self.request = nil
+            readDelay = 0
             route(request, context: context)
         }
     }
@@ -48,7 +67,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
         } else if path.hasPrefix("/api/v1/") || path == "/api/v1" {
             guard authorised(request, context: context) else { return }
             if path == "/api/v1/download" {
-                MockDownload(size: Int(request.query("size") ?? "") ?? 1024).start(
+                MockDownload(
+                    size: Int(request.query("size") ?? "") ?? 1024, cutAt: request.query("cutAt").flatMap { Int($0) },
+                    state: state
+                ).start(
                     head: request.head, handler: self, context: context)
             } else if let delay = request.query("delayMs").flatMap({ Int64($0) }) {
                 // A slow upstream, for timeout and drain tests.
@@ -96,21 +118,36 @@ final class MockHTTPHandler: ChannelInboundHandler {
     }
 
     /// What the API saw, so tests can assert exactly what the proxy forwarded.
+    /// `?status=N` answers with that status, and each `respondHeader=Name:Value` adds a response header.
     private func echo(_ request: MockRequest) -> MockResponse {
         var hasher = request.hasher
         let headers = request.head.headers.map { [$0.name, $0.value] }
-        return .json(
+        let extra: [(String, String)] = request.queryAll("respondHeader").compactMap { pair in
+            let decoded = pair.removingPercentEncoding ?? pair
+            guard let colon = decoded.firstIndex(of: ":") else { return nil }
+            return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
+        }
+        if let code = request.query("status").flatMap({ Int($0) }) {
+            let status = HTTPResponseStatus(statusCode: code)
+            let noBody = code == 204 || code == 304 || (100..<200).contains(code)
+            return MockResponse(status: status, headers: extra, body: noBody ? [] : Array("status \(code)".utf8))
+        }
+        var response = MockResponse.json(
             .ok,
             [
                 "method": request.head.method.rawValue, "uri": request.head.uri, "headers": headers,
                 "bodyBytes": request.bodyBytes, "bodySHA256": SHA256.hex(hasher.finalize()),
                 "version": "\(request.head.version)",
             ])
+        response.headers += extra
+        return response
     }
 
     func send(_ response: MockResponse, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders(response.headers)
-        headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
+        if response.status != .noContent, response.status != .notModified {
+            headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
+        }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)

@@ -17,6 +17,14 @@ struct MockRequest {
         return String(target.split(separator: "?", maxSplits: 1).first ?? "")
     }
 
+    func queryAll(_ name: String) -> [String] {
+        guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [] }
+        return query.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return parts.first.map(String.init) == name && parts.count > 1 ? String(parts[1]) : nil
+        }
+    }
+
     func query(_ name: String) -> String? {
         guard let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
         for pair in query.split(separator: "&") {

@@ -12,6 +12,8 @@ public final class MockState: Sendable {
         var fault = MockFault.none
         var serial = 0
         var issued: [String] = []
+        var activeDownloads = 0
+        var connections = 0
     }
 
     let data: Mutex<Data>
@@ -27,6 +29,16 @@ public final class MockState: Sendable {
     public func tokenRequests(grant: String) -> Int { data.withLock { $0.tokenRequests[grant] ?? 0 } }
 
     public var apiRequests: Int { data.withLock { $0.apiRequests } }
+
+    /// Downloads still being written; drops when one finishes or its client goes away.
+    public var activeDownloads: Int { data.withLock { $0.activeDownloads } }
+
+    /// TCP connections accepted, to check that clients reuse connections.
+    public var connections: Int { data.withLock { $0.connections } }
+
+    func downloadStarted() { data.withLock { $0.activeDownloads += 1 } }
+    func downloadEnded() { data.withLock { $0.activeDownloads -= 1 } }
+    func connectionAccepted() { data.withLock { $0.connections += 1 } }
 
     /// Every access and refresh token issued so far, so tests can prove none of them was ever printed.
     public var issuedTokens: [String] { data.withLock { $0.issued } }

@@ -75,7 +75,8 @@ extension CurlTransfer {
             set(cp_setopt_long(easy, CURLOPT_NOBODY, 1))
             return
         }
-        if method != "GET" { set(cp_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)) }
+        // UPLOAD alone would turn any method into PUT, so a body always names its method explicitly.
+        if method != "GET" || !isBodyless { set(cp_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)) }
         switch request.body {
         case .none:
             return
@@ -88,6 +89,11 @@ extension CurlTransfer {
         }
         set(cp_setopt_read(easy, CURLOPT_READFUNCTION, curlReadTrampoline))
         set(cp_setopt_ptr(easy, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()))
+    }
+
+    private var isBodyless: Bool {
+        if case .none = request.body { return true }
+        return false
     }
 
     func releaseEasyHandle() {

@@ -1,0 +1,62 @@
+import NIOCore
+import NIOPosix
+
+/// A client connection driven step by step: write some bytes, read until enough has arrived, write more.
+/// For keep-alive, pipelining and `Expect: 100-continue` tests.
+final class RawConnection {
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private(set) var received: [UInt8] = []
+    private(set) var closedByPeer = false
+
+    private init(
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) {
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Connects, runs `body`, and closes the connection whatever happens.
+    static func with<T>(port: Int, _ body: (RawConnection) async throws -> T) async throws -> T {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(RawConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound))
+        }
+    }
+
+    func write(_ text: String) async throws { try await write(Array(text.utf8)) }
+
+    func write(_ bytes: [UInt8]) async throws { try await outbound.write(ByteBuffer(bytes: bytes)) }
+
+    /// Reads until `enough` is true of everything received so far, or the peer closes.
+    func read(until enough: ([UInt8]) -> Bool) async throws {
+        while !enough(received) {
+            guard let chunk = try await inbound.next() else {
+                closedByPeer = true
+                return
+            }
+            received += chunk.readableBytesView
+        }
+    }
+
+    /// Reads until the text has appeared `count` times.
+    func read(untilSeen text: String, count: Int = 1) async throws {
+        let needle = Array(text.utf8)
+        try await read { bytes in
+            var seen = 0
+            var start = bytes.startIndex
+            while let range = bytes[start...].firstRange(of: needle) {
+                seen += 1
+                start = range.upperBound
+            }
+            return seen >= count
+        }
+    }
+
+    var text: String { String(decoding: received, as: UTF8.self) }
+}
