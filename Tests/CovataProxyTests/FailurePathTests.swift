@@ -1,0 +1,141 @@
+import CovataMock
+import Foundation
+import Testing
+
+@testable import CovataProxy
+
+/// What clients get when something goes wrong: the right status, or a broken connection, never a fake success.
+@Suite struct FailurePathTests {
+    @Test func revokedTokenIsRefreshedAndTheRequestReplayedOnce() async throws {
+        try await ProxyHarness.with { harness in
+            #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
+            harness.mock.state.revokeAll()
+            let response = try await DataPathTests.echo(
+                harness.port(), "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+            #expect(response.status == 200)
+            #expect(response.json["bodyBytes"] as? Int == 5)
+            #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 1)
+            #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
+        }
+    }
+
+    @Test func burstOf401sCausesOneRefresh() async throws {
+        try await ProxyHarness.with { harness in
+            #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
+            harness.mock.state.revokeAll()
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 { group.addTask { try await RawHTTPClient.get(port: harness.port(), "/api/v1/b").status } }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 1)
+        }
+    }
+
+    @Test func bodyLargerThanTheReplayBufferGetsThe401() async throws {
+        try await ProxyHarness.with(configure: { $0.limits.replayBufferBytes = 4 }) { harness in
+            #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
+            harness.mock.state.revokeAll()
+            let response = try await DataPathTests.echo(
+                harness.port(), "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+            #expect(response.status == 401)
+            #expect(response.header("WWW-Authenticate")?.contains("invalid_token") == true)
+            // The token was still dropped, so the next request works.
+            #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/after").status == 200)
+        }
+    }
+
+    @Test func unauthorizedWithoutInvalidTokenIsNotReplayed() async throws {
+        try await ProxyHarness.with { harness in
+            let header = "respondHeader=" + "WWW-Authenticate:Bearer realm=\"x\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x?status=401&\(header)")
+            #expect(response.status == 401)
+            #expect(harness.mock.state.apiRequests == 1)
+            let forbidden = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x?status=403")
+            #expect(forbidden.status == 403)
+            #expect(harness.mock.state.apiRequests == 2)
+            #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 0)
+        }
+    }
+
+    @Test func slowUpstreamGives504() async throws {
+        try await ProxyHarness.with(configure: { $0.timeouts.firstByteSeconds = 0.2 }) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/slow?delayMs=3000")
+            #expect(response.status == 504)
+            #expect(response.json["error"] as? String == "upstream_timeout")
+        }
+    }
+
+    @Test func declaredBodyOverTheLimitGets413WithoutContactingUpstream() async throws {
+        try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
+            let response = try await DataPathTests.echo(
+                harness.port(), "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+            #expect(response.status == 413)
+            #expect(harness.mock.state.apiRequests == 0)
+        }
+    }
+
+    @Test func chunkedBodyOverTheLimitGets413() async throws {
+        try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
+            let response = try await DataPathTests.echo(
+                harness.port(),
+                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+            #expect(response.status == 413)
+        }
+    }
+
+    @Test func upstreamCutMidBodyIsNotReportedAsComplete() async throws {
+        try await ProxyHarness.with { harness in
+            let raw = try await RawHTTPClient.exchange(
+                port: harness.port(), "GET /api/v1/download?size=1000000&cutAt=300000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try ParsedResponse(raw)
+            #expect(response.status == 200)
+            #expect(response.header("Content-Length") == "1000000")
+            #expect(response.body.count < 1_000_000)
+        }
+    }
+
+    @Test func clientDisconnectCancelsTheUpstreamTransfer() async throws {
+        try await ProxyHarness.with { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                try await connection.write("GET /api/v1/download?size=4000000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                try await connection.read { $0.count > 2_000_000 }
+            }
+            #expect(harness.mock.state.activeDownloads <= 1)
+            #expect(await eventually { harness.mock.state.activeDownloads == 0 })
+            // The proxy is fine afterwards.
+            #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/next").status == 200)
+        }
+    }
+
+    @Test func stalledRequestBodyGets408() async throws {
+        try await ProxyHarness.with(configure: { $0.timeouts.clientBodyIdleSeconds = 0.2 }) { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                try await connection.write("PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little")
+                try await connection.read { _ in false }
+                #expect(connection.text.hasPrefix("HTTP/1.1 408"))
+                #expect(connection.closedByPeer)
+            }
+        }
+    }
+
+    @Test func slowHeadersGet408AndIdleConnectionsAreClosed() async throws {
+        try await ProxyHarness.with(configure: {
+            $0.timeouts.clientHeaderSeconds = 0.3
+            $0.timeouts.clientIdleSeconds = 0.3
+        }) { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                for piece in ["GET /api/v1/", "x HTTP/1.1\r\n", "Host: x\r\n"] {
+                    try await connection.write(piece)
+                    try await Task.sleep(for: .milliseconds(120))
+                }
+                try await connection.read { _ in false }
+                #expect(connection.text.hasPrefix("HTTP/1.1 408"))
+            }
+            try await RawConnection.with(port: harness.port()) { connection in
+                try await connection.read { _ in false }
+                #expect(connection.closedByPeer)
+                #expect(connection.received.isEmpty)
+            }
+        }
+    }
+}
