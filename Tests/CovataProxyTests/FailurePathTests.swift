@@ -118,19 +118,23 @@ import Testing
         }
     }
 
-    @Test func slowHeadersGet408AndIdleConnectionsAreClosed() async throws {
-        try await ProxyHarness.with(configure: {
-            $0.timeouts.clientHeaderSeconds = 0.3
-            $0.timeouts.clientIdleSeconds = 0.3
-        }) { harness in
+    @Test func slowHeadersGet408() async throws {
+        try await ProxyHarness.with(configure: { $0.timeouts.clientHeaderSeconds = 0.5 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-                for piece in ["GET /api/v1/", "x HTTP/1.1\r\n", "Host: x\r\n"] {
-                    try await connection.write(piece)
-                    try await Task.sleep(for: .milliseconds(120))
+                // A byte every 100 ms never completes the head; the deadline is not reset by the drip.
+                for byte in "GET /api/v1/x HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaa\r\n".utf8 {
+                    do { try await connection.write([byte]) } catch { break }
+                    try await Task.sleep(for: .milliseconds(100))
                 }
                 try await connection.read { _ in false }
                 #expect(connection.text.hasPrefix("HTTP/1.1 408"))
+                #expect(harness.mock.state.apiRequests == 0)
             }
+        }
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() async throws {
+        try await ProxyHarness.with(configure: { $0.timeouts.clientIdleSeconds = 0.3 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
                 try await connection.read { _ in false }
                 #expect(connection.closedByPeer)
