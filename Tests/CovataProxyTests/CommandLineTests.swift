@@ -36,9 +36,9 @@ import Testing
 
     static let secretEnvironment = ["TEST_CLIENT_SECRET": MockSettings().clientSecret]
 
-    @Test func checkConfigAcceptsAGoodFile() throws {
+    @Test func checkConfigAcceptsAGoodFile() async throws {
         let config = try Self.writeConfig(mockPort: 9)
-        let (status, printed) = try binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 0)
         #expect(printed.contains("configuration OK"))
     }
@@ -47,17 +47,17 @@ import Testing
         (#", "scopes": "x""#, "oauth.scopes"),
         (#", "refreshAheadSeconds": "soon""#, "oauth.refreshAheadSeconds"),
     ])
-    func checkConfigRejectsWithOneLineNamingTheKey(extra: String, keyPath: String) throws {
+    func checkConfigRejectsWithOneLineNamingTheKey(extra: String, keyPath: String) async throws {
         let config = try Self.writeConfig(mockPort: 9, extra: extra)
-        let (status, printed) = try binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 2)
         #expect(printed.contains(keyPath))
         #expect(printed.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1)
     }
 
-    @Test func missingSecretEnvironmentIsAConfigError() throws {
+    @Test func missingSecretEnvironmentIsAConfigError() async throws {
         let config = try Self.writeConfig(mockPort: 9)
-        let (status, printed) = try binary.run(["run", "--config", config.path], environment: ["TEST_CLIENT_SECRET": ""])
+        let (status, printed) = try await binary.run(["run", "--config", config.path], environment: ["TEST_CLIENT_SECRET": ""])
         #expect(status == 2)
         #expect(printed.contains("oauth.clientSecret"))
         #expect(printed.contains("TEST_CLIENT_SECRET"))
@@ -67,12 +67,12 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port)
-        let (status, printed) = try binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 0)
         #expect(printed.contains("jti: "))
         #expect(printed.contains("expires in: "))
         for token in mock.state.issuedTokens { #expect(!printed.contains(token)) }
-        let shown = try binary.run(["token", "--config", config.path, "--show-token"], environment: Self.secretEnvironment)
+        let shown = try await binary.run(["token", "--config", config.path, "--show-token"], environment: Self.secretEnvironment)
         #expect(shown.printed.contains(try #require(mock.state.issuedTokens.dropLast().last)))
     }
 
@@ -80,7 +80,7 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port, password: "not-the-password")
-        let (status, printed) = try binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 1)
         #expect(printed.contains("rejected"))
         #expect(!printed.contains("not-the-password"))

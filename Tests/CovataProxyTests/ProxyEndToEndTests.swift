@@ -143,7 +143,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString.prefix(8)).sock").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await ProxyHarness.with(configure: { $0.routes[0].listen = .unix(path: path) }) { harness in
-            let answer = try Shell.run("curl -sf --unix-socket '\(path)' 'http://localhost/api/v1/over-unix?x=1'")
+            let answer = try await Shell.run("curl -sf -m 120 --unix-socket '\(path)' 'http://localhost/api/v1/over-unix?x=1'")
             let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
             #expect(json?["uri"] as? String == "/api/v1/over-unix?x=1")
             #expect(harness.mock.state.tokenRequests(grant: "password") == 1)

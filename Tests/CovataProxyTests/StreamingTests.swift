@@ -30,10 +30,10 @@ import Testing
 
     @Test func bigDownloadToASlowReaderArrivesIntactInBoundedMemory() async throws {
         try await Self.withProxyProcess { port, memory in
-            let expected = try Shell.run(
+            let expected = try await Shell.run(
                 "python3 -c 'import hashlib;n=\(Self.size);print(hashlib.sha256((bytes(range(251))*(n//251+1))[:n]).hexdigest())'")
-            let received = try Shell.run(
-                "curl -sf --limit-rate 120M 'http://127.0.0.1:\(port)/api/v1/download?size=\(Self.size)' | sha256sum | cut -d' ' -f1")
+            let received = try await Shell.run(
+                "curl -sf -m 120 --limit-rate 120M 'http://127.0.0.1:\(port)/api/v1/download?size=\(Self.size)' | sha256sum | cut -d' ' -f1")
             #expect(received == expected)
             #expect(memory.peakBytes > 0)
             #expect(memory.peakBytes < Self.memoryBound, "peak RSS \(memory.peakBytes >> 20) MiB")
@@ -42,12 +42,12 @@ import Testing
 
     @Test func bigUploadToASlowUpstreamArrivesIntactInBoundedMemory() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("upload-\(UUID().uuidString)")
-        try Shell.run("head -c \(Self.size) /dev/urandom > '\(file.path)'")
+        try await Shell.run("head -c \(Self.size) /dev/urandom > '\(file.path)'")
         defer { try? FileManager.default.removeItem(at: file) }
-        let expected = try Shell.run("sha256sum '\(file.path)' | cut -d' ' -f1")
+        let expected = try await Shell.run("sha256sum '\(file.path)' | cut -d' ' -f1")
         try await Self.withProxyProcess { port, memory in
-            let answer = try Shell.run(
-                "curl -sf -T '\(file.path)' 'http://127.0.0.1:\(port)/api/v1/upload?readDelayMs=1'")
+            let answer = try await Shell.run(
+                "curl -sf -m 120 -T '\(file.path)' 'http://127.0.0.1:\(port)/api/v1/upload?readDelayMs=1'")
             let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
             #expect(json?["bodyBytes"] as? Int == Self.size)
             #expect(json?["bodySHA256"] as? String == expected)

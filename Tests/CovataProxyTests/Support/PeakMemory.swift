@@ -2,28 +2,33 @@ import Foundation
 import Synchronization
 
 /// Samples a process's resident memory (VmRSS) until stopped, keeping the peak.
+/// It samples on its own thread: the tests' blocking calls to curl must not starve it.
 final class PeakMemory: Sendable {
-    private final class Peak: Sendable {
-        let bytes = Mutex(0)
+    private struct State {
+        var peak = 0
+        var stopped = false
     }
 
-    private let peak = Peak()
-    private let sampler: Task<Void, Never>
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shared = Shared()
 
     init(pid: Int32) {
-        let peak = self.peak
-        sampler = Task.detached {
-            while !Task.isCancelled {
-                if let rss = PeakMemory.residentBytes(pid: pid) { peak.bytes.withLock { $0 = max($0, rss) } }
-                try? await Task.sleep(for: .milliseconds(20))
+        let shared = self.shared
+        Thread.detachNewThread {
+            while !shared.state.withLock({ $0.stopped }) {
+                if let rss = PeakMemory.residentBytes(pid: pid) { shared.state.withLock { $0.peak = max($0.peak, rss) } }
+                usleep(20_000)
             }
         }
     }
 
     /// The highest resident size seen so far, in bytes.
-    var peakBytes: Int { peak.bytes.withLock { $0 } }
+    var peakBytes: Int { shared.state.withLock { $0.peak } }
 
-    func stop() { sampler.cancel() }
+    func stop() { shared.state.withLock { $0.stopped = true } }
 
     static func residentBytes(pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

@@ -46,10 +46,12 @@ struct ProductBinary {
         return running
     }
 
-    /// Runs to completion; returns exit status and everything printed.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, printed: String) {
+    /// Runs to completion (waiting off Swift's cooperative threads); returns exit status and everything printed.
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, printed: String) {
         let running = try start(arguments, environment: environment)
-        running.process.waitUntilExit()
-        return (running.process.terminationStatus, running.printed)
+        return try await Shell.offThePool {
+            running.process.waitUntilExit()
+            return (running.process.terminationStatus, running.printed)
+        }
     }
 }

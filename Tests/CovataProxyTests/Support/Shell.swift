@@ -6,8 +6,21 @@ enum Shell {
         let description: String
     }
 
+    /// Waits on a thread of its own, never on one of Swift's cooperative threads: a test blocking those could
+    /// starve the in-process proxy it is talking to.
     @discardableResult
-    static func run(_ script: String) throws -> String {
+    static func run(_ script: String) async throws -> String {
+        try await offThePool { try runBlocking(script) }
+    }
+
+    /// Runs blocking work on a new thread and resumes with its result.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private static func runBlocking(_ script: String) throws -> String {
         let process = Process()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
