@@ -1,7 +1,7 @@
 import CCurl
 
 /// Process-wide libcurl initialisation, done exactly once before any handle exists.
-enum CurlRuntime {
+public enum CurlRuntime {
     /// Swift runs a global's initialiser once, thread-safely, which is what `curl_global_init` needs.
     private static let initialised: Bool = {
         curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK

@@ -1,9 +1,10 @@
 import ArgumentParser
 import CovataProxy
+import Dispatch
 import Foundation
 import Logging
 
-/// Runs the proxy until SIGINT or SIGTERM.
+/// Runs the proxy until SIGINT or SIGTERM; SIGHUP reloads proxy.json and its secrets.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the proxy (the default).")
 
@@ -13,29 +14,34 @@ struct RunCommand: AsyncParsableCommand {
         let config = try options.load()
         let logger = LoggingBootstrap.makeLogger(config.log)
         signal(SIGPIPE, SIG_IGN)
+        let signals = SignalStream(SIGINT, SIGTERM, SIGHUP)
         let runtime: ProxyRuntime
         do {
-            runtime = try await ProxyRuntime.start(config: config, logger: logger)
+            runtime = try await ProxyRuntime.start(config: config, logger: logger, metrics: MetricsBootstrap.makeMetrics())
         } catch {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let stopSignal = await Self.waitForStopSignal()
-        logger.info("stopping", metadata: ["signal": "\(stopSignal)"])
+        for await number in signals.stream {
+            if number == SIGHUP {
+                await reload(runtime, logger: logger)
+                continue
+            }
+            logger.info("stopping", metadata: ["signal": "\(number)"])
+            break
+        }
         await runtime.stop()
     }
 
-    /// Suspends until SIGINT or SIGTERM arrives.
-    private static func waitForStopSignal() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let once = SignalOnce(continuation)
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { once.fire(number) }
-                source.resume()
-                once.keep(source)
-            }
+    /// Re-reads proxy.json and secret files. A broken file is refused and the running config stays.
+    private func reload(_ runtime: ProxyRuntime, logger: Logger) async {
+        do {
+            var config = try ProxyConfig.load(path: options.config)
+            if let level = options.logLevel { config.log.level = level }
+            LoggingBootstrap.levelSwitch.current = Logger.Level(rawValue: config.log.level) ?? .info
+            await runtime.reload(config)
+        } catch {
+            logger.error("reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
         }
     }
 }

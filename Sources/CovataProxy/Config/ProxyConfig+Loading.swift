@@ -133,7 +133,7 @@ extension ProxyConfig {
     }
 
     private static func parseLog(_ reader: ConfigReader) throws(ConfigError) -> LogConfig {
-        try reader.rejectUnknownKeys(["level", "format"])
+        try reader.rejectUnknownKeys(["level", "format", "accessLog"])
         let level = try reader.string("level") ?? "info"
         guard LogConfig.levels.contains(level) else {
             throw ConfigError(reader.keyPath("level"), "expected one of \(LogConfig.levels.joined(separator: ", "))")
@@ -145,7 +145,7 @@ extension ProxyConfig {
             }
             format = parsed
         }
-        return LogConfig(level: level, format: format)
+        return LogConfig(level: level, format: format, accessLog: try reader.bool("accessLog", default: true))
     }
 
     private static func parseTimeouts(_ reader: ConfigReader) throws(ConfigError) -> TimeoutsConfig {

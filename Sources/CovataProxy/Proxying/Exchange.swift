@@ -27,6 +27,11 @@ final class Exchange {
     var heldUnauthorized: (head: CurlResponseHead, body: ByteBuffer)?
     var replayed = false
     var firstByteTimer: Scheduled<Void>?
+    /// For the access log and metrics.
+    let startedAt = NIODeadline.now()
+    var upstreamSentAt: NIODeadline?
+    var status = 0
+    var bytesOut: Int64 = 0
 
     init(id: Int, head: HTTPRequestHead, body: CurlRequestBody) {
         self.id = id

@@ -11,11 +11,19 @@ final class Forwarder: Sendable {
     let firstByteMilliseconds: Int64
     let limits: LimitsConfig
     let inFlight: InFlightRequests
+    let metrics: ProxyMetrics
+    let settings: RuntimeSettings
+    /// The route's name in metrics and access logs: its listen address.
+    let name: String
 
     init(
         route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
-        limits: LimitsConfig, inFlight: InFlightRequests, logger: Logger
+        limits: LimitsConfig, inFlight: InFlightRequests, metrics: ProxyMetrics, settings: RuntimeSettings,
+        logger: Logger
     ) {
+        self.metrics = metrics
+        self.settings = settings
+        self.name = route.listen.description
         self.firstByteMilliseconds = Int64(timeouts.firstByteSeconds * 1000)
         self.limits = limits
         self.route = route

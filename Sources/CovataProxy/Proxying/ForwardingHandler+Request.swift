@@ -67,6 +67,7 @@ extension ForwardingHandler {
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
         exchange.token = token
+        exchange.upstreamSentAt = .now()
         let transfer = forwarder.worker.start(request, delegate: ResponseRelay(handler: self, eventLoop: context.eventLoop))
         exchange.transfer = transfer
         var accepting = true

@@ -10,6 +10,9 @@ extension ForwardingHandler {
     func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
         exchange.firstByteTimer?.cancel()
+        if let sentAt = exchange.upstreamSentAt {
+            forwarder.metrics.upstreamLatency(route: forwarder.name, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+        }
         if head.status == 401, !exchange.replayed {
             // Maybe the token was revoked: hold the answer until its body tells us.
             exchange.heldUnauthorized = (head, ByteBuffer())
@@ -24,6 +27,7 @@ extension ForwardingHandler {
         if !exchange.keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.reason)
         exchange.responseHeadSent = true
+        exchange.status = head.status
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
 
@@ -41,6 +45,7 @@ extension ForwardingHandler {
             return
         }
         let count = body.readableBytes
+        exchange.bytesOut += Int64(count)
         // Curl may receive more only once these bytes have left for the client.
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body)))).whenComplete { _ in
             transfer.didConsume(count)
@@ -51,6 +56,7 @@ extension ForwardingHandler {
         guard let (head, body) = exchange.heldUnauthorized, let context else { return }
         exchange.heldUnauthorized = nil
         sendHead(head, exchange: exchange)
+        exchange.bytesOut += Int64(body.readableBytes)
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
     }
 
@@ -92,6 +98,7 @@ extension ForwardingHandler {
     private func replay(_ exchange: Exchange, context: ChannelHandlerContext) {
         exchange.heldUnauthorized = nil
         exchange.replayed = true
+        forwarder.metrics.replayed()
         exchange.transfer = nil
         exchange.firstByteTimer = nil
         forwarder.logger.info("upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
@@ -127,6 +134,8 @@ extension ForwardingHandler {
         if closeAfter { responseHeaders.replaceOrAdd(name: "Connection", value: "close") }
         exchange.responseHeadSent = true
         exchange.responseEnded = true
+        exchange.status = Int(status.code)
+        exchange.bytesOut += Int64(body.count)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))

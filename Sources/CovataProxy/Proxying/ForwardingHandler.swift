@@ -30,7 +30,13 @@ final class ForwardingHandler: ChannelDuplexHandler {
         if readBlocked { pendingRead = true } else { context.read() }
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        forwarder.metrics.connectionOpened()
+        context.fireChannelActive()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        forwarder.metrics.connectionClosed()
         // A client that goes away cancels its upstream transfer.
         if let exchange {
             exchange.transfer?.cancel()
@@ -100,6 +106,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         exchange.firstByteTimer?.cancel()
         self.exchange = nil
         forwarder.inFlight.end()
+        record(exchange)
     }
 }
 

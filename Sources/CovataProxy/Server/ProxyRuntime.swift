@@ -1,50 +1,58 @@
 import CurlClient
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 
-/// Everything a running proxy is made of: the curl worker, the token manager and the route listeners.
-/// The CLI runs one; tests start one in-process on port 0.
+/// Everything a running proxy is made of: the curl worker, the token manager, the route listeners and the admin
+/// listener. The CLI runs one; tests start one in-process on port 0.
 public final class ProxyRuntime: Sendable {
     public let config: ProxyConfig
     public let tokens: TokenManager
     let worker: CurlWorker
+    let settings: RuntimeSettings
+    let metrics: ProxyMetrics
+    let startedAt = Date()
     private let group: MultiThreadedEventLoopGroup
     private let listeners: [any Channel]
+    private let admin: (any Channel)?
     private let inFlight: InFlightRequests
     private let logger: Logger
 
     /// The address each route actually listens on, in route order (useful with port 0).
-    public var listenAddresses: [ListenAddress] {
-        zip(config.routes, listeners).map { route, channel in
-            if case .tcp(let host, _) = route.listen, let port = channel.localAddress?.port {
-                return .tcp(host: host, port: port)
-            }
-            return route.listen
-        }
+    public var listenAddresses: [ListenAddress] { zip(config.routes.map(\.listen), listeners).map(Self.bound) }
+
+    /// Where the admin listener actually listens, if configured.
+    public var adminAddress: ListenAddress? {
+        guard let admin, let configured = config.admin?.listen else { return nil }
+        return Self.bound(configured, admin)
+    }
+
+    private static func bound(_ configured: ListenAddress, _ channel: any Channel) -> ListenAddress {
+        if case .tcp(let host, _) = configured, let port = channel.localAddress?.port { return .tcp(host: host, port: port) }
+        return configured
     }
 
     public static func start(
-        config: ProxyConfig, logger: Logger, transport: (any TokenTransport)? = nil,
-        threads: Int = System.coreCount
+        config: ProxyConfig, logger: Logger, metrics: ProxyMetrics, threads: Int = System.coreCount
     ) async throws -> ProxyRuntime {
         if config.tls.insecureSkipVerify {
             logger.warning("tls.insecureSkipVerify is on: upstream certificates are not verified")
         }
         let worker = CurlWorker(options: config.curlOptions)
         let tokens = TokenManager(
-            config: config.oauth, transport: transport ?? CurlTokenTransport(worker: worker, timeouts: config.timeouts),
-            logger: logger)
+            config: config.oauth, transport: CurlTokenTransport(worker: worker, timeouts: config.timeouts),
+            logger: logger, metrics: metrics)
         await tokens.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        var listeners: [any Channel] = []
         let inFlight = InFlightRequests()
+        let settings = RuntimeSettings(accessLog: config.log.accessLog)
+        var listeners: [any Channel] = []
         do {
             for route in config.routes {
                 let forwarder = Forwarder(
                     route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
-                    inFlight: inFlight,
-                    logger: logger)
+                    inFlight: inFlight, metrics: metrics, settings: settings, logger: logger)
                 listeners.append(
                     try await RouteListener.bind(route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
             }
@@ -56,30 +64,63 @@ public final class ProxyRuntime: Sendable {
             throw error
         }
         let runtime = ProxyRuntime(
-            config: config, tokens: tokens, worker: worker, group: group, listeners: listeners, inFlight: inFlight,
-            logger: logger)
-        for address in runtime.listenAddresses {
-            logger.info("listening", metadata: ["address": "\(address)"])
-        }
-        return runtime
+            config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
+            listeners: listeners, inFlight: inFlight, logger: logger)
+        return try await runtime.withAdminListener()
     }
 
     private init(
-        config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, group: MultiThreadedEventLoopGroup,
-        listeners: [any Channel], inFlight: InFlightRequests, logger: Logger
+        config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
+        metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel],
+        admin: (any Channel)? = nil, inFlight: InFlightRequests, logger: Logger
     ) {
-        self.inFlight = inFlight
         self.config = config
         self.tokens = tokens
         self.worker = worker
+        self.settings = settings
+        self.metrics = metrics
         self.group = group
         self.listeners = listeners
+        self.admin = admin
+        self.inFlight = inFlight
         self.logger = logger
+    }
+
+    /// Binds the admin listener (if configured) once the routes are up, so readiness can only be reported by a
+    /// proxy whose listeners exist.
+    private func withAdminListener() async throws -> ProxyRuntime {
+        var admin: (any Channel)?
+        if let address = config.admin?.listen {
+            do {
+                admin = try await AdminListener.bind(address, group: group, endpoints: AdminEndpoints(runtime: self))
+            } catch {
+                await stop()
+                throw error
+            }
+        }
+        let runtime = ProxyRuntime(
+            config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
+            listeners: listeners, admin: admin, inFlight: inFlight, logger: logger)
+        for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
+        if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
+        return runtime
+    }
+
+    /// Applies a reloaded config: credentials, token timing and the access log. Listeners, routes and TLS stay
+    /// as they were (they need a restart); requests in flight are not touched.
+    public func reload(_ newConfig: ProxyConfig) async {
+        await tokens.update(config: newConfig.oauth)
+        settings.accessLog = newConfig.log.accessLog
+        if newConfig.routes != config.routes || newConfig.tls != config.tls || newConfig.admin != config.admin {
+            logger.warning("reload: routes, admin and tls changes take effect only after a restart")
+        }
+        logger.info("configuration reloaded")
     }
 
     /// Stops accepting, lets in-flight requests finish for up to `timeouts.drainSeconds`, then ends the token
     /// refresher and releases every thread (closing connections still open).
     public func stop() async {
+        settings.draining = true
         for channel in listeners { try? await channel.close() }
         let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
         if inFlight.current > 0 { logger.info("draining", metadata: ["in_flight": "\(inFlight.current)"]) }
@@ -87,6 +128,7 @@ public final class ProxyRuntime: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if inFlight.current > 0 { logger.warning("drain time over; closing", metadata: ["in_flight": "\(inFlight.current)"]) }
+        try? await admin?.close()
         await tokens.stop()
         worker.shutdown()
         try? await group.shutdownGracefully()

@@ -26,13 +26,6 @@ enum RouteListener {
                     try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
                 }
             }
-        switch address {
-        case .tcp(let host, let port):
-            return try await bootstrap.bind(host: host, port: port).get()
-        case .unix(let path):
-            // A stale socket file from a previous run would make bind fail.
-            try? FileManager.default.removeItem(atPath: path)
-            return try await bootstrap.bind(unixDomainSocketPath: path).get()
-        }
+        return try await bootstrap.bind(to: address)
     }
 }

@@ -44,12 +44,15 @@ extension TokenManager {
         do {
             response = try await transport.post(url: wire.url, headers: wire.headers, body: wire.body)
         } catch {
+            metrics?.tokenOperation(grant: grant.description, outcome: "failed")
             logger.debug("token endpoint transport error", metadata: ["detail": "\(error.description)"])
             return .failure(.transient(reason: "token endpoint unreachable or too slow"))
         }
-        return TokenResponse.interpret(
+        let result = TokenResponse.interpret(
             response, grant: grant, obtainedAt: sentAt, wallClock: wallClock(),
             defaultLifetime: config.defaultLifetimeSeconds)
+        metrics?.tokenOperation(grant: grant.description, outcome: result.outcomeLabel)
+        return result
     }
 
     private func record(_ outcome: Result<(AccessToken, TokenGrant), TokenFailure>, startedAt: Double) {
@@ -109,6 +112,17 @@ extension TokenManager {
                 continue
             }
             startFlight()
+        }
+    }
+}
+
+extension Result where Success == AccessToken, Failure == TokenFailure {
+    /// The `outcome` label of the token-operations metric.
+    var outcomeLabel: String {
+        switch self {
+        case .success: "success"
+        case .failure(.transient): "failed"
+        case .failure: "rejected"
         }
     }
 }

@@ -12,6 +12,7 @@ public actor TokenManager {
     let logger: Logger
     let random: @Sendable () -> Double
     let wallClock: @Sendable () -> Double
+    let metrics: ProxyMetrics?
 
     var current: AccessToken?
     var refreshToken: Secret?
@@ -27,8 +28,10 @@ public actor TokenManager {
         clock: any TokenClock = SystemTokenClock(),
         logger: Logger,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        metrics: ProxyMetrics? = nil
     ) {
+        self.metrics = metrics
         self.config = config
         self.transport = transport
         self.clock = clock

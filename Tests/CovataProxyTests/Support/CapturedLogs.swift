@@ -29,7 +29,8 @@ final class CapturedLogs: Sendable {
 
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            sink.append("\(event.level) \(event.message) \(merged.sorted { $0.key < $1.key })")
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            sink.append("\(event.level) \(event.message) \(fields)")
         }
     }
 }

@@ -9,6 +9,12 @@ struct ProxyHarness {
     let proxy: ProxyRuntime
     let logs: CapturedLogs
 
+    /// The admin listener's TCP port.
+    var adminPort: Int {
+        guard case .tcp(_, let port)? = proxy.adminAddress else { return 0 }
+        return port
+    }
+
     /// The TCP port of route `index`.
     func port(_ index: Int = 0) -> Int {
         guard case .tcp(_, let port) = proxy.listenAddresses[index] else { return 0 }
@@ -30,12 +36,12 @@ struct ProxyHarness {
         let upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: mock.port, basePath: basePath)
         var config = ProxyConfig(
             routes: (0..<routes).map { _ in RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream) },
-            oauth: oauth, admin: nil, tls: .systemDefault, egressProxy: nil, log: LogConfig(level: "trace", format: nil),
+            oauth: oauth, admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault, egressProxy: nil, log: LogConfig(level: "trace", format: nil),
             timeouts: .defaults, limits: .defaults)
         configure(&config)
         let proxy: ProxyRuntime
         do {
-            proxy = try await ProxyRuntime.start(config: config, logger: logs.logger(), threads: 1)
+            proxy = try await ProxyRuntime.start(config: config, logger: logs.logger(), metrics: TestMetrics.make(), threads: 1)
         } catch {
             await mock.stop()
             throw error

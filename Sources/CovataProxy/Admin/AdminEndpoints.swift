@@ -1,0 +1,62 @@
+import CurlClient
+import Foundation
+import NIOHTTP1
+
+/// What the admin listener answers. Each endpoint returns a status and a body; `AdminHandler` writes them.
+struct AdminEndpoints: Sendable {
+    static let version = "0.3.0"
+
+    let runtime: ProxyRuntime
+
+    func respond(method: HTTPMethod, path: String) async -> (HTTPResponseStatus, String, [UInt8]) {
+        guard method == .GET || method == .HEAD else { return (.methodNotAllowed, "text/plain", Array("GET only\n".utf8)) }
+        switch path {
+        case "/healthz":
+            return (.ok, "text/plain", Array("ok\n".utf8))
+        case "/readyz":
+            let (ready, reason) = await readiness()
+            return (ready ? .ok : .serviceUnavailable, "text/plain", Array("\(reason)\n".utf8))
+        case "/metrics":
+            if let seconds = await runtime.tokens.status().secondsToExpiry {
+                runtime.metrics.tokenExpires(inSeconds: seconds)
+            } else {
+                runtime.metrics.tokenExpires(inSeconds: 0)
+            }
+            return (.ok, "text/plain; version=0.0.4", runtime.metrics.exposition())
+        case "/status":
+            return (.ok, "application/json", await status())
+        default:
+            return (.notFound, "text/plain", Array("not found: /healthz, /readyz, /metrics, /status\n".utf8))
+        }
+    }
+
+    /// Ready only while a valid token is held, the listeners are up and the proxy is not draining.
+    func readiness() async -> (Bool, String) {
+        if runtime.settings.draining { return (false, "draining") }
+        let status = await runtime.tokens.status()
+        if status.hasValidToken { return (true, "ready") }
+        if status.credentialsRejected { return (false, "credentials rejected by Covata") }
+        return (false, status.lastError.map { "no valid token: \($0)" } ?? "no valid token yet")
+    }
+
+    private func status() async -> [UInt8] {
+        let token = await runtime.tokens.status()
+        var tokenObject: [String: Any] = ["valid": token.hasValidToken, "credentialsRejected": token.credentialsRejected]
+        if let jti = token.jti { tokenObject["jti"] = jti }
+        if let scope = token.scope { tokenObject["scope"] = scope }
+        if let seconds = token.secondsToExpiry { tokenObject["secondsToExpiry"] = Int(seconds) }
+        if let error = token.lastError { tokenObject["lastError"] = error }
+        let document: [String: Any] = [
+            "version": Self.version,
+            "libcurl": CurlRuntime.version,
+            "uptimeSeconds": Int(Date().timeIntervalSince(runtime.startedAt)),
+            "draining": runtime.settings.draining,
+            "routes": zip(runtime.config.routes, runtime.listenAddresses).map { route, bound in
+                ["listen": "\(bound)", "upstream": "\(route.upstream)"]
+            },
+            "token": tokenObject,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return Array(data) + [UInt8(ascii: "\n")]
+    }
+}

@@ -1,0 +1,104 @@
+import CovataMock
+import Foundation
+import Testing
+
+@testable import CovataProxy
+
+/// The admin listener over real sockets: health, token-aware readiness, Prometheus metrics and status.
+@Suite struct AdminTests {
+    @Test func healthAndReadinessWithAValidToken() async throws {
+        try await ProxyHarness.with { harness in
+            let health = try await RawHTTPClient.get(port: harness.adminPort, "/healthz")
+            #expect(health.status == 200)
+            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
+            #expect(try await RawHTTPClient.get(port: harness.adminPort, "/nope").status == 404)
+            // The admin paths are not served on a route listener: they go to Covata like any other path.
+            let onRoute = try await RawHTTPClient.get(port: harness.port(), "/readyz")
+            #expect(onRoute.status == 404)
+            #expect(onRoute.json["error"] as? String == "not_found")
+        }
+    }
+
+    @Test func readinessReportsRejectedCredentials() async throws {
+        try await ProxyHarness.with(password: "wrong") { harness in
+            #expect(await eventually { await harness.proxy.tokens.status().credentialsRejected })
+            let ready = try await RawHTTPClient.get(port: harness.adminPort, "/readyz")
+            #expect(ready.status == 503)
+            #expect(String(decoding: ready.body, as: UTF8.self).contains("credentials rejected"))
+            #expect(try await RawHTTPClient.get(port: harness.adminPort, "/healthz").status == 200)
+        }
+    }
+
+    @Test func readinessFlipsWithTheTokenEndpoint() async throws {
+        try await ProxyHarness.with(tokenFault: .status(503)) { harness in
+            let down = try await RawHTTPClient.get(port: harness.adminPort, "/readyz")
+            #expect(down.status == 503)
+            #expect(String(decoding: down.body, as: UTF8.self).contains("no valid token"))
+            harness.mock.state.setFault(.none)
+            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
+            // Revoked at Covata and refused on refresh and password alike: not ready again once it expires.
+            await harness.proxy.tokens.invalidate(try await harness.proxy.tokens.token())
+            harness.mock.state.revokeAll(includingRefreshTokens: true)
+            harness.mock.state.setPassword("changed")
+            _ = try? await harness.proxy.tokens.token()
+            #expect(try await RawHTTPClient.get(port: harness.adminPort, "/readyz").status == 503)
+        }
+    }
+
+    @Test func metricsCountRequestsTokensAndReplays() async throws {
+        try await ProxyHarness.with { harness in
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/a")
+            harness.mock.state.revokeAll()
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/b")
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/c?status=404")
+            let text = String(decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
+            let route = "127.0.0.1:0"
+            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="2xx"} 2"#))
+            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="4xx"} 1"#))
+            #expect(text.contains(#"covata_proxy_token_operations_total{grant="password",outcome="success"} 1"#))
+            #expect(text.contains(#"covata_proxy_token_operations_total{grant="refresh_token",outcome="success"} 1"#))
+            #expect(text.contains("covata_proxy_replays_total 1"))
+            #expect(text.contains("covata_proxy_upstream_latency_seconds_bucket"))
+            #expect(text.contains("covata_proxy_bytes_out_total"))
+            #expect(text.contains("covata_proxy_active_connections"))
+            let expiry = text.split(separator: "\n").first { $0.hasPrefix("covata_proxy_token_expiry_seconds ") }
+            #expect(Double(expiry?.split(separator: " ").last ?? "") ?? 0 > 3000)
+        }
+    }
+
+    @Test func statusDescribesTokenAndRoutesWithoutSecrets() async throws {
+        try await ProxyHarness.with { harness in
+            let token = try await harness.proxy.tokens.token()
+            let response = try await RawHTTPClient.get(port: harness.adminPort, "/status")
+            let json = response.json
+            #expect(json["version"] as? String == AdminEndpoints.version)
+            #expect((json["routes"] as? [[String: String]])?.first?["listen"] == "127.0.0.1:\(harness.port())")
+            let tokenInfo = json["token"] as? [String: Any]
+            #expect(tokenInfo?["jti"] as? String == token.jti)
+            #expect(tokenInfo?["valid"] as? Bool == true)
+            #expect((tokenInfo?["secondsToExpiry"] as? Int ?? 0) > 3000)
+            #expect(json["uptimeSeconds"] != nil)
+            let text = String(decoding: response.body, as: UTF8.self)
+            for secret in harness.mock.state.issuedTokens + [MockSettings().password, MockSettings().clientSecret] {
+                #expect(!text.contains(secret))
+            }
+        }
+    }
+
+    @Test func accessLogLinesOmitQueryValues() async throws {
+        try await ProxyHarness.with { harness in
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/items?user=alice&ssn=123-45")
+            #expect(await eventually { harness.logs.text.contains("path=/api/v1/items?user&ssn") })
+            #expect(!harness.logs.text.contains("alice"))
+            #expect(harness.logs.text.contains("status=200"))
+            #expect(harness.logs.text.contains("replayed=false"))
+        }
+    }
+
+    @Test func accessLogCanBeSwitchedOff() async throws {
+        try await ProxyHarness.with(configure: { $0.log.accessLog = false }) { harness in
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/quiet")
+            #expect(!harness.logs.text.contains("/api/v1/quiet"))
+        }
+    }
+}
