@@ -89,13 +89,22 @@ import Testing
         let upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: mock.port, basePath: "")
         let config = ProxyConfig(
             routes: [RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream)],
-            oauth: TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token"), admin: nil, tls: .systemDefault,
+            oauth: TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token"),
+            admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
             egressProxy: nil, log: LogConfig(level: "info", format: nil), timeouts: .defaults, limits: .defaults)
         let proxy = try await ProxyRuntime.start(config: config, logger: CapturedLogs().logger(), metrics: TestMetrics.make(), threads: 1)
         guard case .tcp(_, let port) = proxy.listenAddresses[0] else { return }
-        let slow = Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=500") }
+        guard case .tcp(_, let adminPort)? = proxy.adminAddress else { return }
+        #expect(await eventually { (try? await RawHTTPClient.get(port: adminPort, "/readyz").status) == 200 })
+        let slow = Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=800") }
         #expect(await eventually { mock.state.apiRequests == 1 })
-        await proxy.stop()
+        let stopping = Task { await proxy.stop() }
+        // While draining, readiness says so, so an orchestrator stops sending traffic.
+        #expect(await eventually {
+            let ready = try? await RawHTTPClient.get(port: adminPort, "/readyz")
+            return ready?.status == 503 && String(decoding: ready?.body ?? [], as: UTF8.self).contains("draining")
+        })
+        await stopping.value
         let response = try await slow.value
         #expect(response.status == 200)
         // The listener is gone: new connections are refused.
