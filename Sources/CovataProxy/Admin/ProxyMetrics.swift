@@ -8,6 +8,7 @@ public final class ProxyMetrics: Sendable {
     private let replays: Counter
     private let tokenExpiry: Gauge
     private let connections: Meter
+    private let connectionsAccepted: Counter
 
     public init(factory: any MetricsFactory, exposition: @escaping @Sendable () -> [UInt8]) {
         self.factory = factory
@@ -15,6 +16,7 @@ public final class ProxyMetrics: Sendable {
         replays = Counter(label: "covata_proxy_replays_total", factory: factory)
         tokenExpiry = Gauge(label: "covata_proxy_token_expiry_seconds", factory: factory)
         connections = Meter(label: "covata_proxy_active_connections", factory: factory)
+        connectionsAccepted = Counter(label: "covata_proxy_connections_total", factory: factory)
     }
 
     /// One finished request, by route, method class (read or write) and status class.
@@ -49,7 +51,10 @@ public final class ProxyMetrics: Sendable {
 
     func tokenExpires(inSeconds seconds: Double) { tokenExpiry.record(seconds) }
 
-    func connectionOpened() { connections.increment() }
+    func connectionOpened() {
+        connections.increment()
+        connectionsAccepted.increment()
+    }
 
     func connectionClosed() { connections.decrement() }
 }

@@ -56,12 +56,19 @@ extension ProxyConfig {
         var routes: [RouteConfig] = []
         for (index, item) in items.enumerated() {
             let route = try root.child(item, path: "routes[\(index)]")
-            try route.rejectUnknownKeys(["listen", "upstream", "allowNonLoopback", "allowPlainHTTP"])
+            try route.rejectUnknownKeys(["listen", "upstream", "hosts", "allowNonLoopback", "allowPlainHTTP"])
             let listen = try parseListen(route)
             let upstream = try UpstreamURL.parse(
                 try route.requiredString("upstream"), keyPath: route.keyPath("upstream"),
                 allowPlainHTTP: try route.bool("allowPlainHTTP", default: false))
-            routes.append(RouteConfig(listen: listen, upstream: upstream))
+            var hosts: [String] = []
+            for (hostIndex, value) in (try route.array("hosts") ?? []).enumerated() {
+                guard case .string(let name) = value, !name.isEmpty, !name.contains("/"), !name.contains(":") else {
+                    throw ConfigError(route.keyPath("hosts[\(hostIndex)]"), "expected a host name such as covata.internal")
+                }
+                hosts.append(name)
+            }
+            routes.append(RouteConfig(listen: listen, upstream: upstream, hosts: hosts))
         }
         return routes
     }

@@ -9,6 +9,8 @@ final class Exchange {
     let keepAlive: Bool
     /// How the body reaches curl (fixed at the head, from the client's framing).
     let body: CurlRequestBody
+    /// The path and query to forward (from an origin-form or absolute-form target).
+    var pathAndQuery: String = "/"
     var transfer: CurlTransfer?
     /// The token the current transfer carries, to invalidate it if the upstream rejects it.
     var token: AccessToken?

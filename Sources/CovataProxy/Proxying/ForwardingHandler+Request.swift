@@ -14,12 +14,15 @@ extension ForwardingHandler {
         context.triggerUserOutboundEvent(
             body.isEmpty ? ConnectionPhase.awaitingResponse : ConnectionPhase.readingBody, promise: nil)
         if head.method == .CONNECT {
-            fail(exchange, .methodNotAllowed("CONNECT cannot carry the Covata credential; use http:// URLs or the route's base URL"))
+            fail(exchange, .connectNotSupported)
             return
         }
-        guard head.uri.hasPrefix("/") else {
-            fail(exchange, .badRequest("expected an origin-form request target starting with /"))
+        switch RequestTarget.resolve(head.uri, route: forwarder.route) {
+        case .failure(let error):
+            fail(exchange, error)
             return
+        case .success(let pathAndQuery):
+            exchange.pathAndQuery = pathAndQuery
         }
         if case .failure(let error) = framing {
             fail(exchange, error)
@@ -62,7 +65,7 @@ extension ForwardingHandler {
         let body: CurlRequestBody = exchange.replayed && !exchange.body.isEmpty ? .bytes(exchange.keptBody) : exchange.body
         let request = CurlRequest(
             method: exchange.head.method.rawValue,
-            url: forwarder.upstreamURL(for: exchange.head.uri),
+            url: forwarder.upstreamURL(for: exchange.pathAndQuery),
             headers: HeaderPolicy.upstreamRequestHeaders(exchange.head.headers, bearer: token.value.value),
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)

@@ -27,14 +27,20 @@ extension ProxyError {
             status = .gatewayTimeout
             code = "upstream_timeout"
             message = "the Covata service did not answer in time"
-        case .methodNotAllowed(let why):
-            status = .methodNotAllowed
+        case .connectNotSupported:
+            // NIO sends no body after CONNECT, so the advice is in the reason phrase too.
+            status = .custom(code: 405, reasonPhrase: "Method Not Allowed - use http:// URLs through this proxy")
             code = "method_not_allowed"
-            message = why
+            message = "CONNECT (https:// through a proxy) cannot carry the Covata credential; "
+                + "use http:// URLs through this proxy, or the route's base URL"
         case .badRequest(let why):
             status = .badRequest
             code = "bad_request"
             message = why
+        case .forbiddenHost(let allowed):
+            status = .forbidden
+            code = "host_not_allowed"
+            message = "this proxy forwards only to its configured Covata hosts: \(allowed.joined(separator: ", "))"
         case .payloadTooLarge:
             status = .payloadTooLarge
             code = "payload_too_large"

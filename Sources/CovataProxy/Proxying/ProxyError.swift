@@ -6,8 +6,9 @@ enum ProxyError: Error, Sendable {
     case tokenUnavailable(TokenError)
     case upstreamUnreachable
     case upstreamTimedOut
-    case methodNotAllowed(String)
+    case connectNotSupported
     case badRequest(String)
+    case forbiddenHost(allowed: [String])
     case payloadTooLarge
     case notImplemented(String)
     case requestTimeout
