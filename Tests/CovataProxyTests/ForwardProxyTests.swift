@@ -52,6 +52,7 @@ import Testing
             let response = try ParsedResponse(raw)
             #expect(String(decoding: raw, as: UTF8.self).hasPrefix("HTTP/1.1 405 Method Not Allowed - use http:// URLs"))
             #expect(response.status == 405)
+            #expect((response.json["message"] as? String)?.contains("use http:// URLs") == true)
             #expect(harness.mock.state.apiRequests == 0)
         }
     }

@@ -14,7 +14,17 @@ extension ForwardingHandler {
         context.triggerUserOutboundEvent(
             body.isEmpty ? ConnectionPhase.awaitingResponse : ConnectionPhase.readingBody, promise: nil)
         if head.method == .CONNECT {
-            fail(exchange, .connectNotSupported)
+            // NIO's encoder would drop the explanation after a CONNECT; send it as raw bytes, then close.
+            let (status, headers, body) = ProxyError.connectNotSupported.response
+            var raw = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+            for (name, value) in headers { raw += "\(name): \(value)\r\n" }
+            raw += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            var bytes = ByteBuffer(string: raw)
+            bytes.writeBytes(body)
+            exchange.failed = true
+            exchange.responseHeadSent = true
+            exchange.status = Int(status.code)
+            context.triggerUserOutboundEvent(ClientTimeoutHandler.RawAnswer(bytes: bytes), promise: nil)
             return
         }
         switch RequestTarget.resolve(head.uri, route: forwarder.route) {

@@ -14,6 +14,12 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     /// Sent inbound when a request body stalled.
     struct BodyTimedOut: Sendable {}
 
+    /// Sent outbound to write a complete answer as raw bytes and close: for answers NIO's encoder would cut
+    /// short (it sends no body at all after a CONNECT request, even for an error).
+    struct RawAnswer: Sendable {
+        let bytes: ByteBuffer
+    }
+
     private static let timeoutResponse = ByteBuffer(
         string: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 
@@ -54,6 +60,12 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let answer = event as? RawAnswer {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(answer.bytes)).whenComplete { _ in channel.close(promise: nil) }
+            promise?.succeed()
+            return
+        }
         guard let phase = event as? ConnectionPhase else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
