@@ -27,6 +27,17 @@ extension ForwardingHandler {
             context.triggerUserOutboundEvent(ClientTimeoutHandler.RawAnswer(bytes: bytes), promise: nil)
             return
         }
+        if head.method == .TRACE {
+            // TRACE would echo the request back, and with it the injected credential (RFC 9110 §9.3.8).
+            fail(exchange, .methodNotAllowed("TRACE is not forwarded"))
+            return
+        }
+        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request.
+        let hosts = head.headers[canonicalForm: "host"]
+        if head.version == .http1_1, hosts.count != 1 || hosts[0].isEmpty || hosts[0].contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) {
+            fail(exchange, .badRequest("an HTTP/1.1 request needs exactly one valid Host header"))
+            return
+        }
         switch RequestTarget.resolve(head.uri, route: forwarder.route) {
         case .failure(let error):
             fail(exchange, error)

@@ -45,6 +45,16 @@ final class ForwardingHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ProtocolErrorHandler has answered a malformed request and is closing the connection.
+        if error is HTTPParserError, let exchange {
+            exchange.failed = true
+            exchange.responseHeadSent = true
+            exchange.transfer?.cancel()
+        }
+        context.fireErrorCaught(error)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ClientTimeoutHandler.BodyTimedOut, let exchange {
             fail(exchange, .requestTimeout)

@@ -37,6 +37,10 @@ extension ProxyError {
             status = .badRequest
             code = "bad_request"
             message = why
+        case .methodNotAllowed(let why):
+            status = .methodNotAllowed
+            code = "method_not_allowed"
+            message = why
         case .forbiddenHost(let allowed):
             status = .forbidden
             code = "host_not_allowed"

@@ -7,6 +7,7 @@ enum ProxyError: Error, Sendable {
     case upstreamUnreachable
     case upstreamTimedOut
     case connectNotSupported
+    case methodNotAllowed(String)
     case badRequest(String)
     case forbiddenHost(allowed: [String])
     case payloadTooLarge

@@ -21,8 +21,9 @@ enum RouteListener {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: timeouts))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withErrorHandling: true, withEncoderConfiguration: .init(),
+                        withErrorHandling: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
+                    try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())
                     try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
                 }
             }
