@@ -4,7 +4,8 @@ import Foundation
 enum JWT {
     static func sign(claims: [String: Any], key: [UInt8]) -> String {
         let header = base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
-        let payload = base64URL(Array((try? JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])) ?? Data()))
+        let payload = base64URL(
+            Array((try? JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])) ?? Data()))
         let signingInput = "\(header).\(payload)"
         return "\(signingInput).\(base64URL(hmacSHA256(key: key, message: Array(signingInput.utf8))))"
     }
@@ -16,7 +17,13 @@ enum JWT {
 
     /// RFC 2104.
     static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var block = key.count > 64 ? { var h = SHA256(); h.update(key); return h.finalize() }() : key
+        var block =
+            key.count > 64
+            ? {
+                var h = SHA256()
+                h.update(key)
+                return h.finalize()
+            }() : key
         block += [UInt8](repeating: 0, count: 64 - block.count)
         var inner = SHA256()
         inner.update(block.map { $0 ^ 0x36 } + message)

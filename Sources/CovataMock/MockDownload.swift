@@ -16,7 +16,9 @@ struct MockDownload {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/octet-stream")
         headers.add(name: "Content-Length", value: "\(size)")
-        context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(
+            handler.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+            promise: nil)
         if head.method == .HEAD {
             context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
             return

@@ -18,9 +18,16 @@ struct MockTokenEndpoint {
         case .hang: return (nil, 0)
         case .status(let code):
             return (.oauthError(HTTPResponseStatus(statusCode: code), "server_error", "Injected failure"), 0)
-        case .garbage: return (MockResponse(status: .ok, headers: [("Content-Type", "text/html")], body: Array("<html>oops".utf8)), 0)
+        case .garbage:
+            return (
+                MockResponse(status: .ok, headers: [("Content-Type", "text/html")], body: Array("<html>oops".utf8)), 0
+            )
         case .truncated:
-            return (MockResponse(status: .ok, headers: [("Content-Type", "application/json")], body: Array(#"{"access_token":"eyJ"#.utf8)), 0)
+            return (
+                MockResponse(
+                    status: .ok, headers: [("Content-Type", "application/json")],
+                    body: Array(#"{"access_token":"eyJ"#.utf8)), 0
+            )
         case .tokenType(let type):
             return (.json(.ok, ["access_token": "x.y.z", "token_type": type, "expires_in": 60]), 0)
         }

@@ -51,7 +51,8 @@ private final class BufferingDelegate: CurlTransferDelegate, @unchecked Sendable
                 outcome = .failure(CurlError(kind: .connectionBroken, code: -1, message: "no response head"))
             }
         case .failure(let error):
-            outcome = overflowed
+            outcome =
+                overflowed
                 ? .failure(CurlError(kind: .other, code: -1, message: "response body too large")) : .failure(error)
         }
         continuation?.resume(returning: outcome)

@@ -12,7 +12,8 @@ struct CovataMockCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 9900
     @Option(help: "Client ID to accept.") var clientID = MockSettings().clientID
-    @Option(help: "Environment variable holding the client secret to accept.") var clientSecretEnv = "COVATA_CLIENT_SECRET"
+    @Option(help: "Environment variable holding the client secret to accept.") var clientSecretEnv =
+        "COVATA_CLIENT_SECRET"
     @Option(help: "Username to accept.") var username = MockSettings().username
     @Option(help: "File holding the password to accept.") var passwordFile: String?
     @Option(help: "Lifetime of issued access tokens, in seconds.") var tokenLifetime: Double = 3600

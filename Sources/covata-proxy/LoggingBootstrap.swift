@@ -12,7 +12,8 @@ enum LoggingBootstrap {
         let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: config.level) ?? .info)
         Self.levelSwitch = levelSwitch
         LoggingSystem.bootstrap { label in
-            let inner: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            let inner: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             return SwitchableLevelHandler(inner: inner, levelSwitch: levelSwitch)
         }
         return Logger(label: "covata-proxy")

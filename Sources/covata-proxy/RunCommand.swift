@@ -17,7 +17,8 @@ struct RunCommand: AsyncParsableCommand {
         let signals = SignalStream(SIGINT, SIGTERM, SIGHUP)
         let runtime: ProxyRuntime
         do {
-            runtime = try await ProxyRuntime.start(config: config, logger: logger, metrics: MetricsBootstrap.makeMetrics())
+            runtime = try await ProxyRuntime.start(
+                config: config, logger: logger, metrics: MetricsBootstrap.makeMetrics())
         } catch {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
             throw ExitCode(1)

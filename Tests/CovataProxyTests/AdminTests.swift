@@ -10,7 +10,8 @@ import Testing
         try await ProxyHarness.with { harness in
             let health = try await RawHTTPClient.get(port: harness.adminPort, "/healthz")
             #expect(health.status == 200)
-            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
+            #expect(
+                await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
             #expect(try await RawHTTPClient.get(port: harness.adminPort, "/nope").status == 404)
             // The admin paths are not served on a route listener: they go to Covata like any other path.
             let onRoute = try await RawHTTPClient.get(port: harness.port(), "/readyz")
@@ -35,7 +36,8 @@ import Testing
             #expect(down.status == 503)
             #expect(String(decoding: down.body, as: UTF8.self).contains("no valid token"))
             harness.mock.state.setFault(.none)
-            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
+            #expect(
+                await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
             // Revoked at Covata and refused on refresh and password alike: not ready again once it expires.
             await harness.proxy.tokens.invalidate(try await harness.proxy.tokens.token())
             harness.mock.state.revokeAll(includingRefreshTokens: true)
@@ -51,7 +53,8 @@ import Testing
             harness.mock.state.revokeAll()
             _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/b")
             _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/c?status=404")
-            let text = String(decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
+            let text = String(
+                decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
             let route = "127.0.0.1:0"
             #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="2xx"} 2"#))
             #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="4xx"} 1"#))

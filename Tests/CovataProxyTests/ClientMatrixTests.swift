@@ -62,7 +62,8 @@ import Testing
     }
 
     static func connectionsAccepted(_ harness: ProxyHarness) async throws -> Int {
-        let text = String(decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
+        let text = String(
+            decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
         let line = text.split(separator: "\n").first { $0.hasPrefix("covata_proxy_connections_total ") }
         return Int(line?.split(separator: " ").last ?? "0") ?? 0
     }
@@ -75,7 +76,8 @@ import Testing
         let uploadSHA = try await Shell.run("sha256sum '\(upload)' | cut -d' ' -f1")
         try await ProxyHarness.with(configure: { $0.routes[0].hosts = ["covata.test"] }) { harness in
             func run(_ operation: String) async throws -> [String: Any] {
-                let output = try await Shell.run(try await Self.command(client, operation: operation, port: harness.port(), upload: upload))
+                let output = try await Shell.run(
+                    try await Self.command(client, operation: operation, port: harness.port(), upload: upload))
                 return try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
             }
             let get = try await run("get")

@@ -7,7 +7,8 @@ import Testing
     let binary = ProductBinary("covata-proxy")
 
     /// A temporary folder with a proxy.json for `mockPort` and a password file.
-    static func writeConfig(mockPort: Int, password: String = MockSettings().password, extra: String = "") throws -> URL {
+    static func writeConfig(mockPort: Int, password: String = MockSettings().password, extra: String = "") throws -> URL
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try "\(password)\n".write(to: directory.appendingPathComponent("password"), atomically: true, encoding: .utf8)
@@ -38,7 +39,8 @@ import Testing
 
     @Test func checkConfigAcceptsAGoodFile() async throws {
         let config = try Self.writeConfig(mockPort: 9)
-        let (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(
+            ["check-config", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 0)
         #expect(printed.contains("configuration OK"))
     }
@@ -49,7 +51,8 @@ import Testing
     ])
     func checkConfigRejectsWithOneLineNamingTheKey(extra: String, keyPath: String) async throws {
         let config = try Self.writeConfig(mockPort: 9, extra: extra)
-        let (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(
+            ["check-config", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 2)
         #expect(printed.contains(keyPath))
         #expect(printed.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1)
@@ -57,7 +60,8 @@ import Testing
 
     @Test func missingSecretEnvironmentIsAConfigError() async throws {
         let config = try Self.writeConfig(mockPort: 9)
-        let (status, printed) = try await binary.run(["run", "--config", config.path], environment: ["TEST_CLIENT_SECRET": ""])
+        let (status, printed) = try await binary.run(
+            ["run", "--config", config.path], environment: ["TEST_CLIENT_SECRET": ""])
         #expect(status == 2)
         #expect(printed.contains("oauth.clientSecret"))
         #expect(printed.contains("TEST_CLIENT_SECRET"))
@@ -67,12 +71,14 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port)
-        let (status, printed) = try await binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(
+            ["token", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 0)
         #expect(printed.contains("jti: "))
         #expect(printed.contains("expires in: "))
         for token in mock.state.issuedTokens { #expect(!printed.contains(token)) }
-        let shown = try await binary.run(["token", "--config", config.path, "--show-token"], environment: Self.secretEnvironment)
+        let shown = try await binary.run(
+            ["token", "--config", config.path, "--show-token"], environment: Self.secretEnvironment)
         #expect(shown.printed.contains(try #require(mock.state.issuedTokens.dropLast().last)))
     }
 
@@ -80,7 +86,8 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port, password: "not-the-password")
-        let (status, printed) = try await binary.run(["token", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(
+            ["token", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 1)
         #expect(printed.contains("rejected"))
         #expect(!printed.contains("not-the-password"))
@@ -95,7 +102,11 @@ import Testing
         let proxy = try binary.start(["run", "--config", config.path], environment: Self.secretEnvironment)
         defer { _ = proxy.stop() }
         var routePort = 0
-        #expect(await eventually { routePort = Self.listeningPort(in: proxy.printed) ?? 0; return routePort != 0 })
+        #expect(
+            await eventually {
+                routePort = Self.listeningPort(in: proxy.printed) ?? 0
+                return routePort != 0
+            })
         #expect(await eventually { (try? await RawHTTPClient.get(port: routePort, "/api/v1/users/me").status) == 200 })
         mock.state.revokeAll(includingRefreshTokens: true)  // next refresh is refused with the token echoed back
         let afterRevoke = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me")

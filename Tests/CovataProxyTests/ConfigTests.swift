@@ -48,11 +48,14 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Data(contentsOf: root.appendingPathComponent("proxy.json")).write(to: directory.appendingPathComponent("proxy.json"))
+        try Data(contentsOf: root.appendingPathComponent("proxy.json")).write(
+            to: directory.appendingPathComponent("proxy.json"))
         try "pw\n".write(to: directory.appendingPathComponent("run/covata-password"), atomically: true, encoding: .utf8)
-        let config = try ProxyConfig.load(path: directory.appendingPathComponent("proxy.json").path, environment: Self.environment)
+        let config = try ProxyConfig.load(
+            path: directory.appendingPathComponent("proxy.json").path, environment: Self.environment)
         #expect(config.oauth.password.value == "pw")
         #expect(config.routes.allSatisfy { $0.listen.isLocalOnly })
     }
@@ -86,7 +89,10 @@ import Testing
     @Test func optInsAllowRemoteListenersAndPlainHTTP() throws {
         var object = Self.base()
         object["routes"] = [
-            ["listen": "0.0.0.0:8080", "upstream": "http://covata.internal", "allowNonLoopback": true, "allowPlainHTTP": true]
+            [
+                "listen": "0.0.0.0:8080", "upstream": "http://covata.internal", "allowNonLoopback": true,
+                "allowPlainHTTP": true,
+            ]
         ]
         let config = try Self.parse(object)
         #expect(config.routes[0].upstream.scheme == "http")
@@ -123,33 +129,63 @@ import Testing
         BadCase(name: "unknown route key", keyPath: "routes[1].upstreem", change: routeChange("upstreem", "x")),
         BadCase(name: "listen wrong type", keyPath: "routes[1].listen", change: routeChange("listen", 8080)),
         BadCase(name: "listen without port", keyPath: "routes[1].listen", change: routeChange("listen", "localhost")),
-        BadCase(name: "listen port out of range", keyPath: "routes[1].listen", change: routeChange("listen", "127.0.0.1:70000")),
-        BadCase(name: "listen non-loopback", keyPath: "routes[1].listen", change: routeChange("listen", "0.0.0.0:8081")),
-        BadCase(name: "listen relative unix path", keyPath: "routes[1].listen", change: routeChange("listen", "unix:x.sock")),
+        BadCase(
+            name: "listen port out of range", keyPath: "routes[1].listen",
+            change: routeChange("listen", "127.0.0.1:70000")),
+        BadCase(
+            name: "listen non-loopback", keyPath: "routes[1].listen", change: routeChange("listen", "0.0.0.0:8081")),
+        BadCase(
+            name: "listen relative unix path", keyPath: "routes[1].listen", change: routeChange("listen", "unix:x.sock")
+        ),
         BadCase(name: "duplicate listen", keyPath: "routes[1].listen", change: routeChange("listen", "127.0.0.1:8080")),
-        BadCase(name: "upstream not a URL", keyPath: "routes[1].upstream", change: routeChange("upstream", "content-service")),
-        BadCase(name: "upstream ftp", keyPath: "routes[1].upstream", change: routeChange("upstream", "ftp://a.example.com")),
-        BadCase(name: "upstream plain http", keyPath: "routes[1].upstream", change: routeChange("upstream", "http://a.example.com")),
-        BadCase(name: "upstream with query", keyPath: "routes[1].upstream", change: routeChange("upstream", "https://a.example.com/?x=1")),
-        BadCase(name: "allowPlainHTTP not bool", keyPath: "routes[1].allowPlainHTTP", change: routeChange("allowPlainHTTP", "yes")),
+        BadCase(
+            name: "upstream not a URL", keyPath: "routes[1].upstream",
+            change: routeChange("upstream", "content-service")),
+        BadCase(
+            name: "upstream ftp", keyPath: "routes[1].upstream", change: routeChange("upstream", "ftp://a.example.com")),
+        BadCase(
+            name: "upstream plain http", keyPath: "routes[1].upstream",
+            change: routeChange("upstream", "http://a.example.com")),
+        BadCase(
+            name: "upstream with query", keyPath: "routes[1].upstream",
+            change: routeChange("upstream", "https://a.example.com/?x=1")),
+        BadCase(
+            name: "allowPlainHTTP not bool", keyPath: "routes[1].allowPlainHTTP",
+            change: routeChange("allowPlainHTTP", "yes")),
         BadCase(name: "oauth missing", keyPath: "oauth") { $0["oauth"] = nil },
         BadCase(name: "tokenURL missing", keyPath: "oauth.tokenURL", change: oauthChange("tokenURL", nil)),
-        BadCase(name: "tokenURL plain http", keyPath: "oauth.tokenURL", change: oauthChange("tokenURL", "http://a.example.com/t")),
+        BadCase(
+            name: "tokenURL plain http", keyPath: "oauth.tokenURL",
+            change: oauthChange("tokenURL", "http://a.example.com/t")),
         BadCase(name: "clientID empty", keyPath: "oauth.clientID", change: oauthChange("clientID", "")),
         BadCase(name: "username number", keyPath: "oauth.username", change: oauthChange("username", 5)),
-        BadCase(name: "secret env unset", keyPath: "oauth.clientSecret", change: oauthChange("clientSecret", ["env": "NOPE_UNSET"])),
-        BadCase(name: "secret file missing", keyPath: "oauth.password", change: oauthChange("password", ["file": "/nonexistent/pw"])),
-        BadCase(name: "secret unknown source", keyPath: "oauth.password.vault", change: oauthChange("password", ["vault": "x"])),
+        BadCase(
+            name: "secret env unset", keyPath: "oauth.clientSecret",
+            change: oauthChange("clientSecret", ["env": "NOPE_UNSET"])),
+        BadCase(
+            name: "secret file missing", keyPath: "oauth.password",
+            change: oauthChange("password", ["file": "/nonexistent/pw"])),
+        BadCase(
+            name: "secret unknown source", keyPath: "oauth.password.vault",
+            change: oauthChange("password", ["vault": "x"])),
         BadCase(name: "secret missing", keyPath: "oauth.password", change: oauthChange("password", nil)),
         BadCase(name: "secret wrong type", keyPath: "oauth.password", change: oauthChange("password", 12)),
         BadCase(name: "unknown oauth key", keyPath: "oauth.grant_type", change: oauthChange("grant_type", "password")),
-        BadCase(name: "refreshAhead negative", keyPath: "oauth.refreshAheadSeconds", change: oauthChange("refreshAheadSeconds", -1)),
-        BadCase(name: "refreshAhead string", keyPath: "oauth.refreshAheadSeconds", change: oauthChange("refreshAheadSeconds", "60")),
-        BadCase(name: "retry cap below initial", keyPath: "oauth.retryMaxSeconds", change: oauthChange("retryMaxSeconds", 0.5)),
+        BadCase(
+            name: "refreshAhead negative", keyPath: "oauth.refreshAheadSeconds",
+            change: oauthChange("refreshAheadSeconds", -1)),
+        BadCase(
+            name: "refreshAhead string", keyPath: "oauth.refreshAheadSeconds",
+            change: oauthChange("refreshAheadSeconds", "60")),
+        BadCase(
+            name: "retry cap below initial", keyPath: "oauth.retryMaxSeconds",
+            change: oauthChange("retryMaxSeconds", 0.5)),
         BadCase(name: "admin non-loopback", keyPath: "admin.listen") { $0["admin"] = ["listen": "10.0.0.1:9901"] },
         BadCase(name: "admin same as route", keyPath: "admin.listen") { $0["admin"] = ["listen": "127.0.0.1:8080"] },
         BadCase(name: "tls caFile missing", keyPath: "tls.caFile") { $0["tls"] = ["caFile": "/nonexistent/ca.pem"] },
-        BadCase(name: "tls insecure not bool", keyPath: "tls.insecureSkipVerify") { $0["tls"] = ["insecureSkipVerify": 1] },
+        BadCase(name: "tls insecure not bool", keyPath: "tls.insecureSkipVerify") {
+            $0["tls"] = ["insecureSkipVerify": 1]
+        },
         BadCase(name: "tls unknown key", keyPath: "tls.ca") { $0["tls"] = ["ca": "x"] },
         BadCase(name: "egressProxy wrong type", keyPath: "egressProxy") { $0["egressProxy"] = true },
         BadCase(name: "log level unknown", keyPath: "log.level") { $0["log"] = ["level": "verbose"] },

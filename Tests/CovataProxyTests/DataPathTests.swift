@@ -18,7 +18,8 @@ import Testing
     func everyMethodIsForwarded(method: String) async throws {
         try await ProxyHarness.with { harness in
             let response = try await Self.echo(
-                harness.port(), "\(method) /api/v1/things HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+                harness.port(),
+                "\(method) /api/v1/things HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
             #expect(response.status == 200)
             #expect(response.json["method"] as? String == method)
             #expect(response.json["bodyBytes"] as? Int == 3)
@@ -50,7 +51,8 @@ import Testing
     func hopByHopRequestHeadersAreRemoved(headers: String, removed: String) async throws {
         try await ProxyHarness.with { harness in
             let response = try await Self.echo(
-                harness.port(), "GET /api/v1/h HTTP/1.1\r\nHost: x\r\n\(headers)\r\nX-Kept: yes\r\nConnection: close\r\n\r\n")
+                harness.port(),
+                "GET /api/v1/h HTTP/1.1\r\nHost: x\r\n\(headers)\r\nX-Kept: yes\r\nConnection: close\r\n\r\n")
             #expect(Self.headerValues(response, removed).isEmpty)
             #expect(Self.headerValues(response, "Connection").isEmpty)
             #expect(Self.headerValues(response, "X-Kept") == ["yes"])
@@ -61,7 +63,8 @@ import Testing
         try await ProxyHarness.with { harness in
             let response = try await Self.echo(
                 harness.port(),
-                "GET /api/v1/h HTTP/1.1\r\nHost: x\r\nConnection: Authorization, close\r\nAuthorization: Bearer forged\r\n\r\n")
+                "GET /api/v1/h HTTP/1.1\r\nHost: x\r\nConnection: Authorization, close\r\nAuthorization: Bearer forged\r\n\r\n"
+            )
             let authorizations = Self.headerValues(response, "Authorization")
             #expect(authorizations.count == 1)
             #expect(authorizations.first != "Bearer forged")
@@ -71,9 +74,11 @@ import Testing
 
     @Test func hopByHopResponseHeadersAreRemoved() async throws {
         try await ProxyHarness.with { harness in
-            let query = ["Connection:X-Hop", "X-Hop:1", "Keep-Alive:timeout=9", "X-End:kept", "Content-Encoding:identity"]
-                .map { "respondHeader=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
-                .joined(separator: "&")
+            let query = [
+                "Connection:X-Hop", "X-Hop:1", "Keep-Alive:timeout=9", "X-End:kept", "Content-Encoding:identity",
+            ]
+            .map { "respondHeader=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+            .joined(separator: "&")
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/h?\(query)")
             #expect(response.status == 200)
             #expect(response.header("X-Hop") == nil)
@@ -87,13 +92,14 @@ import Testing
     func answersWithoutBodyStayWithoutBody(status: Int) async throws {
         try await ProxyHarness.with { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-            // Two requests on one connection: a stray body after the first would corrupt the second answer.
-            try await connection.write(
-                "GET /api/v1/s?status=\(status) HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            try await connection.read { _ in false }
-            #expect(connection.text.hasPrefix("HTTP/1.1 \(status)"))
-            let second = try #require(connection.text.range(of: "\r\n\r\nHTTP/1.1 200"))
-            #expect(!connection.text[..<second.lowerBound].lowercased().contains("transfer-encoding"))
+                // Two requests on one connection: a stray body after the first would corrupt the second answer.
+                try await connection.write(
+                    "GET /api/v1/s?status=\(status) HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                try await connection.read { _ in false }
+                #expect(connection.text.hasPrefix("HTTP/1.1 \(status)"))
+                let second = try #require(connection.text.range(of: "\r\n\r\nHTTP/1.1 200"))
+                #expect(!connection.text[..<second.lowerBound].lowercased().contains("transfer-encoding"))
             }
         }
     }
@@ -101,20 +107,23 @@ import Testing
     @Test func headAnswerHasHeadersButNoBody() async throws {
         try await ProxyHarness.with { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-            try await connection.write(
-                "HEAD /api/v1/download?size=5000 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            try await connection.read { _ in false }
-            #expect(connection.text.hasPrefix("HTTP/1.1 200"))
-            #expect(connection.text.contains("Content-Length: 5000"))
-            let parts = connection.text.components(separatedBy: "\r\n\r\n")
-            #expect(parts[1].hasPrefix("HTTP/1.1 200"))
+                try await connection.write(
+                    "HEAD /api/v1/download?size=5000 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                try await connection.read { _ in false }
+                #expect(connection.text.hasPrefix("HTTP/1.1 200"))
+                #expect(connection.text.contains("Content-Length: 5000"))
+                let parts = connection.text.components(separatedBy: "\r\n\r\n")
+                #expect(parts[1].hasPrefix("HTTP/1.1 200"))
             }
         }
     }
 
     @Test func redirectsArePassedNotFollowed() async throws {
         try await ProxyHarness.with { harness in
-            let location = "respondHeader=" + "Location:http://elsewhere.example/x".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let location =
+                "respondHeader=" + "Location:http://elsewhere.example/x".addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics)!
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/r?status=302&\(location)")
             #expect(response.status == 302)
             #expect(response.header("Location") == "http://elsewhere.example/x")
@@ -125,14 +134,15 @@ import Testing
     @Test func expectContinueIsAnsweredBeforeTheBodyIsSent() async throws {
         try await ProxyHarness.with { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-            try await connection.write(
-                "PUT /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
-            try await connection.read(untilSeen: "\r\n\r\n")
-            #expect(connection.text.hasPrefix("HTTP/1.1 100 Continue"))
-            try await connection.write("hello")
-            try await connection.read { _ in false }
-            #expect(connection.text.contains("HTTP/1.1 200"))
-            #expect(connection.text.contains("\"bodyBytes\":5"))
+                try await connection.write(
+                    "PUT /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+                )
+                try await connection.read(untilSeen: "\r\n\r\n")
+                #expect(connection.text.hasPrefix("HTTP/1.1 100 Continue"))
+                try await connection.write("hello")
+                try await connection.read { _ in false }
+                #expect(connection.text.contains("HTTP/1.1 200"))
+                #expect(connection.text.contains("\"bodyBytes\":5"))
             }
         }
     }
@@ -144,7 +154,9 @@ import Testing
                 "POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                     + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
             #expect(response.json["bodyBytes"] as? Int == 11)
-            #expect(response.json["bodySHA256"] as? String == "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+            #expect(
+                response.json["bodySHA256"] as? String
+                    == "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
             #expect(Self.headerValues(response, "Transfer-Encoding") == ["chunked"])
         }
     }
@@ -152,11 +164,11 @@ import Testing
     @Test func keepAliveServesSequentialRequestsAndReusesUpstreamConnections() async throws {
         try await ProxyHarness.with { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-            for index in 1...20 {
-                try await connection.write("GET /api/v1/k?n=\(index) HTTP/1.1\r\nHost: x\r\n\r\n")
-                try await connection.read(untilSeen: "\"uri\":\"\\/api\\/v1\\/k?n=\(index)\"")
-            }
-            #expect(!connection.closedByPeer)
+                for index in 1...20 {
+                    try await connection.write("GET /api/v1/k?n=\(index) HTTP/1.1\r\nHost: x\r\n\r\n")
+                    try await connection.read(untilSeen: "\"uri\":\"\\/api\\/v1\\/k?n=\(index)\"")
+                }
+                #expect(!connection.closedByPeer)
             }
             // One connection for the token request and, reused, one for the API.
             #expect(harness.mock.state.connections <= 3)

@@ -42,10 +42,12 @@ import Testing
         #expect(services["legacy-tool"]?["network_mode"] as? String == "service:covata-proxy")
         for volume in services["covata-proxy"]?["volumes"] as? [String] ?? [] {
             let source = String(volume.split(separator: ":")[0])
-            #expect(FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(source).path), "\(source)")
+            #expect(
+                FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(source).path), "\(source)")
         }
         for case let secret as [String: String] in (compose["secrets"] as? [String: Any] ?? [:]).values {
-            #expect(FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(secret["file"] ?? "").path))
+            #expect(
+                FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(secret["file"] ?? "").path))
         }
         let build = services["covata-mock"]?["build"] as? [String: String]
         let context = Self.docker.appendingPathComponent(build?["context"] ?? "")

@@ -11,7 +11,8 @@ import Testing
             #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
             harness.mock.state.revokeAll()
             let response = try await DataPathTests.echo(
-                harness.port(), "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                harness.port(),
+                "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
             #expect(response.status == 200)
             #expect(response.json["bodyBytes"] as? Int == 5)
             #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 1)
@@ -24,7 +25,9 @@ import Testing
             #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
             harness.mock.state.revokeAll()
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<20 { group.addTask { try await RawHTTPClient.get(port: harness.port(), "/api/v1/b").status } }
+                for _ in 0..<20 {
+                    group.addTask { try await RawHTTPClient.get(port: harness.port(), "/api/v1/b").status }
+                }
                 for try await status in group { #expect(status == 200) }
             }
             #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 1)
@@ -36,7 +39,8 @@ import Testing
             #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/warm").status == 200)
             harness.mock.state.revokeAll()
             let response = try await DataPathTests.echo(
-                harness.port(), "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                harness.port(),
+                "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
             #expect(response.status == 401)
             #expect(response.header("WWW-Authenticate")?.contains("invalid_token") == true)
             // The token was still dropped, so the next request works.
@@ -46,7 +50,9 @@ import Testing
 
     @Test func unauthorizedWithoutInvalidTokenIsNotReplayed() async throws {
         try await ProxyHarness.with { harness in
-            let header = "respondHeader=" + "WWW-Authenticate:Bearer realm=\"x\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let header =
+                "respondHeader=" + "WWW-Authenticate:Bearer realm=\"x\"".addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics)!
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x?status=401&\(header)")
             #expect(response.status == 401)
             #expect(harness.mock.state.apiRequests == 1)
@@ -68,7 +74,8 @@ import Testing
     @Test func declaredBodyOverTheLimitGets413WithoutContactingUpstream() async throws {
         try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
             let response = try await DataPathTests.echo(
-                harness.port(), "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+                harness.port(),
+                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
             #expect(response.status == 413)
             #expect(harness.mock.state.apiRequests == 0)
         }
@@ -78,7 +85,8 @@ import Testing
         try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
             let response = try await DataPathTests.echo(
                 harness.port(),
-                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"
+            )
             #expect(response.status == 413)
         }
     }
@@ -110,7 +118,8 @@ import Testing
     @Test func stalledRequestBodyGets408() async throws {
         try await ProxyHarness.with(configure: { $0.timeouts.clientBodyIdleSeconds = 0.2 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-                try await connection.write("PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little")
+                try await connection.write(
+                    "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little")
                 try await connection.read { _ in false }
                 #expect(connection.text.hasPrefix("HTTP/1.1 408"))
                 #expect(connection.closedByPeer)

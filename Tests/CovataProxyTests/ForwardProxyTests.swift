@@ -16,7 +16,8 @@ import Testing
     ])
     func absoluteFormForTheUpstreamIsForwarded(target: String, forwarded: String) async throws {
         try await ProxyHarness.with(configure: Self.aliased) { harness in
-            let response = try await RawHTTPClient.get(port: harness.port(), target, headers: ["Proxy-Connection: keep-alive"])
+            let response = try await RawHTTPClient.get(
+                port: harness.port(), target, headers: ["Proxy-Connection: keep-alive"])
             #expect(response.status == 200)
             #expect(response.json["uri"] as? String == forwarded)
             #expect(DataPathTests.headerValues(response, "Proxy-Connection").isEmpty)
@@ -25,7 +26,8 @@ import Testing
 
     @Test func upstreamsOwnAuthorityNeedsNoAlias() async throws {
         try await ProxyHarness.with { harness in
-            let response = try await RawHTTPClient.get(port: harness.port(), "http://127.0.0.1:\(harness.mock.port)/api/v1/own")
+            let response = try await RawHTTPClient.get(
+                port: harness.port(), "http://127.0.0.1:\(harness.mock.port)/api/v1/own")
             #expect(response.json["uri"] as? String == "/api/v1/own")
         }
     }
@@ -50,7 +52,8 @@ import Testing
             let raw = try await RawHTTPClient.exchange(
                 port: harness.port(), "CONNECT covata.test:443 HTTP/1.1\r\nHost: covata.test:443\r\n\r\n")
             let response = try ParsedResponse(raw)
-            #expect(String(decoding: raw, as: UTF8.self).hasPrefix("HTTP/1.1 405 Method Not Allowed - use http:// URLs"))
+            #expect(
+                String(decoding: raw, as: UTF8.self).hasPrefix("HTTP/1.1 405 Method Not Allowed - use http:// URLs"))
             #expect(response.status == 405)
             #expect((response.json["message"] as? String)?.contains("use http:// URLs") == true)
             #expect(harness.mock.state.apiRequests == 0)

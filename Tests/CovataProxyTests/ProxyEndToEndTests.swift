@@ -59,7 +59,10 @@ import Testing
             #expect(response.json["error"] as? String == "token_unavailable")
             #expect(response.header("Retry-After") != nil)
             harness.mock.state.setFault(.none)
-            #expect(await eventually { (try? await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me").status) == 200 })
+            #expect(
+                await eventually {
+                    (try? await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me").status) == 200
+                })
         }
     }
 
@@ -92,7 +95,8 @@ import Testing
             oauth: TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token"),
             admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
             egressProxy: nil, log: LogConfig(level: "info", format: nil), timeouts: .defaults, limits: .defaults)
-        let proxy = try await ProxyRuntime.start(config: config, logger: CapturedLogs().logger(), metrics: TestMetrics.make(), threads: 1)
+        let proxy = try await ProxyRuntime.start(
+            config: config, logger: CapturedLogs().logger(), metrics: TestMetrics.make(), threads: 1)
         guard case .tcp(_, let port) = proxy.listenAddresses[0] else { return }
         guard case .tcp(_, let adminPort)? = proxy.adminAddress else { return }
         #expect(await eventually { (try? await RawHTTPClient.get(port: adminPort, "/readyz").status) == 200 })
@@ -100,10 +104,11 @@ import Testing
         #expect(await eventually { mock.state.apiRequests == 1 })
         let stopping = Task { await proxy.stop() }
         // While draining, readiness says so, so an orchestrator stops sending traffic.
-        #expect(await eventually {
-            let ready = try? await RawHTTPClient.get(port: adminPort, "/readyz")
-            return ready?.status == 503 && String(decoding: ready?.body ?? [], as: UTF8.self).contains("draining")
-        })
+        #expect(
+            await eventually {
+                let ready = try? await RawHTTPClient.get(port: adminPort, "/readyz")
+                return ready?.status == 503 && String(decoding: ready?.body ?? [], as: UTF8.self).contains("draining")
+            })
         await stopping.value
         let response = try await slow.value
         #expect(response.status == 200)
@@ -140,7 +145,11 @@ import Testing
         let proxy = try ProductBinary("covata-proxy").start(["run", "--config", config.path], environment: environment)
         defer { _ = proxy.stop() }
         var port = 0
-        #expect(await eventually { port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0; return port != 0 })
+        #expect(
+            await eventually {
+                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
+                return port != 0
+            })
         #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/users/me").status) == 200 })
         #expect(proxy.stop() == 0)
     }
@@ -149,10 +158,13 @@ import Testing
 /// A route can listen on a unix socket instead of TCP.
 @Suite struct UnixSocketTests {
     @Test func requestsThroughAUnixSocketListener() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString.prefix(8)).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cp-\(UUID().uuidString.prefix(8)).sock"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await ProxyHarness.with(configure: { $0.routes[0].listen = .unix(path: path) }) { harness in
-            let answer = try await Shell.run("curl -sf -m 120 --unix-socket '\(path)' 'http://localhost/api/v1/over-unix?x=1'")
+            let answer = try await Shell.run(
+                "curl -sf -m 120 --unix-socket '\(path)' 'http://localhost/api/v1/over-unix?x=1'")
             let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
             #expect(json?["uri"] as? String == "/api/v1/over-unix?x=1")
             #expect(harness.mock.state.tokenRequests(grant: "password") == 1)

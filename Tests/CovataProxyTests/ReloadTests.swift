@@ -14,7 +14,11 @@ import Testing
             ["run", "--config", config.path], environment: CommandLineTests.secretEnvironment)
         defer { _ = proxy.stop() }
         var port = 0
-        #expect(await eventually { port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0; return port != 0 })
+        #expect(
+            await eventually {
+                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
+                return port != 0
+            })
         #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/warm").status) == 200 })
 
         let size = 48 << 20

@@ -15,14 +15,19 @@ import Testing
         let config = try CommandLineTests.writeConfig(mockPort: mock.port)
         var text = try String(contentsOf: config, encoding: .utf8)
         text = text.replacingOccurrences(
-            of: #""log": {"#, with: #""limits": { "maxRequestBodyBytes": 1073741824 }, "log": {"#)
-            .replacingOccurrences(of: #""level": "trace""#, with: #""level": "info""#)
+            of: #""log": {"#, with: #""limits": { "maxRequestBodyBytes": 1073741824 }, "log": {"#
+        )
+        .replacingOccurrences(of: #""level": "trace""#, with: #""level": "info""#)
         try text.write(to: config, atomically: true, encoding: .utf8)
         let proxy = try ProductBinary("covata-proxy").start(
             ["run", "--config", config.path], environment: CommandLineTests.secretEnvironment)
         defer { _ = proxy.stop() }
         var port = 0
-        #expect(await eventually { port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0; return port != 0 })
+        #expect(
+            await eventually {
+                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
+                return port != 0
+            })
         let memory = PeakMemory(pid: proxy.process.processIdentifier)
         defer { memory.stop() }
         try await body(port, memory)
@@ -31,9 +36,11 @@ import Testing
     @Test func bigDownloadToASlowReaderArrivesIntactInBoundedMemory() async throws {
         try await Self.withProxyProcess { port, memory in
             let expected = try await Shell.run(
-                "python3 -c 'import hashlib;n=\(Self.size);print(hashlib.sha256((bytes(range(251))*(n//251+1))[:n]).hexdigest())'")
+                "python3 -c 'import hashlib;n=\(Self.size);print(hashlib.sha256((bytes(range(251))*(n//251+1))[:n]).hexdigest())'"
+            )
             let received = try await Shell.run(
-                "curl -sf -m 120 --limit-rate 120M 'http://127.0.0.1:\(port)/api/v1/download?size=\(Self.size)' | sha256sum | cut -d' ' -f1")
+                "curl -sf -m 120 --limit-rate 120M 'http://127.0.0.1:\(port)/api/v1/download?size=\(Self.size)' | sha256sum | cut -d' ' -f1"
+            )
             #expect(received == expected)
             #expect(memory.peakBytes > 0)
             #expect(memory.peakBytes < Self.memoryBound, "peak RSS \(memory.peakBytes >> 20) MiB")

@@ -14,18 +14,24 @@ import Testing
         init() throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("pki-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
-                     "-keyout", path("ca.key"), "-out", path("ca.pem")])
+            try run([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
+                "-keyout", path("ca.key"), "-out", path("ca.pem"),
+            ])
             try issue("server", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:127.0.0.1")
             try issue("client", subject: "/CN=covata-proxy", extensions: "extendedKeyUsage=clientAuth")
         }
 
         private func issue(_ name: String, subject: String, extensions: String) throws {
-            try run(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", path("\(name).key"),
-                     "-out", path("\(name).csr")])
+            try run([
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", path("\(name).key"),
+                "-out", path("\(name).csr"),
+            ])
             try extensions.write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-            try run(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-                     "-CAcreateserial", "-days", "2", "-extfile", path("\(name).ext"), "-out", path("\(name).pem")])
+            try run([
+                "x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+                "-CAcreateserial", "-days", "2", "-extfile", path("\(name).ext"), "-out", path("\(name).pem"),
+            ])
         }
 
         private func run(_ arguments: [String]) throws {
@@ -47,7 +53,8 @@ import Testing
         let process = Process()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, pki.path("server.pem"), pki.path("server.key")]
+        process.arguments =
+            ["python3", script, pki.path("server.pem"), pki.path("server.key")]
             + (clientCA ? [pki.path("ca.pem")] : [])
         process.standardOutput = output
         try process.run()
@@ -91,7 +98,8 @@ import Testing
         let pki = try PKI()
         let (port, server) = try Self.startServer(pki, clientCA: true)
         defer { Self.stop(server) }
-        guard case .failure = await Self.login(port: port, options: CurlClientOptions(caFile: pki.path("ca.pem"))) else {
+        guard case .failure = await Self.login(port: port, options: CurlClientOptions(caFile: pki.path("ca.pem")))
+        else {
             Issue.record("server accepted a client without a certificate")
             return
         }

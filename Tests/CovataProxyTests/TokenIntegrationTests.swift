@@ -85,7 +85,10 @@ import Testing
         try await Self.withMock { mock, tokens, _ in
             mock.state.setFault(item.fault)
             let error = await #expect(throws: TokenError.self) { try await tokens.token() }
-            guard case .unavailable? = error else { Issue.record("expected unavailable"); return }
+            guard case .unavailable? = error else {
+                Issue.record("expected unavailable")
+                return
+            }
             #expect(await !tokens.status().credentialsRejected)
             mock.state.setFault(.none)
             #expect(await eventually { (try? await tokens.token()) != nil })
@@ -99,7 +102,10 @@ import Testing
             config: TestConfigs.oauth(tokenURL: "http://127.0.0.1:9/api/oauth/token"),
             transport: CurlTokenTransport(worker: worker, timeouts: .defaults), logger: CapturedLogs().logger())
         let error = await #expect(throws: TokenError.self) { try await tokens.token() }
-        guard case .unavailable(let reason, let retryAfter)? = error else { Issue.record("expected unavailable"); return }
+        guard case .unavailable(let reason, let retryAfter)? = error else {
+            Issue.record("expected unavailable")
+            return
+        }
         #expect(reason.contains("unreachable"))
         #expect(retryAfter >= 1)
     }

@@ -38,7 +38,11 @@ import Testing
         config.scope = "read"
         _ = try await manager(transport, config: config).token()
         let form = try #require(transport.requests.first)
-        #expect(form == ["grant_type": "password", "username": "svc-legacy@example.com", "password": "p&ss=w rd", "scope": "read"])
+        #expect(
+            form == [
+                "grant_type": "password", "username": "svc-legacy@example.com", "password": "p&ss=w rd",
+                "scope": "read",
+            ])
         let basic = Data("exampleClientApplication:exampleClientApplicationSecret".utf8).base64EncodedString()
         #expect(transport.authorizations == ["Basic \(basic)"])
     }
@@ -112,7 +116,10 @@ import Testing
             #expect(transport.requests.count == attempt + 1)
             clock.advance(by: delay - 0.01)
             let error = await #expect(throws: TokenError.self) { try await tokens.token() }
-            guard case .unavailable(let reason, _)? = error else { Issue.record("expected unavailable"); return }
+            guard case .unavailable(let reason, _)? = error else {
+                Issue.record("expected unavailable")
+                return
+            }
             #expect(reason.contains("503"))
             #expect(transport.requests.count == attempt + 1)
             clock.advance(by: 0.01)
@@ -141,7 +148,10 @@ import Testing
         defer { Task { await tokens.stop() } }
         for _ in 0..<20 {
             let error = await #expect(throws: TokenError.self) { try await tokens.token() }
-            guard case .credentialsRejected? = error else { Issue.record("expected credentialsRejected"); return }
+            guard case .credentialsRejected? = error else {
+                Issue.record("expected credentialsRejected")
+                return
+            }
         }
         clock.advance(by: 899)
         for _ in 0..<5 { _ = try? await tokens.token() }
@@ -178,7 +188,9 @@ import Testing
     }
 
     @Test func logsNameTheTokenButNeverItsValue() async throws {
-        let transport = FakeTokenTransport { _ in FakeTokenTransport.success(access: "SECRET-ACCESS", refresh: "SECRET-REFRESH") }
+        let transport = FakeTokenTransport { _ in
+            FakeTokenTransport.success(access: "SECRET-ACCESS", refresh: "SECRET-REFRESH")
+        }
         let tokens = manager(transport)
         let token = try await tokens.token()
         #expect(logs.text.contains("jti"))
@@ -193,5 +205,10 @@ import Testing
 /// A thread-safe counter for scripted answers.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }

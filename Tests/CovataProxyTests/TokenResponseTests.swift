@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func fullCovataAnswer() throws {
-        let body = #"{"access_token":"abc","token_type":"bearer","refresh_token":"r1","expires_in":43199,"scope":"read write","jti":"9f1c","extra":{"ignored":true}}"#
+        let body =
+            #"{"access_token":"abc","token_type":"bearer","refresh_token":"r1","expires_in":43199,"scope":"read write","jti":"9f1c","extra":{"ignored":true}}"#
         let token = try Self.interpret(200, body).get()
         #expect(token.value.value == "abc")
         #expect(token.refreshToken?.value == "r1")
@@ -39,13 +40,21 @@ import Testing
     }
 
     static let lifetimes: [LifetimeCase] = [
-        LifetimeCase(name: "expires_in number", body: #"{"access_token":"a","token_type":"bearer","expires_in":60}"#, lifetime: 60),
-        LifetimeCase(name: "expires_in string", body: #"{"access_token":"a","token_type":"bearer","expires_in":"90"}"#, lifetime: 90),
+        LifetimeCase(
+            name: "expires_in number", body: #"{"access_token":"a","token_type":"bearer","expires_in":60}"#,
+            lifetime: 60),
+        LifetimeCase(
+            name: "expires_in string", body: #"{"access_token":"a","token_type":"bearer","expires_in":"90"}"#,
+            lifetime: 90),
         LifetimeCase(
             name: "JWT exp when expires_in is missing",
-            body: #"{"access_token":"\#(jwt(#"{"exp":1700000120,"jti":"from-jwt"}"#))","token_type":"Bearer"}"#, lifetime: 120),
-        LifetimeCase(name: "configured default", body: #"{"access_token":"opaque-uuid","token_type":"BEARER"}"#, lifetime: 300),
-        LifetimeCase(name: "zero expires_in falls back", body: #"{"access_token":"a","token_type":"bearer","expires_in":0}"#, lifetime: 300),
+            body: #"{"access_token":"\#(jwt(#"{"exp":1700000120,"jti":"from-jwt"}"#))","token_type":"Bearer"}"#,
+            lifetime: 120),
+        LifetimeCase(
+            name: "configured default", body: #"{"access_token":"opaque-uuid","token_type":"BEARER"}"#, lifetime: 300),
+        LifetimeCase(
+            name: "zero expires_in falls back", body: #"{"access_token":"a","token_type":"bearer","expires_in":0}"#,
+            lifetime: 300),
     ]
 
     @Test(arguments: lifetimes)
@@ -67,26 +76,47 @@ import Testing
     }
 
     static let failures: [FailureCase] = [
-        FailureCase(status: 400, body: #"{"error":"invalid_grant","error_description":"Bad credentials"}"#, refresh: false,
-                    expected: .credentialsRejected(error: "invalid_grant")),
-        FailureCase(status: 400, body: #"{"error":"invalid_grant","error_description":"Invalid refresh token: xyz"}"#, refresh: true,
-                    expected: .grantRejected(error: "invalid_grant")),
-        FailureCase(status: 401, body: #"{"error":"invalid_token","error_description":"Invalid refresh token (expired): xyz"}"#, refresh: true,
-                    expected: .grantRejected(error: "invalid_token")),
-        FailureCase(status: 401, body: #"{"error":"invalid_client","error_description":"Bad client credentials"}"#, refresh: true,
-                    expected: .credentialsRejected(error: "invalid_client")),
+        FailureCase(
+            status: 400, body: #"{"error":"invalid_grant","error_description":"Bad credentials"}"#, refresh: false,
+            expected: .credentialsRejected(error: "invalid_grant")),
+        FailureCase(
+            status: 400, body: #"{"error":"invalid_grant","error_description":"Invalid refresh token: xyz"}"#,
+            refresh: true,
+            expected: .grantRejected(error: "invalid_grant")),
+        FailureCase(
+            status: 401, body: #"{"error":"invalid_token","error_description":"Invalid refresh token (expired): xyz"}"#,
+            refresh: true,
+            expected: .grantRejected(error: "invalid_token")),
+        FailureCase(
+            status: 401, body: #"{"error":"invalid_client","error_description":"Bad client credentials"}"#,
+            refresh: true,
+            expected: .credentialsRejected(error: "invalid_client")),
         FailureCase(status: 401, body: "", refresh: false, expected: .credentialsRejected(error: "HTTP 401")),
-        FailureCase(status: 400, body: #"{"error":"unauthorized_client"}"#, refresh: false,
-                    expected: .credentialsRejected(error: "unauthorized_client")),
-        FailureCase(status: 500, body: "<html>", refresh: false, expected: .transient(reason: "token endpoint answered HTTP 500")),
-        FailureCase(status: 503, body: #"{"error":"invalid_grant"}"#, refresh: false, expected: .transient(reason: "token endpoint answered HTTP 503")),
-        FailureCase(status: 429, body: "", refresh: false, expected: .transient(reason: "token endpoint answered HTTP 429")),
-        FailureCase(status: 404, body: "", refresh: false, expected: .transient(reason: "token endpoint answered HTTP 404")),
-        FailureCase(status: 200, body: "<html>oops", refresh: false, expected: .transient(reason: "token endpoint answered malformed JSON")),
-        FailureCase(status: 200, body: #"{"access_token":"eyJ"#, refresh: false, expected: .transient(reason: "token endpoint answered malformed JSON")),
-        FailureCase(status: 200, body: #"{"token_type":"bearer"}"#, refresh: false, expected: .transient(reason: "token response has no access_token")),
-        FailureCase(status: 200, body: #"{"access_token":"a","token_type":"mac"}"#, refresh: false,
-                    expected: .transient(reason: "token response token_type is not bearer")),
+        FailureCase(
+            status: 400, body: #"{"error":"unauthorized_client"}"#, refresh: false,
+            expected: .credentialsRejected(error: "unauthorized_client")),
+        FailureCase(
+            status: 500, body: "<html>", refresh: false,
+            expected: .transient(reason: "token endpoint answered HTTP 500")),
+        FailureCase(
+            status: 503, body: #"{"error":"invalid_grant"}"#, refresh: false,
+            expected: .transient(reason: "token endpoint answered HTTP 503")),
+        FailureCase(
+            status: 429, body: "", refresh: false, expected: .transient(reason: "token endpoint answered HTTP 429")),
+        FailureCase(
+            status: 404, body: "", refresh: false, expected: .transient(reason: "token endpoint answered HTTP 404")),
+        FailureCase(
+            status: 200, body: "<html>oops", refresh: false,
+            expected: .transient(reason: "token endpoint answered malformed JSON")),
+        FailureCase(
+            status: 200, body: #"{"access_token":"eyJ"#, refresh: false,
+            expected: .transient(reason: "token endpoint answered malformed JSON")),
+        FailureCase(
+            status: 200, body: #"{"token_type":"bearer"}"#, refresh: false,
+            expected: .transient(reason: "token response has no access_token")),
+        FailureCase(
+            status: 200, body: #"{"access_token":"a","token_type":"mac"}"#, refresh: false,
+            expected: .transient(reason: "token response token_type is not bearer")),
     ]
 
     @Test(arguments: failures)
@@ -102,7 +132,10 @@ import Testing
 
     @Test func errorCodesAreSanitisedBeforeLogging() {
         let body = #"{"error":"invalid_grant\"\n<script>"}"#
-        guard case .failure(let failure) = Self.interpret(400, body) else { Issue.record("expected failure"); return }
+        guard case .failure(let failure) = Self.interpret(400, body) else {
+            Issue.record("expected failure")
+            return
+        }
         #expect(!failure.reason.contains("\n"))
         #expect(!failure.reason.contains("\""))
     }

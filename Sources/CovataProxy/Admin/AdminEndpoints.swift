@@ -9,7 +9,9 @@ struct AdminEndpoints: Sendable {
     let runtime: ProxyRuntime
 
     func respond(method: HTTPMethod, path: String) async -> (HTTPResponseStatus, String, [UInt8]) {
-        guard method == .GET || method == .HEAD else { return (.methodNotAllowed, "text/plain", Array("GET only\n".utf8)) }
+        guard method == .GET || method == .HEAD else {
+            return (.methodNotAllowed, "text/plain", Array("GET only\n".utf8))
+        }
         switch path {
         case "/healthz":
             return (.ok, "text/plain", Array("ok\n".utf8))
@@ -41,7 +43,9 @@ struct AdminEndpoints: Sendable {
 
     private func status() async -> [UInt8] {
         let token = await runtime.tokens.status()
-        var tokenObject: [String: Any] = ["valid": token.hasValidToken, "credentialsRejected": token.credentialsRejected]
+        var tokenObject: [String: Any] = [
+            "valid": token.hasValidToken, "credentialsRejected": token.credentialsRejected,
+        ]
         if let jti = token.jti { tokenObject["jti"] = jti }
         if let scope = token.scope { tokenObject["scope"] = scope }
         if let seconds = token.secondsToExpiry { tokenObject["secondsToExpiry"] = Int(seconds) }
@@ -56,7 +60,8 @@ struct AdminEndpoints: Sendable {
             },
             "token": tokenObject,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return Array(data) + [UInt8(ascii: "\n")]
     }
 }

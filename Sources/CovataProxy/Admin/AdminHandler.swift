@@ -40,9 +40,12 @@ final class AdminHandler: ChannelInboundHandler {
         _ status: HTTPResponseStatus, _ contentType: String, _ body: [UInt8], keepAlive: Bool,
         context: ChannelHandlerContext
     ) {
-        var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Cache-Control", "no-store")])
+        var headers = HTTPHeaders([
+            ("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Cache-Control", "no-store"),
+        ])
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         let channel = context.channel

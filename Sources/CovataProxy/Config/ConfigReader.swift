@@ -28,7 +28,8 @@ struct ConfigReader {
     /// Every key must be one of `known`: a typo is an error, not a silently ignored setting.
     func rejectUnknownKeys(_ known: Set<String>) throws(ConfigError) {
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ConfigError(keyPath(unknown), "unknown key (expected one of: \(known.sorted().joined(separator: ", ")))")
+            throw ConfigError(
+                keyPath(unknown), "unknown key (expected one of: \(known.sorted().joined(separator: ", ")))")
         }
     }
 
@@ -75,7 +76,8 @@ struct ConfigReader {
 
     func object(_ key: String) throws(ConfigError) -> ConfigReader? {
         guard let value = value(key) else { return nil }
-        return try ConfigReader(value: value, path: keyPath(key), environment: environment, baseDirectory: baseDirectory)
+        return try ConfigReader(
+            value: value, path: keyPath(key), environment: environment, baseDirectory: baseDirectory)
     }
 
     func array(_ key: String) throws(ConfigError) -> [JSONValue]? {

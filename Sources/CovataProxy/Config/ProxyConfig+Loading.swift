@@ -27,7 +27,9 @@ extension ProxyConfig {
             "$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts", "limits",
         ])
         let routes = try parseRoutes(root)
-        guard let oauthReader = try root.object("oauth") else { throw ConfigError("oauth", "required object is missing") }
+        guard let oauthReader = try root.object("oauth") else {
+            throw ConfigError("oauth", "required object is missing")
+        }
         let admin = try root.object("admin").map { reader throws(ConfigError) in try parseAdmin(reader) }
         let tls = try root.object("tls").map { reader throws(ConfigError) in try parseTLS(reader) }
         var egressProxy = try root.string("egressProxy")
@@ -64,7 +66,8 @@ extension ProxyConfig {
             var hosts: [String] = []
             for (hostIndex, value) in (try route.array("hosts") ?? []).enumerated() {
                 guard case .string(let name) = value, !name.isEmpty, !name.contains("/"), !name.contains(":") else {
-                    throw ConfigError(route.keyPath("hosts[\(hostIndex)]"), "expected a host name such as covata.internal")
+                    throw ConfigError(
+                        route.keyPath("hosts[\(hostIndex)]"), "expected a host name such as covata.internal")
                 }
                 hosts.append(name)
             }
@@ -184,8 +187,10 @@ extension ProxyConfig {
             return value
         }
         return LimitsConfig(
-            maxRequestBodyBytes: Int64(try count("maxRequestBodyBytes", Double(defaults.maxRequestBodyBytes), 0...1e15)),
-            replayBufferBytes: Int(try count("replayBufferBytes", Double(defaults.replayBufferBytes), 0...1_073_741_824)),
+            maxRequestBodyBytes: Int64(
+                try count("maxRequestBodyBytes", Double(defaults.maxRequestBodyBytes), 0...1e15)),
+            replayBufferBytes: Int(
+                try count("replayBufferBytes", Double(defaults.replayBufferBytes), 0...1_073_741_824)),
             maxHeaderBytes: Int(try count("maxHeaderBytes", Double(defaults.maxHeaderBytes), 1024...16_777_216)),
             maxHeaderCount: Int(try count("maxHeaderCount", Double(defaults.maxHeaderCount), 8...10_000))
         )

@@ -40,7 +40,8 @@ final class Exchange {
         self.head = head
         // NIO's parser stops at a request asking to upgrade (e.g. Java's h2c attempt); we never upgrade, so such a
         // connection is closed after its answer and the client's next request opens a fresh one.
-        let asksUpgrade = head.headers.contains(name: "upgrade")
+        let asksUpgrade =
+            head.headers.contains(name: "upgrade")
             && HeaderPolicy.connectionOptions(head.headers.map { ($0.name, $0.value) }).contains("upgrade")
         self.keepAlive = head.isKeepAlive && !asksUpgrade
         self.body = body

@@ -13,8 +13,10 @@ extension ForwardingHandler {
         forwarder.logger.info(
             "request",
             metadata: [
-                "route": "\(forwarder.name)", "method": "\(method)", "path": "\(Self.pathWithoutQueryValues(exchange.head.uri))",
-                "status": "\(exchange.status)", "bytes_in": "\(exchange.bodyBytes)", "bytes_out": "\(exchange.bytesOut)",
+                "route": "\(forwarder.name)", "method": "\(method)",
+                "path": "\(Self.pathWithoutQueryValues(exchange.head.uri))",
+                "status": "\(exchange.status)", "bytes_in": "\(exchange.bodyBytes)",
+                "bytes_out": "\(exchange.bytesOut)",
                 "duration_ms": "\(milliseconds)", "replayed": "\(exchange.replayed)",
             ])
     }
@@ -22,7 +24,9 @@ extension ForwardingHandler {
     /// `/a/b?user=x&id=7` → `/a/b?user&id`: query values can carry personal data or credentials.
     static func pathWithoutQueryValues(_ target: String) -> String {
         guard let question = target.firstIndex(of: "?") else { return target }
-        let keys = target[target.index(after: question)...].split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).first ?? "" }
+        let keys = target[target.index(after: question)...].split(separator: "&").map {
+            $0.split(separator: "=", maxSplits: 1).first ?? ""
+        }
         return String(target[..<question]) + "?" + keys.joined(separator: "&")
     }
 }

@@ -34,7 +34,9 @@ extension ForwardingHandler {
         }
         // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request.
         let hosts = head.headers[canonicalForm: "host"]
-        if head.version == .http1_1, hosts.count != 1 || hosts[0].isEmpty || hosts[0].contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) {
+        if head.version == .http1_1,
+            hosts.count != 1 || hosts[0].isEmpty || hosts[0].contains(where: { $0 == " " || $0 == "/" || $0 == "@" })
+        {
             fail(exchange, .badRequest("an HTTP/1.1 request needs exactly one valid Host header"))
             return
         }
@@ -52,7 +54,8 @@ extension ForwardingHandler {
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }),
             head.version == .http1_1, !body.isEmpty
         {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
         }
         fetchTokenAndSend(exchange, context: context)
     }
@@ -83,7 +86,8 @@ extension ForwardingHandler {
             token = value
         }
         // A replay sends the kept body in one piece; a first attempt streams what the client sends.
-        let body: CurlRequestBody = exchange.replayed && !exchange.body.isEmpty ? .bytes(exchange.keptBody) : exchange.body
+        let body: CurlRequestBody =
+            exchange.replayed && !exchange.body.isEmpty ? .bytes(exchange.keptBody) : exchange.body
         let request = CurlRequest(
             method: exchange.head.method.rawValue,
             url: forwarder.upstreamURL(for: exchange.pathAndQuery),
@@ -92,7 +96,8 @@ extension ForwardingHandler {
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
         exchange.token = token
         exchange.upstreamSentAt = .now()
-        let transfer = forwarder.worker.start(request, delegate: ResponseRelay(handler: self, eventLoop: context.eventLoop))
+        let transfer = forwarder.worker.start(
+            request, delegate: ResponseRelay(handler: self, eventLoop: context.eventLoop))
         exchange.transfer = transfer
         var accepting = true
         if !exchange.replayed {
@@ -116,7 +121,8 @@ extension ForwardingHandler {
             guard let exchange = handler.exchange, exchange.id == id, !exchange.responseHeadSent,
                 exchange.heldUnauthorized == nil
             else { return }
-            handler.forwarder.logger.warning("upstream sent no response in time", metadata: ["route": "\(handler.forwarder.route.upstream)"])
+            handler.forwarder.logger.warning(
+                "upstream sent no response in time", metadata: ["route": "\(handler.forwarder.route.upstream)"])
             handler.fail(exchange, .upstreamTimedOut)
         }
     }

@@ -11,7 +11,8 @@ extension ForwardingHandler {
         guard let exchange, exchange.transfer === transfer else { return }
         exchange.firstByteTimer?.cancel()
         if let sentAt = exchange.upstreamSentAt {
-            forwarder.metrics.upstreamLatency(route: forwarder.name, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+            forwarder.metrics.upstreamLatency(
+                route: forwarder.name, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
         }
         if head.status == 401, !exchange.replayed {
             // Maybe the token was revoked: hold the answer until its body tells us.
@@ -28,7 +29,8 @@ extension ForwardingHandler {
         let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.reason)
         exchange.responseHeadSent = true
         exchange.status = head.status
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
 
     func upstreamBody(_ body: ByteBuffer, transfer: CurlTransfer) {
@@ -88,7 +90,8 @@ extension ForwardingHandler {
                 forwarder.logger.warning("upstream failed mid-response", metadata: ["curl_code": "\(error.code)"])
                 context.close(promise: nil)
             } else {
-                forwarder.logger.warning("upstream request failed", metadata: ["curl_code": "\(error.code)", "reason": "\(error.message)"])
+                forwarder.logger.warning(
+                    "upstream request failed", metadata: ["curl_code": "\(error.code)", "reason": "\(error.message)"])
                 fail(exchange, ProxyError(error))
             }
         }
@@ -101,7 +104,8 @@ extension ForwardingHandler {
         forwarder.metrics.replayed()
         exchange.transfer = nil
         exchange.firstByteTimer = nil
-        forwarder.logger.info("upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
+        forwarder.logger.info(
+            "upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
         let tokens = forwarder.tokens
         let rejected = exchange.token
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -136,7 +140,9 @@ extension ForwardingHandler {
         exchange.responseEnded = true
         exchange.status = Int(status.code)
         exchange.bytesOut += Int64(body.count)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))),
+            promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         let channel = context.channel

@@ -1,5 +1,5 @@
-import Foundation
 import CurlClient
+import Foundation
 import NIOHTTP1
 
 /// Which headers cross the proxy, as ordered steps. The order matters: the Bearer header is added last, after

@@ -31,7 +31,8 @@ extension ProxyError {
             // NIO sends no body after CONNECT, so the advice is in the reason phrase too.
             status = .custom(code: 405, reasonPhrase: "Method Not Allowed - use http:// URLs through this proxy")
             code = "method_not_allowed"
-            message = "CONNECT (https:// through a proxy) cannot carry the Covata credential; "
+            message =
+                "CONNECT (https:// through a proxy) cannot carry the Covata credential; "
                 + "use http:// URLs through this proxy, or the route's base URL"
         case .badRequest(let why):
             status = .badRequest
@@ -63,7 +64,9 @@ extension ProxyError {
             message = "the proxy is shutting down"
             headers.add(name: "Retry-After", value: "1")
         }
-        let body = (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys])) ?? Data()
+        let body =
+            (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys]))
+            ?? Data()
         return (status, headers, Array(body))
     }
 }

@@ -9,7 +9,9 @@ enum TokenRejection {
         guard head.status == 401 else { return false }
         for (name, value) in head.headers where name.lowercased() == "www-authenticate" {
             let lower = value.lowercased()
-            if lower.hasPrefix("bearer"), lower.contains("error=\"invalid_token\"") || lower.contains("error=invalid_token") {
+            if lower.hasPrefix("bearer"),
+                lower.contains("error=\"invalid_token\"") || lower.contains("error=invalid_token")
+            {
                 return true
             }
         }

@@ -29,7 +29,9 @@ public final class ProxyRuntime: Sendable {
     }
 
     private static func bound(_ configured: ListenAddress, _ channel: any Channel) -> ListenAddress {
-        if case .tcp(let host, _) = configured, let port = channel.localAddress?.port { return .tcp(host: host, port: port) }
+        if case .tcp(let host, _) = configured, let port = channel.localAddress?.port {
+            return .tcp(host: host, port: port)
+        }
         return configured
     }
 
@@ -54,7 +56,8 @@ public final class ProxyRuntime: Sendable {
                     route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
                     inFlight: inFlight, metrics: metrics, settings: settings, logger: logger)
                 listeners.append(
-                    try await RouteListener.bind(route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
+                    try await RouteListener.bind(
+                        route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
             }
         } catch {
             for channel in listeners { try? await channel.close() }
@@ -127,7 +130,9 @@ public final class ProxyRuntime: Sendable {
         while inFlight.current > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if inFlight.current > 0 { logger.warning("drain time over; closing", metadata: ["in_flight": "\(inFlight.current)"]) }
+        if inFlight.current > 0 {
+            logger.warning("drain time over; closing", metadata: ["in_flight": "\(inFlight.current)"])
+        }
         try? await admin?.close()
         await tokens.stop()
         worker.shutdown()

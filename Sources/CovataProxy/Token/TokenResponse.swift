@@ -79,7 +79,9 @@ enum TokenResponse {
 
     /// Keeps identifiers log-safe: short, printable, no quotes or control bytes.
     static func sanitised(_ text: String) -> String {
-        let allowed = text.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.: ".unicodeScalars.contains($0)) }
+        let allowed = text.unicodeScalars.filter {
+            $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.: ".unicodeScalars.contains($0))
+        }
         return String(String.UnicodeScalarView(allowed.prefix(128)))
     }
 }

@@ -76,10 +76,13 @@ final class FakeTokenTransport: TokenTransport {
         access: String = "access-\(UUID().uuidString)", refresh: String? = "refresh-\(UUID().uuidString)",
         expiresIn: Int? = 300, type: String = "bearer"
     ) -> Result<TokenHTTPResponse, TokenTransportError> {
-        var object: [String: Any] = ["access_token": access, "token_type": type, "scope": "read write", "jti": "jti-\(access.suffix(6))"]
+        var object: [String: Any] = [
+            "access_token": access, "token_type": type, "scope": "read write", "jti": "jti-\(access.suffix(6))",
+        ]
         if let refresh { object["refresh_token"] = refresh }
         if let expiresIn { object["expires_in"] = expiresIn }
-        return .success(TokenHTTPResponse(status: 200, body: Array(try! JSONSerialization.data(withJSONObject: object))))
+        return .success(
+            TokenHTTPResponse(status: 200, body: Array(try! JSONSerialization.data(withJSONObject: object))))
     }
 
     /// A Spring-shaped error body.
@@ -87,6 +90,7 @@ final class FakeTokenTransport: TokenTransport {
         -> Result<TokenHTTPResponse, TokenTransportError>
     {
         let object = ["error": code, "error_description": description]
-        return .success(TokenHTTPResponse(status: status, body: Array(try! JSONSerialization.data(withJSONObject: object))))
+        return .success(
+            TokenHTTPResponse(status: status, body: Array(try! JSONSerialization.data(withJSONObject: object))))
     }
 }

@@ -19,7 +19,8 @@ struct ParsedResponse {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         let rest = Array(bytes[split.upperBound...])
-        if headers.contains(where: { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased() == "chunked" }) {
+        if headers.contains(where: { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased() == "chunked" }
+        ) {
             body = try Self.dechunk(rest)
         } else {
             body = rest

@@ -19,7 +19,9 @@ final class PeakMemory: Sendable {
         let shared = self.shared
         Thread.detachNewThread {
             while !shared.state.withLock({ $0.stopped }) {
-                if let rss = PeakMemory.residentBytes(pid: pid) { shared.state.withLock { $0.peak = max($0.peak, rss) } }
+                if let rss = PeakMemory.residentBytes(pid: pid) {
+                    shared.state.withLock { $0.peak = max($0.peak, rss) }
+                }
                 usleep(20_000)
             }
         }

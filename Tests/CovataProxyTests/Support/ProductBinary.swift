@@ -5,7 +5,8 @@ struct ProductBinary {
     let url: URL
 
     init(_ name: String) {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            name)
         if FileManager.default.isExecutableFile(atPath: beside.path) {
             url = beside
         } else {
@@ -47,7 +48,9 @@ struct ProductBinary {
     }
 
     /// Runs to completion (waiting off Swift's cooperative threads); returns exit status and everything printed.
-    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, printed: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        status: Int32, printed: String
+    ) {
         let running = try start(arguments, environment: environment)
         return try await Shell.offThePool {
             running.process.waitUntilExit()

@@ -36,12 +36,14 @@ struct ProxyHarness {
         let upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: mock.port, basePath: basePath)
         var config = ProxyConfig(
             routes: (0..<routes).map { _ in RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream) },
-            oauth: oauth, admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault, egressProxy: nil, log: LogConfig(level: "trace", format: nil),
+            oauth: oauth, admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
+            egressProxy: nil, log: LogConfig(level: "trace", format: nil),
             timeouts: .defaults, limits: .defaults)
         configure(&config)
         let proxy: ProxyRuntime
         do {
-            proxy = try await ProxyRuntime.start(config: config, logger: logs.logger(), metrics: TestMetrics.make(), threads: 1)
+            proxy = try await ProxyRuntime.start(
+                config: config, logger: logs.logger(), metrics: TestMetrics.make(), threads: 1)
         } catch {
             await mock.stop()
             throw error

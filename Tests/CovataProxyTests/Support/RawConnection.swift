@@ -10,7 +10,8 @@ final class RawConnection {
     private(set) var closedByPeer = false
 
     private init(
-        inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) {
         self.inbound = inbound
         self.outbound = outbound

@@ -30,7 +30,9 @@ enum Shell {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failed(description: "exit \(process.terminationStatus): \(script)") }
+        guard process.terminationStatus == 0 else {
+            throw Failed(description: "exit \(process.terminationStatus): \(script)")
+        }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

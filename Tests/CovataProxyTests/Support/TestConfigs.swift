@@ -2,7 +2,9 @@
 
 /// Config values for in-process tests.
 enum TestConfigs {
-    static func oauth(tokenURL: String = "http://127.0.0.1:9/api/oauth/token", password: String = "correct horse battery staple")
+    static func oauth(
+        tokenURL: String = "http://127.0.0.1:9/api/oauth/token", password: String = "correct horse battery staple"
+    )
         -> OAuthConfig
     {
         OAuthConfig(

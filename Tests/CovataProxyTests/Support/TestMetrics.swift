@@ -5,6 +5,7 @@ import Prometheus
 enum TestMetrics {
     static func make() -> ProxyMetrics {
         let registry = PrometheusCollectorRegistry()
-        return ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry), exposition: { registry.emitToBuffer() })
+        return ProxyMetrics(
+            factory: PrometheusMetricsFactory(registry: registry), exposition: { registry.emitToBuffer() })
     }
 }
