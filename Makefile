@@ -7,7 +7,7 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps build test run clean
+.PHONY: deps build test run bench clean
 
 deps:
 	@.ci/install-deps
@@ -38,6 +38,10 @@ run: build
 	echo "  curl -i 'http://127.0.0.1:8080/api/v1/users/me?hello=world'"
 	echo "Press Ctrl-C to stop."
 	wait $$proxy
+
+# Small-request benchmark against nginx and HAProxy (installs them and wrk when missing); see bench/run.
+bench: deps
+	bench/run
 
 clean:
 	rm -rf .build run

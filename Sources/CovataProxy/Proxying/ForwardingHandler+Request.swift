@@ -64,6 +64,11 @@ extension ForwardingHandler {
     /// are queued (reads are held back so the queue stays small).
     func fetchTokenAndSend(_ exchange: Exchange, context: ChannelHandlerContext) {
         blockReads()
+        // The common case: a valid token with no refresh due, without leaving the event loop.
+        if let token = forwarder.tokens.cachedToken() {
+            tokenReady(.success(token), exchangeID: exchange.id)
+            return
+        }
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop

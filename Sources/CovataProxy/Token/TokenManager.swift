@@ -14,7 +14,10 @@ public actor TokenManager {
     let wallClock: @Sendable () -> Double
     let metrics: ProxyMetrics?
 
-    var current: AccessToken?
+    var current: AccessToken? {
+        didSet { publishSnapshot() }
+    }
+    nonisolated let snapshot = TokenSnapshot()
     var refreshToken: Secret?
     var flight: Task<Void, Never>?
     var nextAttemptAt: Double = 0
@@ -55,6 +58,20 @@ public actor TokenManager {
         throw unavailableError()
     }
 
+    /// The current token without waiting, when it is valid and no refresh is due; nil means "call `token()`".
+    public nonisolated func cachedToken() -> AccessToken? {
+        snapshot.token(at: clock.now)
+    }
+
+    func publishSnapshot() {
+        snapshot.publish(
+            current.map { token in
+                TokenSnapshot.Entry(
+                    token: token, refreshAt: refreshAt(token),
+                    usableUntil: token.expiresAt - min(1, token.lifetime * 0.05))
+            })
+    }
+
     /// `token()` as a Result, for callers that hop executors with it.
     public func tokenResult() async -> Result<AccessToken, TokenError> {
         do throws(TokenError) {
@@ -87,6 +104,7 @@ public actor TokenManager {
     public func update(config: OAuthConfig) {
         let credentialsChanged = config != self.config
         self.config = config
+        publishSnapshot()
         if credentialsChanged, case .credentialsRejected? = lastFailure {
             nextAttemptAt = 0
             consecutiveFailures = 0
