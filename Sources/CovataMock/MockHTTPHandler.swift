@@ -56,12 +56,8 @@ final class MockHTTPHandler: ChannelDuplexHandler {
         if path == "/api/oauth/token" {
             let (response, delay) = MockTokenEndpoint(state: state).respond(to: request)
             guard let response else { return }
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let keepAlive = request.head.isKeepAlive
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) {
-                let (handler, context) = loopBound.value
-                handler.send(response, keepAlive: keepAlive, context: context)
-            }
+            send(
+                response, keepAlive: request.head.isKeepAlive, afterMilliseconds: Int64(delay * 1000), context: context)
         } else if path.hasPrefix("/__mock/") {
             send(MockControls(state: state).respond(to: request), keepAlive: request.head.isKeepAlive, context: context)
         } else if path.hasPrefix("/api/v1/") || path == "/api/v1" {
@@ -72,16 +68,10 @@ final class MockHTTPHandler: ChannelDuplexHandler {
                     state: state
                 ).start(
                     head: request.head, handler: self, context: context)
-            } else if let delay = request.query("delayMs").flatMap({ Int64($0) }) {
-                // A slow upstream, for timeout and drain tests.
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let (response, keepAlive) = (echo(request), request.head.isKeepAlive)
-                context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
-                    let (handler, context) = loopBound.value
-                    handler.send(response, keepAlive: keepAlive, context: context)
-                }
             } else {
-                send(echo(request), keepAlive: request.head.isKeepAlive, context: context)
+                // `?delayMs=N` plays a slow upstream, for timeout and drain tests.
+                let delay = request.query("delayMs").flatMap { Int64($0) } ?? 0
+                send(echo(request), keepAlive: request.head.isKeepAlive, afterMilliseconds: delay, context: context)
             }
         } else {
             send(.json(.notFound, ["error": "not_found"]), keepAlive: request.head.isKeepAlive, context: context)
@@ -141,6 +131,21 @@ final class MockHTTPHandler: ChannelDuplexHandler {
             ])
         response.headers += extra
         return response
+    }
+
+    /// Sends `response` now, or after a delay.
+    private func send(
+        _ response: MockResponse, keepAlive: Bool, afterMilliseconds delay: Int64, context: ChannelHandlerContext
+    ) {
+        guard delay > 0 else {
+            send(response, keepAlive: keepAlive, context: context)
+            return
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+            let (handler, context) = loopBound.value
+            handler.send(response, keepAlive: keepAlive, context: context)
+        }
     }
 
     func send(_ response: MockResponse, keepAlive: Bool, context: ChannelHandlerContext) {

@@ -23,7 +23,8 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
 
     public let request: CurlRequest
     let delegate: any CurlTransferDelegate
-    unowned(unsafe) let worker: CurlWorker
+    /// Strong: the worker drops its references to a transfer when it finishes, so no cycle outlives it.
+    let worker: CurlWorker
 
     let down = Mutex(Down())
     let up = Mutex(Up())

@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let logger = LoggingBootstrap.makeLogger(config.log)
+        let (logger, level) = LoggingBootstrap.makeLogger(config.log)
         signal(SIGPIPE, SIG_IGN)
         let signals = SignalStream(SIGINT, SIGTERM, SIGHUP)
         let runtime: ProxyRuntime
@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         for await number in signals.stream {
             if number == SIGHUP {
-                await reload(runtime, logger: logger)
+                await reload(runtime, level: level, logger: logger)
                 continue
             }
             logger.info("stopping", metadata: ["signal": "\(number)"])
@@ -35,11 +35,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Re-reads proxy.json and secret files. A broken file is refused and the running config stays.
-    private func reload(_ runtime: ProxyRuntime, logger: Logger) async {
+    private func reload(_ runtime: ProxyRuntime, level: LogLevelSwitch, logger: Logger) async {
         do {
             var config = try ProxyConfig.load(path: options.config)
             if let level = options.logLevel { config.log.level = level }
-            LoggingBootstrap.levelSwitch.current = Logger.Level(rawValue: config.log.level) ?? .info
+            level.current = Logger.Level(rawValue: config.log.level) ?? .info
             await runtime.reload(config)
         } catch {
             logger.error("reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])

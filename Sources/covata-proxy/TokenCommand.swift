@@ -14,7 +14,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let logger = LoggingBootstrap.makeLogger(config.log)
+        let logger = LoggingBootstrap.makeLogger(config.log).logger
         let (result, status) = await TokenManager.loginOnce(config: config, logger: logger)
         switch result {
         case .success(let token):

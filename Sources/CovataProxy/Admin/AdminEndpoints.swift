@@ -6,7 +6,12 @@ import NIOHTTP1
 struct AdminEndpoints: Sendable {
     static let version = "0.3.0"
 
-    let runtime: ProxyRuntime
+    let tokens: TokenManager
+    let settings: RuntimeSettings
+    let metrics: ProxyMetrics
+    /// Each route's bound listen address and upstream, for `/status`.
+    let routes: [(listen: String, upstream: String)]
+    let startedAt = Date()
 
     func respond(method: HTTPMethod, path: String) async -> (HTTPResponseStatus, String, [UInt8]) {
         guard method == .GET || method == .HEAD else {
@@ -19,12 +24,12 @@ struct AdminEndpoints: Sendable {
             let (ready, reason) = await readiness()
             return (ready ? .ok : .serviceUnavailable, "text/plain", Array("\(reason)\n".utf8))
         case "/metrics":
-            if let seconds = await runtime.tokens.status().secondsToExpiry {
-                runtime.metrics.tokenExpires(inSeconds: seconds)
+            if let seconds = await tokens.status().secondsToExpiry {
+                metrics.tokenExpires(inSeconds: seconds)
             } else {
-                runtime.metrics.tokenExpires(inSeconds: 0)
+                metrics.tokenExpires(inSeconds: 0)
             }
-            return (.ok, "text/plain; version=0.0.4", runtime.metrics.exposition())
+            return (.ok, "text/plain; version=0.0.4", metrics.exposition())
         case "/status":
             return (.ok, "application/json", await status())
         default:
@@ -34,15 +39,15 @@ struct AdminEndpoints: Sendable {
 
     /// Ready only while a valid token is held, the listeners are up and the proxy is not draining.
     func readiness() async -> (Bool, String) {
-        if runtime.settings.draining { return (false, "draining") }
-        let status = await runtime.tokens.status()
+        if settings.draining { return (false, "draining") }
+        let status = await tokens.status()
         if status.hasValidToken { return (true, "ready") }
         if status.credentialsRejected { return (false, "credentials rejected by Covata") }
         return (false, status.lastError.map { "no valid token: \($0)" } ?? "no valid token yet")
     }
 
     private func status() async -> [UInt8] {
-        let token = await runtime.tokens.status()
+        let token = await tokens.status()
         var tokenObject: [String: Any] = [
             "valid": token.hasValidToken, "credentialsRejected": token.credentialsRejected,
         ]
@@ -53,11 +58,9 @@ struct AdminEndpoints: Sendable {
         let document: [String: Any] = [
             "version": Self.version,
             "libcurl": CurlRuntime.version,
-            "uptimeSeconds": Int(Date().timeIntervalSince(runtime.startedAt)),
-            "draining": runtime.settings.draining,
-            "routes": zip(runtime.config.routes, runtime.listenAddresses).map { route, bound in
-                ["listen": "\(bound)", "upstream": "\(route.upstream)"]
-            },
+            "uptimeSeconds": Int(Date().timeIntervalSince(startedAt)),
+            "draining": settings.draining,
+            "routes": routes.map { ["listen": $0.listen, "upstream": $0.upstream] },
             "token": tokenObject,
         ]
         let data =

@@ -19,24 +19,9 @@ public final class ProxyMetrics: Sendable {
         connectionsAccepted = Counter(label: "covata_proxy_connections_total", factory: factory)
     }
 
-    /// One finished request, by route, method class (read or write) and status class.
-    func request(route: String, method: String, status: Int, bytesIn: Int64, bytesOut: Int64) {
-        let methodClass = ["GET", "HEAD", "OPTIONS"].contains(method) ? "read" : "write"
-        let statusClass = "\(status / 100)xx"
-        Counter(
-            label: "covata_proxy_requests_total",
-            dimensions: [("route", route), ("method", methodClass), ("status", statusClass)], factory: factory
-        ).increment()
-        Counter(label: "covata_proxy_bytes_in_total", dimensions: [("route", route)], factory: factory)
-            .increment(by: bytesIn)
-        Counter(label: "covata_proxy_bytes_out_total", dimensions: [("route", route)], factory: factory)
-            .increment(by: bytesOut)
-    }
-
-    /// Time from sending a request upstream to its response head.
-    func upstreamLatency(route: String, nanoseconds: Int64) {
-        Timer(label: "covata_proxy_upstream_latency_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(nanoseconds)
+    /// The metrics of one route, named by its listen address.
+    func route(_ name: String) -> RouteMetrics {
+        RouteMetrics(name: name, factory: factory)
     }
 
     /// A token operation by grant (`password`, `refresh_token`) and outcome (`success`, `rejected`, `failed`).

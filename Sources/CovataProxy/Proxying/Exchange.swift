@@ -19,6 +19,7 @@ final class Exchange {
     var bodyBytes: Int64 = 0
     /// The body as sent so far, while it still fits the replay buffer.
     var kept: [ByteBuffer] = []
+    var keptBytes = 0
     var keptAll = true
     var requestEnded = false
     var responseHeadSent = false
@@ -50,8 +51,8 @@ final class Exchange {
     /// Records a body part for a possible replay, giving up once the buffer would overflow.
     func keep(_ buffer: ByteBuffer, limit: Int) {
         guard keptAll else { return }
-        let total = kept.reduce(0) { $0 + $1.readableBytes } + buffer.readableBytes
-        if total > limit {
+        keptBytes += buffer.readableBytes
+        if keptBytes > limit {
             keptAll = false
             kept.removeAll()
         } else {
@@ -67,7 +68,10 @@ final class Exchange {
 
     /// The kept body as one piece, for the replay.
     var keptBody: [UInt8] {
-        kept.reduce(into: [UInt8]()) { $0 += $1.readableBytesView }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(keptBytes)
+        for part in kept { bytes += part.readableBytesView }
+        return bytes
     }
 }
 

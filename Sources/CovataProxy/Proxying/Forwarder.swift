@@ -12,6 +12,7 @@ final class Forwarder: Sendable {
     let limits: LimitsConfig
     let inFlight: InFlightRequests
     let metrics: ProxyMetrics
+    let routeMetrics: RouteMetrics
     let settings: RuntimeSettings
     /// The route's name in metrics and access logs: its listen address.
     let name: String
@@ -24,6 +25,7 @@ final class Forwarder: Sendable {
         self.metrics = metrics
         self.settings = settings
         self.name = route.listen.description
+        self.routeMetrics = metrics.route(route.listen.description)
         self.firstByteMilliseconds = Int64(timeouts.firstByteSeconds * 1000)
         self.limits = limits
         self.route = route

@@ -5,8 +5,8 @@ extension ForwardingHandler {
     func record(_ exchange: Exchange) {
         // A request that ended before any answer (client gone) is logged with status 0.
         let method = exchange.head.method.rawValue
-        forwarder.metrics.request(
-            route: forwarder.name, method: method, status: exchange.status, bytesIn: exchange.bodyBytes,
+        forwarder.routeMetrics.request(
+            method: method, status: exchange.status, bytesIn: exchange.bodyBytes,
             bytesOut: exchange.bytesOut)
         guard forwarder.settings.accessLog else { return }
         let milliseconds = (NIODeadline.now() - exchange.startedAt).nanoseconds / 1_000_000

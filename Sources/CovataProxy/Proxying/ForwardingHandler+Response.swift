@@ -11,8 +11,7 @@ extension ForwardingHandler {
         guard let exchange, exchange.transfer === transfer else { return }
         exchange.firstByteTimer?.cancel()
         if let sentAt = exchange.upstreamSentAt {
-            forwarder.metrics.upstreamLatency(
-                route: forwarder.name, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+            forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
         }
         if head.status == 401, !exchange.replayed {
             // Maybe the token was revoked: hold the answer until its body tells us.

@@ -12,7 +12,6 @@ public final class ProxyRuntime: Sendable {
     let worker: CurlWorker
     let settings: RuntimeSettings
     let metrics: ProxyMetrics
-    let startedAt = Date()
     private let group: MultiThreadedEventLoopGroup
     private let listeners: [any Channel]
     private let admin: (any Channel)?
@@ -50,6 +49,7 @@ public final class ProxyRuntime: Sendable {
         let inFlight = InFlightRequests()
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
         var listeners: [any Channel] = []
+        var admin: (any Channel)?
         do {
             for route in config.routes {
                 let forwarder = Forwarder(
@@ -58,6 +58,13 @@ public final class ProxyRuntime: Sendable {
                 listeners.append(
                     try await RouteListener.bind(
                         route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
+            }
+            // The admin listener comes after the routes, so readiness is only reported once they are up.
+            if let address = config.admin?.listen {
+                let endpoints = AdminEndpoints(
+                    tokens: tokens, settings: settings, metrics: metrics,
+                    routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
+                admin = try await AdminListener.bind(address, group: group, endpoints: endpoints)
             }
         } catch {
             for channel in listeners { try? await channel.close() }
@@ -68,14 +75,16 @@ public final class ProxyRuntime: Sendable {
         }
         let runtime = ProxyRuntime(
             config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, inFlight: inFlight, logger: logger)
-        return try await runtime.withAdminListener()
+            listeners: listeners, admin: admin, inFlight: inFlight, logger: logger)
+        for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
+        if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
+        return runtime
     }
 
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
         metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel],
-        admin: (any Channel)? = nil, inFlight: InFlightRequests, logger: Logger
+        admin: (any Channel)?, inFlight: InFlightRequests, logger: Logger
     ) {
         self.config = config
         self.tokens = tokens
@@ -87,26 +96,6 @@ public final class ProxyRuntime: Sendable {
         self.admin = admin
         self.inFlight = inFlight
         self.logger = logger
-    }
-
-    /// Binds the admin listener (if configured) once the routes are up, so readiness can only be reported by a
-    /// proxy whose listeners exist.
-    private func withAdminListener() async throws -> ProxyRuntime {
-        var admin: (any Channel)?
-        if let address = config.admin?.listen {
-            do {
-                admin = try await AdminListener.bind(address, group: group, endpoints: AdminEndpoints(runtime: self))
-            } catch {
-                await stop()
-                throw error
-            }
-        }
-        let runtime = ProxyRuntime(
-            config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, admin: admin, inFlight: inFlight, logger: logger)
-        for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
-        if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
-        return runtime
     }
 
     /// Applies a reloaded config: credentials, token timing and the access log. Listeners, routes and TLS stay

@@ -68,7 +68,7 @@ public actor TokenManager {
             current.map { token in
                 TokenSnapshot.Entry(
                     token: token, refreshAt: refreshAt(token),
-                    usableUntil: token.expiresAt - min(1, token.lifetime * 0.05))
+                    usableUntil: usableUntil(token))
             })
     }
 
@@ -128,7 +128,12 @@ public actor TokenManager {
 
     /// A token is handed out only while it has at least a second left, so it does not expire in flight.
     func isUsable(_ token: AccessToken) -> Bool {
-        clock.now < token.expiresAt - min(1, token.lifetime * 0.05)
+        clock.now < usableUntil(token)
+    }
+
+    /// The moment a token stops being handed out: a second (or 5% of its lifetime) before it expires.
+    nonisolated func usableUntil(_ token: AccessToken) -> Double {
+        token.expiresAt - min(1, token.lifetime * 0.05)
     }
 
     /// Refresh ahead by the configured margin, bounded to a fifth of the lifetime so a short-lived token is
