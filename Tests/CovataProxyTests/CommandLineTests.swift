@@ -29,12 +29,6 @@ import Testing
         return directory.appendingPathComponent("proxy.json")
     }
 
-    /// The port from the proxy's "listening" log line (it binds port 0).
-    static func listeningPort(in printed: String) -> Int? {
-        guard let range = printed.range(of: #""address":"127.0.0.1:"#) else { return nil }
-        return Int(printed[range.upperBound...].prefix { $0.isNumber })
-    }
-
     static let secretEnvironment = ["TEST_CLIENT_SECRET": MockSettings().clientSecret]
 
     @Test func checkConfigAcceptsAGoodFile() async throws {
@@ -99,26 +93,22 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try Self.writeConfig(mockPort: mock.port)
-        let proxy = try binary.start(["run", "--config", config.path], environment: Self.secretEnvironment)
-        defer { _ = proxy.stop() }
-        var routePort = 0
-        #expect(
-            await eventually {
-                routePort = Self.listeningPort(in: proxy.printed) ?? 0
-                return routePort != 0
-            })
-        #expect(await eventually { (try? await RawHTTPClient.get(port: routePort, "/api/v1/users/me").status) == 200 })
-        mock.state.revokeAll(includingRefreshTokens: true)  // next refresh is refused with the token echoed back
-        let afterRevoke = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me")
-        #expect(afterRevoke.status == 200)  // refresh refused (token echoed back), password grant, replayed
-        mock.state.setFault(.status(500))
-        _ = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me", headers: ["Authorization: Basic c2VjcmV0"])
-        mock.state.setFault(.none)
-        #expect(proxy.stop() == 0)
-        let printed = proxy.printed
-        #expect(printed.contains("access token obtained"))
-        let secrets = [MockSettings().clientSecret, MockSettings().password] + mock.state.issuedTokens
-        #expect(secrets.count >= 3)
-        for secret in secrets { #expect(!printed.contains(secret), "printed a secret") }
+        try await ProductBinary.withProxy(config: config, environment: Self.secretEnvironment) { proxy, routePort in
+            #expect(
+                await eventually { (try? await RawHTTPClient.get(port: routePort, "/api/v1/users/me").status) == 200 })
+            mock.state.revokeAll(includingRefreshTokens: true)  // next refresh is refused with the token echoed back
+            let afterRevoke = try await RawHTTPClient.get(port: routePort, "/api/v1/users/me")
+            #expect(afterRevoke.status == 200)  // refresh refused (token echoed back), password grant, replayed
+            mock.state.setFault(.status(500))
+            _ = try await RawHTTPClient.get(
+                port: routePort, "/api/v1/users/me", headers: ["Authorization: Basic c2VjcmV0"])
+            mock.state.setFault(.none)
+            #expect(proxy.stop() == 0)
+            let printed = proxy.printed
+            #expect(printed.contains("access token obtained"))
+            let secrets = [MockSettings().clientSecret, MockSettings().password] + mock.state.issuedTokens
+            #expect(secrets.count >= 3)
+            for secret in secrets { #expect(!printed.contains(secret), "printed a secret") }
+        }
     }
 }

@@ -142,16 +142,10 @@ import Testing
         for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
             environment[name] = "http://127.0.0.1:9"
         }
-        let proxy = try ProductBinary("covata-proxy").start(["run", "--config", config.path], environment: environment)
-        defer { _ = proxy.stop() }
-        var port = 0
-        #expect(
-            await eventually {
-                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
-                return port != 0
-            })
-        #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/users/me").status) == 200 })
-        #expect(proxy.stop() == 0)
+        try await ProductBinary.withProxy(config: config, environment: environment) { proxy, port in
+            #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/users/me").status) == 200 })
+            #expect(proxy.stop() == 0)
+        }
     }
 }
 

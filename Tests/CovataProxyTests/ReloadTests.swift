@@ -10,47 +10,42 @@ import Testing
         defer { Task { await mock.stop() } }
         let config = try CommandLineTests.writeConfig(mockPort: mock.port)
         let passwordFile = config.deletingLastPathComponent().appendingPathComponent("password")
-        let proxy = try ProductBinary("covata-proxy").start(
-            ["run", "--config", config.path], environment: CommandLineTests.secretEnvironment)
-        defer { _ = proxy.stop() }
-        var port = 0
-        #expect(
-            await eventually {
-                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
-                return port != 0
-            })
-        #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/warm").status) == 200 })
+        try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
+            proxy, port in
+            #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/warm").status) == 200 })
 
-        let size = 48 << 20
-        let routePort = port
-        let download = Task {
-            try await Shell.run(
-                "curl -sf -m 120 --limit-rate 12M 'http://127.0.0.1:\(routePort)/api/v1/download?size=\(size)' | wc -c")
-        }
-        #expect(await eventually { mock.state.activeDownloads == 1 })
+            let size = 48 << 20
+            let download = Task {
+                try await Shell.run(
+                    "curl -sf -m 120 --limit-rate 12M 'http://127.0.0.1:\(port)/api/v1/download?size=\(size)' | wc -c"
+                )
+            }
+            #expect(await eventually { mock.state.activeDownloads == 1 })
 
-        // The operator rotates the password at Covata and in the secret file, and Covata forgets every token.
-        let newPassword = "rotated-\(UUID().uuidString)"
-        mock.state.setPassword(newPassword)
-        try "\(newPassword)\n".write(to: passwordFile, atomically: true, encoding: .utf8)
-        mock.state.revokeAll(includingRefreshTokens: true)
-        kill(proxy.process.processIdentifier, SIGHUP)
-        #expect(await eventually { proxy.printed.contains("configuration reloaded") })
+            // The operator rotates the password at Covata and in the secret file, and Covata forgets every token.
+            let newPassword = "rotated-\(UUID().uuidString)"
+            mock.state.setPassword(newPassword)
+            try "\(newPassword)\n".write(to: passwordFile, atomically: true, encoding: .utf8)
+            mock.state.revokeAll(includingRefreshTokens: true)
+            kill(proxy.process.processIdentifier, SIGHUP)
+            #expect(await eventually { proxy.printed.contains("configuration reloaded") })
 
-        // A new request recovers: 401 invalid_token, refresh refused, password grant with the new password, replay.
-        #expect(try await RawHTTPClient.get(port: port, "/api/v1/after-rotation").status == 200)
-        #expect(mock.state.tokenRequests(grant: "password") == 2)
-        #expect(Int(try await download.value) == size)
+            // A new request recovers: 401 invalid_token, refresh refused, password grant with the new password, replay.
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/after-rotation").status == 200)
+            #expect(mock.state.tokenRequests(grant: "password") == 2)
+            #expect(Int(try await download.value) == size)
 
-        // A broken file is refused; the proxy keeps serving with what it has.
-        try "{ not json".write(to: config, atomically: true, encoding: .utf8)
-        kill(proxy.process.processIdentifier, SIGHUP)
-        #expect(await eventually { proxy.printed.contains("reload refused") })
-        #expect(try await RawHTTPClient.get(port: port, "/api/v1/still-up").status == 200)
+            // A broken file is refused; the proxy keeps serving with what it has.
+            try "{ not json".write(to: config, atomically: true, encoding: .utf8)
+            kill(proxy.process.processIdentifier, SIGHUP)
+            #expect(await eventually { proxy.printed.contains("reload refused") })
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/still-up").status == 200)
 
-        #expect(proxy.stop() == 0)
-        for secret in [newPassword, MockSettings().password, MockSettings().clientSecret] + mock.state.issuedTokens {
-            #expect(!proxy.printed.contains(secret), "printed a secret")
+            #expect(proxy.stop() == 0)
+            for secret in [newPassword, MockSettings().password, MockSettings().clientSecret] + mock.state.issuedTokens
+            {
+                #expect(!proxy.printed.contains(secret), "printed a secret")
+            }
         }
     }
 }

@@ -19,18 +19,12 @@ import Testing
         )
         .replacingOccurrences(of: #""level": "trace""#, with: #""level": "info""#)
         try text.write(to: config, atomically: true, encoding: .utf8)
-        let proxy = try ProductBinary("covata-proxy").start(
-            ["run", "--config", config.path], environment: CommandLineTests.secretEnvironment)
-        defer { _ = proxy.stop() }
-        var port = 0
-        #expect(
-            await eventually {
-                port = CommandLineTests.listeningPort(in: proxy.printed) ?? 0
-                return port != 0
-            })
-        let memory = PeakMemory(pid: proxy.process.processIdentifier)
-        defer { memory.stop() }
-        try await body(port, memory)
+        try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
+            proxy, port in
+            let memory = PeakMemory(pid: proxy.process.processIdentifier)
+            defer { memory.stop() }
+            try await body(port, memory)
+        }
     }
 
     @Test func bigDownloadToASlowReaderArrivesIntactInBoundedMemory() async throws {

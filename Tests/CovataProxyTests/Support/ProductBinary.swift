@@ -57,4 +57,31 @@ struct ProductBinary {
             return (running.process.terminationStatus, running.printed)
         }
     }
+
+    struct NoListeningLine: Error {}
+
+    /// The port from the proxy's "listening" log line (configs here bind port 0).
+    static func listeningPort(in printed: String) -> Int? {
+        guard let range = printed.range(of: #""address":"127.0.0.1:"#) else { return nil }
+        return Int(printed[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Runs `covata-proxy run --config config`, waits for its route listener, hands `body` the process and the
+    /// route's port, and stops the process afterwards whatever happens.
+    static func withProxy<T>(
+        config: URL, environment: [String: String], _ body: (Running, Int) async throws -> T
+    ) async throws -> T {
+        let proxy = try ProductBinary("covata-proxy").start(["run", "--config", config.path], environment: environment)
+        defer { _ = proxy.stop() }
+        var port = 0
+        guard
+            await eventually({
+                port = listeningPort(in: proxy.printed) ?? 0
+                return port != 0
+            })
+        else {
+            throw NoListeningLine()
+        }
+        return try await body(proxy, port)
+    }
 }
