@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // libcurl's headers and link flags via pkg-config; the shim gives typed, non-variadic entry points.
@@ -40,6 +41,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                // AES-GCM for the encrypted token state file, SHA-256 for PKCE.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // A local stand-in for the Covata Platform, used by `make run` and the tests.

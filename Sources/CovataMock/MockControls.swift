@@ -13,6 +13,7 @@ struct MockControls {
                     "tokenRequests": [
                         "password": state.tokenRequests(grant: "password"),
                         "refresh_token": state.tokenRequests(grant: "refresh_token"),
+                        "authorization_code": state.tokenRequests(grant: "authorization_code"),
                     ],
                     "apiRequests": state.apiRequests,
                 ])

@@ -58,6 +58,9 @@ final class MockHTTPHandler: ChannelDuplexHandler {
             guard let response else { return }
             send(
                 response, keepAlive: request.head.isKeepAlive, afterMilliseconds: Int64(delay * 1000), context: context)
+        } else if path == "/api/oauth/authorize" {
+            let response = MockAuthorizeEndpoint(state: state).respond(to: request)
+            send(response, keepAlive: request.head.isKeepAlive, context: context)
         } else if path.hasPrefix("/__mock/") {
             send(MockControls(state: state).respond(to: request), keepAlive: request.head.isKeepAlive, context: context)
         } else if path.hasPrefix("/api/v1/") || path == "/api/v1" {

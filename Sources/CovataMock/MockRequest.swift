@@ -34,6 +34,11 @@ struct MockRequest {
         return nil
     }
 
+    /// A query parameter with its percent-encoding undone.
+    func queryDecoded(_ name: String) -> String? {
+        query(name).map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? $0 }
+    }
+
     /// The body as a form (`application/x-www-form-urlencoded`).
     var form: [String: String] {
         var fields: [String: String] = [:]

@@ -8,6 +8,8 @@ public struct MockSettings: Sendable {
     public var tokenLifetimeSeconds: Double = 3600
     /// Whether answers carry a (rotating) refresh token.
     public var issueRefreshTokens = true
+    /// Redirect URIs the client application registered for the code flow; empty accepts any.
+    public var redirectURIs: [String] = []
 
     public init() {}
 }

@@ -7,6 +7,7 @@ public final class MockState: Sendable {
         var settings: MockSettings
         var accessTokens: [String: Double] = [:]  // token → expiry (Unix time)
         var refreshTokens: Set<String> = []
+        var codes: [String: MockAuthorizationCode] = [:]
         var tokenRequests: [String: Int] = [:]  // by grant_type
         var apiRequests = 0
         var fault = MockFault.none
@@ -97,6 +98,20 @@ public final class MockState: Sendable {
     /// Spends a refresh token: it is valid once, since every refresh rotates it.
     func redeem(refreshToken: String) -> Bool {
         data.withLock { state in state.refreshTokens.remove(refreshToken) != nil }
+    }
+
+    /// A fresh authorization code: six characters, as Spring's RandomValueStringGenerator makes them.
+    func issueCode(_ pending: MockAuthorizationCode) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        let code = String((0..<6).map { _ in alphabet.randomElement()! })
+        data.withLock { $0.codes[code] = pending }
+        return code
+    }
+
+    /// Spends a code: valid once, and only before it expires.
+    func redeem(code: String) -> MockAuthorizationCode? {
+        guard let pending = data.withLock({ $0.codes.removeValue(forKey: code) }) else { return nil }
+        return pending.expiresAt > Date().timeIntervalSince1970 ? pending : nil
     }
 
     func countTokenRequest(grant: String) -> MockFault {

@@ -1,7 +1,8 @@
 import Foundation
 import NIOHTTP1
 
-/// `POST /api/oauth/token`: password and refresh_token grants with Basic client auth, as Spring answers them.
+/// `POST /api/oauth/token`: password, refresh_token and authorization_code grants with Basic client auth, as Spring
+/// answers them.
 struct MockTokenEndpoint {
     let state: MockState
 
@@ -51,10 +52,25 @@ struct MockTokenEndpoint {
                 // Spring echoes the token here; the proxy must never log or relay it.
                 return .oauthError(.badRequest, "invalid_grant", "Invalid refresh token: \(token)")
             }
+        case "authorization_code":
+            let code = form["code"] ?? ""
+            guard let pending = state.redeem(code: code) else {
+                return .oauthError(.badRequest, "invalid_grant", "Invalid authorization code: \(code)")
+            }
+            guard form["redirect_uri"] == pending.redirectURI else {
+                return .oauthError(.badRequest, "invalid_grant", "Redirect URI mismatch.")
+            }
+            if let problem = pending.verifierProblem(form["code_verifier"]) {
+                return .oauthError(.badRequest, "invalid_grant", problem)
+            }
+            return issue(scope: pending.scope)
         default:
             return .oauthError(.badRequest, "unsupported_grant_type", "Unsupported grant type: \(grant)")
         }
-        let scope = form["scope"] ?? "read write"
+        return issue(scope: form["scope"] ?? "read write")
+    }
+
+    private func issue(scope: String) -> MockResponse {
         let issued = state.issueTokens(scope: scope)
         var body: [String: Any] = [
             "access_token": issued.access, "token_type": "bearer", "expires_in": Int(issued.lifetime) - 1,

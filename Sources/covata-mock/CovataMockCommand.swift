@@ -17,6 +17,8 @@ struct CovataMockCommand: AsyncParsableCommand {
     @Option(help: "Username to accept.") var username = MockSettings().username
     @Option(help: "File holding the password to accept.") var passwordFile: String?
     @Option(help: "Lifetime of issued access tokens, in seconds.") var tokenLifetime: Double = 3600
+    @Option(help: "A redirect URI the client application registered (repeatable; none accepts any).")
+    var redirectURI: [String] = []
 
     func run() async throws {
         var settings = MockSettings()
@@ -29,6 +31,7 @@ struct CovataMockCommand: AsyncParsableCommand {
             settings.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
         }
         settings.tokenLifetimeSeconds = tokenLifetime
+        settings.redirectURIs = redirectURI
         let server = try await CovataMockServer(host: host, port: port, settings: settings)
         print("covata-mock listening on http://\(host):\(server.port)")
         try await server.waitUntilClosed()

@@ -24,6 +24,10 @@ import Testing
         ]
     }
 
+    static func passwordSignIn(_ password: String) -> OAuthSignIn {
+        .password(username: "svc-legacy@example.com", password: Secret(password))
+    }
+
     static func parse(_ object: [String: Any], environment: [String: String] = environment) throws(ConfigError)
         -> ProxyConfig
     {
@@ -37,7 +41,7 @@ import Testing
         #expect(config.routes[1].upstream.basePath == "/base")
         #expect(config.routes[1].upstream.origin == "https://content-service.example.com")
         #expect(config.oauth.clientSecret.value == "s3cret")
-        #expect(config.oauth.password.value == "literal-password")
+        #expect(config.oauth.signIn == Self.passwordSignIn("literal-password"))
         #expect(config.oauth.refreshAheadSeconds == 60)
         #expect(config.admin == nil)
         #expect(config.egressProxy == nil)
@@ -56,7 +60,7 @@ import Testing
         try "pw\n".write(to: directory.appendingPathComponent("run/covata-password"), atomically: true, encoding: .utf8)
         let config = try ProxyConfig.load(
             path: directory.appendingPathComponent("proxy.json").path, environment: Self.environment)
-        #expect(config.oauth.password.value == "pw")
+        #expect(config.oauth.signIn == Self.passwordSignIn("pw"))
         #expect(config.routes.allSatisfy { $0.listen.isLocalOnly })
     }
 
@@ -68,7 +72,8 @@ import Testing
         var oauth = object["oauth"] as! [String: Any]
         oauth["password"] = ["file": file.path]
         object["oauth"] = oauth
-        #expect(try Self.parse(object).oauth.password.value == "line one ")
+        let signIn = try Self.parse(object).oauth.signIn
+        #expect(signIn == Self.passwordSignIn("line one "))
     }
 
     @Test func unixSocketListenerAndOptionalSections() throws {

@@ -6,7 +6,7 @@ import Testing
 /// Interpreting the token endpoint's answers (RFC 6749 §5.1, §5.2, Spring's error shapes).
 @Suite struct TokenResponseTests {
     static func interpret(
-        _ status: Int, _ body: String, grant: TokenGrant = .password
+        _ status: Int, _ body: String, grant: TokenGrant = .password(username: "u", password: Secret("p"))
     ) -> Result<AccessToken, TokenFailure> {
         TokenResponse.interpret(
             TokenHTTPResponse(status: status, body: Array(body.utf8)), grant: grant, obtainedAt: 100,
@@ -121,7 +121,8 @@ import Testing
 
     @Test(arguments: failures)
     func failuresAreClassified(_ item: FailureCase) {
-        let grant: TokenGrant = item.refresh ? .refreshToken(Secret("xyz")) : .password
+        let password = TokenGrant.password(username: "u", password: Secret("p"))
+        let grant: TokenGrant = item.refresh ? .refreshToken(Secret("xyz")) : password
         guard case .failure(let failure) = Self.interpret(item.status, item.body, grant: grant) else {
             Issue.record("expected a failure")
             return

@@ -43,6 +43,7 @@ struct AdminEndpoints: Sendable {
         let status = await tokens.status()
         if status.hasValidToken { return (true, "ready") }
         if status.credentialsRejected { return (false, "credentials rejected by Covata") }
+        if status.signInRequired { return (false, "sign-in required: run \(status.signInCommand)") }
         return (false, status.lastError.map { "no valid token: \($0)" } ?? "no valid token yet")
     }
 
@@ -50,6 +51,7 @@ struct AdminEndpoints: Sendable {
         let token = await tokens.status()
         var tokenObject: [String: Any] = [
             "valid": token.hasValidToken, "credentialsRejected": token.credentialsRejected,
+            "signInRequired": token.signInRequired, "hasRefreshToken": token.hasRefreshToken,
         ]
         if let jti = token.jti { tokenObject["jti"] = jti }
         if let scope = token.scope { tokenObject["scope"] = scope }

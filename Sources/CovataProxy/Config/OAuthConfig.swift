@@ -3,9 +3,11 @@ public struct OAuthConfig: Sendable, Equatable {
     public var tokenURL: String
     public var clientID: String
     public var clientSecret: Secret
-    public var username: String
-    public var password: Secret
+    /// Which grant signs in: the password grant, or a refresh token from `covata-proxy login`.
+    public var signIn: OAuthSignIn
     public var scope: String?
+    /// Where the refresh token (and the current access token) survive restarts, if anywhere.
+    public var stateFile: StateFileConfig?
     /// Refresh this long before expiry (bounded by a fraction of the token's lifetime).
     public var refreshAheadSeconds: Double
     /// Lifetime assumed when the answer has neither `expires_in` nor a JWT `exp`.

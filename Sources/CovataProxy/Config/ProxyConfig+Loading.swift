@@ -9,7 +9,9 @@ extension ProxyConfig {
             throw ConfigError("", "cannot read config file \(path)")
         }
         let directory = (path as NSString).deletingLastPathComponent
-        return try parse(data, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
+        var config = try parse(data, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
+        config.sourcePath = path
+        return config
     }
 
     /// Validates a proxy.json document.
@@ -77,7 +79,7 @@ extension ProxyConfig {
     }
 
     /// A listen address; anything reachable from other machines needs `allowNonLoopback`.
-    private static func parseListen(_ reader: ConfigReader) throws(ConfigError) -> ListenAddress {
+    static func parseListen(_ reader: ConfigReader) throws(ConfigError) -> ListenAddress {
         let path = reader.keyPath("listen")
         let listen = try ListenAddress.parse(try reader.requiredString("listen"), keyPath: path)
         if !listen.isLocalOnly, !(try reader.bool("allowNonLoopback", default: false)) {
@@ -92,36 +94,6 @@ extension ProxyConfig {
     private static func parseAdmin(_ reader: ConfigReader) throws(ConfigError) -> AdminConfig {
         try reader.rejectUnknownKeys(["listen", "allowNonLoopback"])
         return AdminConfig(listen: try parseListen(reader))
-    }
-
-    private static func parseOAuth(_ reader: ConfigReader) throws(ConfigError) -> OAuthConfig {
-        try reader.rejectUnknownKeys([
-            "tokenURL", "clientID", "clientSecret", "username", "password", "scope", "refreshAheadSeconds",
-            "defaultLifetimeSeconds", "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds",
-            "allowPlainHTTP",
-        ])
-        let tokenURL = try reader.requiredString("tokenURL")
-        _ = try UpstreamURL.parse(
-            tokenURL, keyPath: reader.keyPath("tokenURL"),
-            allowPlainHTTP: try reader.bool("allowPlainHTTP", default: false))
-        let retryInitial = try reader.seconds("retryInitialSeconds", default: 1, range: 0.01...3600)
-        let retryMax = try reader.seconds("retryMaxSeconds", default: 60, range: 0.01...86400)
-        guard retryMax >= retryInitial else {
-            throw ConfigError(reader.keyPath("retryMaxSeconds"), "expected at least retryInitialSeconds")
-        }
-        return OAuthConfig(
-            tokenURL: tokenURL,
-            clientID: try reader.requiredString("clientID"),
-            clientSecret: try reader.secret("clientSecret"),
-            username: try reader.requiredString("username"),
-            password: try reader.secret("password"),
-            scope: try reader.string("scope"),
-            refreshAheadSeconds: try reader.seconds("refreshAheadSeconds", default: 60, range: 0...86400),
-            defaultLifetimeSeconds: try reader.seconds("defaultLifetimeSeconds", default: 300, range: 1...86400 * 30),
-            rejectedRetrySeconds: try reader.seconds("rejectedRetrySeconds", default: 900, range: 1...86400 * 7),
-            retryInitialSeconds: retryInitial,
-            retryMaxSeconds: retryMax
-        )
     }
 
     private static func parseTLS(_ reader: ConfigReader) throws(ConfigError) -> TLSConfig {

@@ -9,4 +9,11 @@ public struct ProxyConfig: Sendable, Equatable {
     public var log: LogConfig
     public var timeouts: TimeoutsConfig
     public var limits: LimitsConfig
+    /// The file this was loaded from, to name it in advice such as "run covata-proxy login --config …".
+    public var sourcePath: String?
+
+    /// The command an operator runs to sign in again.
+    public var loginCommand: String {
+        "covata-proxy login --config \(sourcePath ?? "proxy.json")"
+    }
 }

@@ -14,6 +14,11 @@ extension ProxyError {
             code = "credentials_rejected"
             message = "Covata rejected the proxy's configured credentials; an operator must fix them"
             headers.add(name: "Retry-After", value: "\(retryAfter)")
+        case .tokenUnavailable(.signInRequired(let command)):
+            status = .serviceUnavailable
+            code = "sign_in_required"
+            message = "the proxy holds no valid Covata refresh token; an operator must run: \(command)"
+            headers.add(name: "Retry-After", value: "60")
         case .tokenUnavailable(.unavailable(let reason, let retryAfter)):
             status = .serviceUnavailable
             code = "token_unavailable"

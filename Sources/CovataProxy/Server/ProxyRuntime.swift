@@ -43,7 +43,7 @@ public final class ProxyRuntime: Sendable {
         let worker = CurlWorker(options: config.curlOptions)
         let tokens = TokenManager(
             config: config.oauth, transport: CurlTokenTransport(worker: worker, timeouts: config.timeouts),
-            logger: logger, metrics: metrics)
+            logger: logger, metrics: metrics, loginCommand: config.loginCommand)
         await tokens.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let inFlight = InFlightRequests()
@@ -105,6 +105,9 @@ public final class ProxyRuntime: Sendable {
         settings.accessLog = newConfig.log.accessLog
         if newConfig.routes != config.routes || newConfig.tls != config.tls || newConfig.admin != config.admin {
             logger.warning("reload: routes, admin and tls changes take effect only after a restart")
+        }
+        if newConfig.oauth.stateFile != config.oauth.stateFile {
+            logger.warning("reload: oauth.stateFile and oauth.stateKey changes take effect only after a restart")
         }
         logger.info("configuration reloaded")
     }

@@ -9,13 +9,18 @@ struct TokenEndpointRequest {
     init(config: OAuthConfig, grant: TokenGrant) {
         var fields: [(String, String)] = [("grant_type", grant.description)]
         switch grant {
-        case .password:
-            fields.append(("username", config.username))
-            fields.append(("password", config.password.value))
+        case .password(let username, let password):
+            fields.append(("username", username))
+            fields.append(("password", password.value))
         case .refreshToken(let token):
             fields.append(("refresh_token", token.value))
+        case .authorizationCode(let code, let redirectURI, let verifier):
+            fields.append(("code", code.value))
+            fields.append(("redirect_uri", redirectURI))
+            if let verifier { fields.append(("code_verifier", verifier.value)) }
         }
-        if let scope = config.scope { fields.append(("scope", scope)) }
+        // The code grant's scope was fixed by the authorize request (RFC 6749 §4.1.3 has no scope parameter).
+        if let scope = config.scope, grant.sendsScope { fields.append(("scope", scope)) }
         let form = fields.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
         // Covata documents Basic as base64 of the raw "clientID:clientSecret".
         let credentials = Data("\(config.clientID):\(config.clientSecret.value)".utf8).base64EncodedString()

@@ -4,6 +4,8 @@ enum TokenFailure: Error, Sendable, Equatable {
     case grantRejected(error: String)
     /// The client or the credentials as a whole were refused: never retry in a loop (account lockout).
     case credentialsRejected(error: String)
+    /// The code grant has no usable refresh token: only an operator running `covata-proxy login` can help.
+    case signInRequired(reason: String)
     /// Unreachable, slow, 5xx or garbage: retry with backoff.
     case transient(reason: String)
 
@@ -12,6 +14,7 @@ enum TokenFailure: Error, Sendable, Equatable {
         switch self {
         case .grantRejected(let error): "token endpoint rejected the grant (\(error))"
         case .credentialsRejected(let error): "Covata rejected the configured credentials (\(error))"
+        case .signInRequired(let reason): "sign-in required: \(reason)"
         case .transient(let reason): reason
         }
     }

@@ -13,31 +13,55 @@ extension TokenManager {
         let startedAt = clock.now
         let outcome = await obtain()
         record(outcome, startedAt: startedAt)
+        // Persisted before the flight ends, so the next refresh cannot overtake this write.
+        if case .success = outcome { await persist() }
         flight = nil
     }
 
-    /// Refresh token first; if Covata refuses it, the password grant once.
+    /// Refresh token first; if Covata refuses it, the configured sign-in once.
     private func obtain() async -> Result<(AccessToken, TokenGrant), TokenFailure> {
-        if let refresh = refreshToken {
-            let grant = TokenGrant.refreshToken(refresh)
-            switch await request(grant) {
-            case .success(let token):
-                return .success((token, grant))
-            case .failure(.grantRejected(let error)):
-                logger.notice("refresh token rejected, falling back to password grant", metadata: ["error": "\(error)"])
-                refreshToken = nil
-            case .failure(let failure):
-                return .failure(failure)
+        if let stored = refreshToken {
+            switch await refresh(with: stored) {
+            case .success(let obtained): return .success(obtained)
+            case .failure(.grantRejected): break
+            case .failure(let failure): return .failure(failure)
             }
         }
-        return await request(.password).map { ($0, .password) }.mapError { failure in
-            // A refused password grant is a credential problem, whatever the code said.
-            if case .grantRejected(let error) = failure { return .credentialsRejected(error: error) }
-            return failure
+        switch config.signIn {
+        case .password(let username, let password):
+            let grant = TokenGrant.password(username: username, password: password)
+            return await request(grant).map { ($0, grant) }.mapError { failure in
+                // A refused password grant is a credential problem, whatever the code said.
+                if case .grantRejected(let error) = failure { return .credentialsRejected(error: error) }
+                return failure
+            }
+        case .authorizationCode:
+            // `covata-proxy login` (or another process) may have stored a newer refresh token meanwhile.
+            if let saved = await storedRefreshToken(), saved != rejectedRefreshToken {
+                switch await refresh(with: saved) {
+                case .success(let obtained): return .success(obtained)
+                case .failure(.grantRejected): break
+                case .failure(let failure): return .failure(failure)
+                }
+            }
+            let reason = rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
+            return .failure(.signInRequired(reason: reason))
         }
     }
 
-    private func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {
+    /// One refresh-token grant; a refusal forgets the token so it is not tried again.
+    private func refresh(with token: Secret) async -> Result<(AccessToken, TokenGrant), TokenFailure> {
+        let grant = TokenGrant.refreshToken(token)
+        let result = await request(grant)
+        if case .failure(.grantRejected(let error)) = result {
+            logger.notice("refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
+            rejectedRefreshToken = token
+            if refreshToken == token { refreshToken = nil }
+        }
+        return result.map { ($0, grant) }
+    }
+
+    func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {
         let wire = TokenEndpointRequest(config: config, grant: grant)
         let sentAt = clock.now
         let response: TokenHTTPResponse
@@ -55,7 +79,7 @@ extension TokenManager {
         return result
     }
 
-    private func record(_ outcome: Result<(AccessToken, TokenGrant), TokenFailure>, startedAt: Double) {
+    func record(_ outcome: Result<(AccessToken, TokenGrant), TokenFailure>, startedAt: Double) {
         switch outcome {
         case .success(let (token, grant)):
             current = token
@@ -78,6 +102,13 @@ extension TokenManager {
                 logger.error(
                     "credentials rejected by Covata; not retrying until the pause ends or config is reloaded",
                     metadata: ["reason": "\(failure.reason)", "retry_in_s": "\(Int(config.rejectedRetrySeconds))"])
+            case .signInRequired:
+                // Nothing to retry: only a new refresh token in the state file (or a reload) helps.
+                nextAttemptAt = clock.now + Self.signInWait
+                restartRefresher()
+                logger.error(
+                    "sign-in required; waiting for a new refresh token in the state file",
+                    metadata: ["reason": "\(failure.reason)", "run": "\(loginCommand)"])
             case .grantRejected, .transient:
                 let backoff = Backoff(initial: config.retryInitialSeconds, cap: config.retryMaxSeconds)
                 let delay = backoff.delay(afterFailures: consecutiveFailures, random: random())
@@ -107,8 +138,12 @@ extension TokenManager {
             }
             let wait = dueAt - clock.now
             if wait > 0 {
-                // Re-evaluate at least every minute: a caller may have changed the state meanwhile.
-                do { try await clock.sleep(seconds: min(wait, 60)) } catch { return }
+                // Re-evaluate at least every minute: a caller may have changed the state meanwhile. Waiting for a
+                // sign-in, look at the state file every few seconds instead.
+                let signingIn = lastFailure.map { if case .signInRequired = $0 { true } else { false } } ?? false
+                let nap = min(wait, signingIn ? Self.statePollSeconds : 60)
+                do { try await clock.sleep(seconds: nap) } catch { return }
+                if signingIn { await adoptNewSignIn() }
                 continue
             }
             startFlight()

@@ -13,12 +13,18 @@ public actor TokenManager {
     let random: @Sendable () -> Double
     let wallClock: @Sendable () -> Double
     let metrics: ProxyMetrics?
+    /// Where tokens survive restarts, if configured.
+    let stateFile: TokenStateFile?
+    /// What an operator runs when the code grant needs a fresh sign-in.
+    let loginCommand: String
 
     var current: AccessToken? {
         didSet { publishSnapshot() }
     }
     nonisolated let snapshot = TokenSnapshot()
     var refreshToken: Secret?
+    /// The refresh token Covata last refused, so the state file is not re-read into the same refusal.
+    var rejectedRefreshToken: Secret?
     var flight: Task<Void, Never>?
     var nextAttemptAt: Double = 0
     var consecutiveFailures = 0
@@ -32,9 +38,12 @@ public actor TokenManager {
         logger: Logger,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        metrics: ProxyMetrics? = nil
+        metrics: ProxyMetrics? = nil,
+        loginCommand: String = "covata-proxy login"
     ) {
         self.metrics = metrics
+        self.stateFile = config.stateFile.map(TokenStateFile.init)
+        self.loginCommand = loginCommand
         self.config = config
         self.transport = transport
         self.clock = clock
@@ -89,9 +98,18 @@ public actor TokenManager {
         self.current = nil
     }
 
-    /// Keeps the token fresh in the background until `stop()`, so it is valid even between requests.
-    public func start() {
+    /// Restores the state file, if any, then keeps the token fresh in the background until `stop()`, so it is valid
+    /// even between requests.
+    public func start() async {
         guard refresher == nil else { return }
+        await restoreSavedState()
+        refresher = Task { await self.refreshLoop() }
+    }
+
+    /// Wakes a refresher that sleeps towards a refresh that no longer applies (it polls the state file instead).
+    func restartRefresher() {
+        guard let running = refresher else { return }
+        running.cancel()
         refresher = Task { await self.refreshLoop() }
     }
 
@@ -105,22 +123,33 @@ public actor TokenManager {
         let credentialsChanged = config != self.config
         self.config = config
         publishSnapshot()
-        if credentialsChanged, case .credentialsRejected? = lastFailure {
+        switch lastFailure {
+        case .credentialsRejected? where credentialsChanged, .signInRequired?:
             nextAttemptAt = 0
             consecutiveFailures = 0
+        default:
+            break
         }
     }
 
     public func status() -> TokenStatus {
         let usable = current.map(isUsable) ?? false
         var rejected = false
-        if case .credentialsRejected? = lastFailure { rejected = true }
+        var signInRequired = false
+        switch lastFailure {
+        case .credentialsRejected?: rejected = true
+        case .signInRequired?: signInRequired = true
+        default: break
+        }
         return TokenStatus(
             hasValidToken: usable,
             jti: usable ? current?.jti : nil,
             scope: usable ? current?.scope : nil,
             secondsToExpiry: usable ? current.map { $0.expiresAt - clock.now } : nil,
             credentialsRejected: rejected,
+            signInRequired: signInRequired,
+            signInCommand: loginCommand,
+            hasRefreshToken: refreshToken != nil,
             lastError: lastFailure?.reason)
     }
 
@@ -143,8 +172,12 @@ public actor TokenManager {
     }
 
     func unavailableError() -> TokenError {
-        let retryAfter = max(1, Int((nextAttemptAt - clock.now).rounded(.up)))
-        if case .credentialsRejected? = lastFailure { return .credentialsRejected(retryAfterSeconds: retryAfter) }
+        let retryAfter = max(1, Int(min(nextAttemptAt - clock.now, 86400 * 7).rounded(.up)))
+        switch lastFailure {
+        case .credentialsRejected?: return .credentialsRejected(retryAfterSeconds: retryAfter)
+        case .signInRequired?: return .signInRequired(command: loginCommand)
+        default: break
+        }
         return .unavailable(reason: lastFailure?.reason ?? "no access token yet", retryAfterSeconds: retryAfter)
     }
 }

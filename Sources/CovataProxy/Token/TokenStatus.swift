@@ -5,5 +5,10 @@ public struct TokenStatus: Sendable {
     public var scope: String?
     public var secondsToExpiry: Double?
     public var credentialsRejected: Bool
+    /// The code grant lost its refresh token: `signInCommand` tells the operator what to run.
+    public var signInRequired: Bool
+    public var signInCommand: String
+    /// Whether a refresh token is held (so a restart or a refresh needs no login).
+    public var hasRefreshToken: Bool
     public var lastError: String?
 }

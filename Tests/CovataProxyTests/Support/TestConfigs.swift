@@ -9,8 +9,9 @@ enum TestConfigs {
     {
         OAuthConfig(
             tokenURL: tokenURL, clientID: "exampleClientApplication",
-            clientSecret: Secret("exampleClientApplicationSecret"), username: "svc-legacy@example.com",
-            password: Secret(password), scope: nil, refreshAheadSeconds: 60, defaultLifetimeSeconds: 300,
+            clientSecret: Secret("exampleClientApplicationSecret"),
+            signIn: .password(username: "svc-legacy@example.com", password: Secret(password)), scope: nil,
+            stateFile: nil, refreshAheadSeconds: 60, defaultLifetimeSeconds: 300,
             rejectedRetrySeconds: 900, retryInitialSeconds: 1, retryMaxSeconds: 60)
     }
 }

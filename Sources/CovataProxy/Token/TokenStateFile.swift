@@ -1,0 +1,93 @@
+import Crypto
+import CurlClient
+import Foundation
+
+/// Reads and writes the token state file: atomically, mode 0600, optionally sealed with AES-256-GCM.
+/// Blocking file I/O: callers run it off the cooperative pool.
+struct TokenStateFile: Sendable {
+    /// What reading the file gave.
+    enum Loaded: Sendable {
+        case missing
+        case state(TokenState)
+        /// Corrupt, foreign or undecryptable: reported and ignored, never fatal.
+        case unusable(reason: String)
+    }
+
+    let path: String
+    let key: StateKey?
+    /// Binds the ciphertext to this file format, so a blob sealed for something else does not open.
+    private static let associatedData = Array("covata-proxy token state v1".utf8)
+
+    init(_ config: StateFileConfig) {
+        self.path = config.path
+        self.key = config.key
+    }
+
+    func load() -> Loaded {
+        removeLeftovers()
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return FileManager.default.fileExists(atPath: path) ? .unusable(reason: "cannot be read") : .missing
+        }
+        guard let document = try? JSONDecoder().decode(TokenStateDocument.self, from: data),
+            document.format == TokenStateDocument.formatName
+        else { return .unusable(reason: "not a covata-proxy token state file") }
+        guard document.version == 1 else { return .unusable(reason: "unknown version \(document.version)") }
+        if let state = document.state { return .state(state.tokenState) }
+        guard document.encryption == "AES-256-GCM", let sealed = document.sealed.flatMap({ Data(base64Encoded: $0) })
+        else { return .unusable(reason: "neither a state nor a sealed state") }
+        guard let key else { return .unusable(reason: "it is encrypted and no oauth.stateKey is configured") }
+        guard let box = try? AES.GCM.SealedBox(combined: sealed),
+            let plain = try? AES.GCM.open(
+                box, using: SymmetricKey(data: key.bytes), authenticating: Self.associatedData),
+            let state = try? JSONDecoder().decode(TokenStateDocument.State.self, from: plain)
+        else { return .unusable(reason: "it cannot be decrypted with the configured oauth.stateKey") }
+        return .state(state.tokenState)
+    }
+
+    /// - Returns: nil when written, else why not (a short reason holding no secret).
+    func save(_ state: TokenState, stoppingAfter: Int? = nil) -> String? {
+        guard let bytes = encode(state) else { return "cannot encode or encrypt the state" }
+        do {
+            try DurableFile.replace(path: path, with: bytes, stoppingAfter: stoppingAfter)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// The file's bytes; nil if sealing failed (never falls back to writing the tokens in the clear).
+    func encode(_ state: TokenState) -> [UInt8]? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var document = TokenStateDocument(format: TokenStateDocument.formatName, version: 1)
+        let plain = TokenStateDocument.State(state)
+        if let key {
+            guard let bytes = try? encoder.encode(plain),
+                let sealed = try? AES.GCM.seal(
+                    bytes, using: SymmetricKey(data: key.bytes), authenticating: Self.associatedData
+                ).combined
+            else { return nil }
+            document.encryption = "AES-256-GCM"
+            document.sealed = sealed.base64EncodedString()
+        } else {
+            document.state = plain
+        }
+        return (try? encoder.encode(document)).map(Array.init)
+    }
+
+    /// Temporary files a crash left behind (`<name>.tmp-<n>`); the real file is untouched by them. Recent ones may
+    /// belong to another process writing right now (`covata-proxy login`), so only old ones go.
+    private func removeLeftovers() {
+        let manager = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".tmp-"
+        let cutoff = Date().addingTimeInterval(-60)
+        for name in (try? manager.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
+            let leftover = (folder as NSString).appendingPathComponent(name)
+            guard let modified = try? manager.attributesOfItem(atPath: leftover)[.modificationDate] as? Date,
+                modified < cutoff
+            else { continue }
+            try? manager.removeItem(atPath: leftover)
+        }
+    }
+}
