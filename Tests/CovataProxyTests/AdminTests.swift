@@ -30,6 +30,29 @@ import Testing
         }
     }
 
+    /// The code grant with nothing stored: not ready, and clients get a 503 naming the command to run.
+    @Test func signInRequiredIsReportedWithTheCommandToRun() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await ProxyHarness.with(configure: { config in
+            config.oauth.signIn = TokenStateIntegrationTests.codeGrant
+            config.oauth.stateFile = StateFileConfig(path: folder.appendingPathComponent("s.json").path, key: nil)
+            config.sourcePath = "/etc/covata/proxy.json"
+        }) { harness in
+            let answer = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x")
+            #expect(answer.status == 503)
+            #expect(answer.json["error"] as? String == "sign_in_required")
+            let message = answer.json["message"] as? String ?? ""
+            #expect(message.contains("covata-proxy login --config /etc/covata/proxy.json"))
+            let ready = try await RawHTTPClient.get(port: harness.adminPort, "/readyz")
+            #expect(ready.status == 503)
+            #expect(String(decoding: ready.body, as: UTF8.self).contains("covata-proxy login"))
+            #expect(harness.mock.state.apiRequests == 0)
+            #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 0)
+        }
+    }
+
     @Test func readinessFlipsWithTheTokenEndpoint() async throws {
         try await ProxyHarness.with(tokenFault: .status(503)) { harness in
             let down = try await RawHTTPClient.get(port: harness.adminPort, "/readyz")

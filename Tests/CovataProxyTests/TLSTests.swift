@@ -40,7 +40,7 @@ import Testing
             process.arguments = ["openssl"] + arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try Shell.launch(process)
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
         }
@@ -57,7 +57,7 @@ import Testing
             ["python3", script, pki.path("server.pem"), pki.path("server.key")]
             + (clientCA ? [pki.path("ca.pem")] : [])
         process.standardOutput = output
-        try process.run()
+        try Shell.launch(process)
         var line = Data()
         while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
             line += byte

@@ -25,7 +25,8 @@ final class RedirectHandler: ChannelInboundHandler {
         }
         let response = AuthorizationResponse(query: parts.count > 1 ? parts[1] : "")
         guard response.state == expectedState else {
-            reply(.badRequest, "This answer does not belong to the sign-in in progress; it was ignored.", context: context)
+            let text = "This answer does not belong to the sign-in in progress; it was ignored."
+            reply(.badRequest, text, context: context)
             return
         }
         if let error = response.error {

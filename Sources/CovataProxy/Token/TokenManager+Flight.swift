@@ -54,7 +54,8 @@ extension TokenManager {
         let grant = TokenGrant.refreshToken(token)
         let result = await request(grant)
         if case .failure(.grantRejected(let error)) = result {
-            logger.notice("refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
+            logger.notice(
+                "refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
             rejectedRefreshToken = token
             if refreshToken == token { refreshToken = nil }
         }

@@ -45,7 +45,8 @@ extension TokenManager {
             problem = "the file thread pool is shut down"
         }
         if let problem {
-            logger.error("cannot write token state file", metadata: ["path": "\(stateFile.path)", "reason": "\(problem)"])
+            logger.error(
+                "cannot write token state file", metadata: ["path": "\(stateFile.path)", "reason": "\(problem)"])
             return false
         }
         logger.debug("token state saved", metadata: ["path": "\(stateFile.path)", "jti": "\(current.jti ?? "-")"])

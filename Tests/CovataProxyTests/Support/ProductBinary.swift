@@ -33,7 +33,8 @@ struct ProductBinary {
         }
     }
 
-    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    /// - Parameter input: what the process reads on stdin (default: nothing, end of input at once).
+    func start(_ arguments: [String], environment: [String: String] = [:], input: Pipe? = nil) throws -> Running {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let running = Running(output: output)
@@ -43,7 +44,8 @@ struct ProductBinary {
         running.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         running.process.standardOutput = handle
         running.process.standardError = handle
-        try running.process.run()
+        running.process.standardInput = input ?? FileHandle.nullDevice
+        try Shell.launch(running.process)
         return running
     }
 

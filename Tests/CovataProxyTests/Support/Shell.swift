@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs a shell pipeline (for curl, sha256sum and python3 as real clients) and returns its trimmed output.
 enum Shell {
@@ -20,6 +21,14 @@ enum Shell {
         }
     }
 
+    private static let launching = Mutex(())
+
+    /// Starts a process, one at a time: Foundation's `Process.run()` has crashed here when several tests launched
+    /// processes at the same moment.
+    static func launch(_ process: Process) throws {
+        try launching.withLock { _ in try process.run() }
+    }
+
     private static func runBlocking(_ script: String) throws -> String {
         let process = Process()
         let output = Pipe()
@@ -27,7 +36,7 @@ enum Shell {
         process.arguments = ["-c", "set -o pipefail; " + script]
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
