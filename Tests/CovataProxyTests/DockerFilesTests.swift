@@ -33,6 +33,10 @@ import Testing
         #expect(text.contains("EXPOSE 8080 8081 9901"))
         // Config and secrets are mounted, never copied in.
         #expect(!text.contains("COPY proxy.json") && !text.contains("password"))
+        // The token state gets a private folder owned by the user the proxy runs as, kept as a volume.
+        #expect(text.contains("install -d -o 10001 -g 10001 -m 0700 /var/lib/covata-proxy"))
+        #expect(user.contains("10001"))
+        #expect(text.contains("VOLUME /var/lib/covata-proxy"))
     }
 
     @Test func composeFileParsesAndReferencesExistingFiles() async throws {
