@@ -9,9 +9,19 @@ import Testing
     /// A temporary folder with a proxy.json for `mockPort` and a password file.
     static func writeConfig(mockPort: Int, password: String = MockSettings().password, extra: String = "") throws -> URL
     {
+        try writeConfig(
+            mockPort: mockPort, files: ["password": "\(password)\n"],
+            signIn: #""username": "svc-legacy@example.com", "password": { "file": "password" }"# + extra)
+    }
+
+    /// A temporary folder holding `files` and a proxy.json whose route and token endpoint are covata-mock on
+    /// `mockPort`; `signIn` completes the `oauth` object after the client credentials.
+    static func writeConfig(mockPort: Int, files: [String: String] = [:], signIn: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try "\(password)\n".write(to: directory.appendingPathComponent("password"), atomically: true, encoding: .utf8)
+        for (name, content) in files {
+            try content.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         let config = """
             {
               "routes": [{ "listen": "127.0.0.1:0", "upstream": "http://127.0.0.1:\(mockPort)" }],
@@ -19,8 +29,7 @@ import Testing
                 "tokenURL": "http://127.0.0.1:\(mockPort)/api/oauth/token",
                 "clientID": "exampleClientApplication",
                 "clientSecret": { "env": "TEST_CLIENT_SECRET" },
-                "username": "svc-legacy@example.com",
-                "password": { "file": "password" }\(extra)
+                \(signIn)
               },
               "log": { "level": "trace", "format": "json" }
             }

@@ -7,28 +7,17 @@ import Testing
 /// `covata-proxy login` end to end: the real binary, covata-mock's authorize and token endpoints, curl as the
 /// browser, and then the proxy running on what login stored, with no password anywhere.
 @Suite struct LoginCommandTests {
-    /// A proxy.json for the code grant in a fresh folder; returns its URL.
+    /// A proxy.json for the code grant with its state file in `state/`; returns its URL.
     static func writeConfig(mockPort: Int, redirectPort: Int) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("login-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = """
-            {
-              "routes": [{ "listen": "127.0.0.1:0", "upstream": "http://127.0.0.1:\(mockPort)" }],
-              "oauth": {
-                "tokenURL": "http://127.0.0.1:\(mockPort)/api/oauth/token",
-                "clientID": "exampleClientApplication",
-                "clientSecret": { "env": "TEST_CLIENT_SECRET" },
-                "grant": "authorization_code",
-                "redirectURI": "http://127.0.0.1:\(redirectPort)/callback",
+        let config = try CommandLineTests.writeConfig(
+            mockPort: mockPort,
+            signIn: """
+                "grant": "authorization_code", "redirectURI": "http://127.0.0.1:\(redirectPort)/callback",
                 "stateFile": "state/token.json"
-              },
-              "log": { "level": "debug", "format": "json" }
-            }
-            """
+                """)
         try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent("state"), withIntermediateDirectories: true)
-        try config.write(to: directory.appendingPathComponent("proxy.json"), atomically: true, encoding: .utf8)
-        return directory.appendingPathComponent("proxy.json")
+            at: config.deletingLastPathComponent().appendingPathComponent("state"), withIntermediateDirectories: true)
+        return config
     }
 
     static func freePort() async throws -> Int {

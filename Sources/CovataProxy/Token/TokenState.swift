@@ -1,6 +1,6 @@
-/// What survives a restart: the refresh token and the current access token, with whose they are.
-/// Holds secrets, so it prints nothing but its jti.
-struct TokenState: Sendable, Equatable, CustomStringConvertible {
+/// What survives a restart: the refresh token and the current access token, with whose they are. Coded as the
+/// state file's JSON; holds secrets, so it prints nothing but its jti.
+struct TokenState: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Whose tokens these are: a state file written for another endpoint, client or account is not used.
     var tokenURL: String
     var clientID: String

@@ -32,16 +32,16 @@ struct TokenStateFile: Sendable {
             document.format == TokenStateDocument.formatName
         else { return .unusable(reason: "not a covata-proxy token state file") }
         guard document.version == 1 else { return .unusable(reason: "unknown version \(document.version)") }
-        if let state = document.state { return .state(state.tokenState) }
+        if let state = document.state { return .state(state) }
         guard document.encryption == "AES-256-GCM", let sealed = document.sealed.flatMap({ Data(base64Encoded: $0) })
         else { return .unusable(reason: "neither a state nor a sealed state") }
         guard let key else { return .unusable(reason: "it is encrypted and no oauth.stateKey is configured") }
         guard let box = try? AES.GCM.SealedBox(combined: sealed),
             let plain = try? AES.GCM.open(
                 box, using: SymmetricKey(data: key.bytes), authenticating: Self.associatedData),
-            let state = try? JSONDecoder().decode(TokenStateDocument.State.self, from: plain)
+            let state = try? JSONDecoder().decode(TokenState.self, from: plain)
         else { return .unusable(reason: "it cannot be decrypted with the configured oauth.stateKey") }
-        return .state(state.tokenState)
+        return .state(state)
     }
 
     /// - Returns: nil when written, else why not (a short reason holding no secret).
@@ -60,9 +60,8 @@ struct TokenStateFile: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var document = TokenStateDocument(format: TokenStateDocument.formatName, version: 1)
-        let plain = TokenStateDocument.State(state)
         if let key {
-            guard let bytes = try? encoder.encode(plain),
+            guard let bytes = try? encoder.encode(state),
                 let sealed = try? AES.GCM.seal(
                     bytes, using: SymmetricKey(data: key.bytes), authenticating: Self.associatedData
                 ).combined
@@ -70,7 +69,7 @@ struct TokenStateFile: Sendable {
             document.encryption = "AES-256-GCM"
             document.sealed = sealed.base64EncodedString()
         } else {
-            document.state = plain
+            document.state = state
         }
         return (try? encoder.encode(document)).map(Array.init)
     }
