@@ -37,10 +37,7 @@ import Testing
     }
 
     static func wait(_ running: ProductBinary.Running) async throws -> Int32 {
-        try await Shell.offThePool {
-            running.process.waitUntilExit()
-            return running.process.terminationStatus
-        }
+        try await running.exitStatus()
     }
 
     @Test func loopbackRedirectSignsInAndTheProxyRunsWithoutAnyLogin() async throws {

@@ -27,7 +27,7 @@ import Testing
             mock.state.setPassword(newPassword)
             try "\(newPassword)\n".write(to: passwordFile, atomically: true, encoding: .utf8)
             mock.state.revokeAll(includingRefreshTokens: true)
-            kill(proxy.process.processIdentifier, SIGHUP)
+            kill(proxy.pid, SIGHUP)
             #expect(await eventually { proxy.printed.contains("configuration reloaded") })
 
             // A new request recovers: 401 invalid_token, refresh refused, password grant with the new password, replay.
@@ -37,7 +37,7 @@ import Testing
 
             // A broken file is refused; the proxy keeps serving with what it has.
             try "{ not json".write(to: config, atomically: true, encoding: .utf8)
-            kill(proxy.process.processIdentifier, SIGHUP)
+            kill(proxy.pid, SIGHUP)
             #expect(await eventually { proxy.printed.contains("reload refused") })
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/still-up").status == 200)
 

@@ -21,7 +21,7 @@ import Testing
         try text.write(to: config, atomically: true, encoding: .utf8)
         try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
             proxy, port in
-            let memory = PeakMemory(pid: proxy.process.processIdentifier)
+            let memory = PeakMemory(pid: proxy.pid)
             defer { memory.stop() }
             try await body(port, memory)
         }

@@ -35,39 +35,35 @@ import Testing
         }
 
         private func run(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["openssl"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try Shell.launch(process)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+            guard try Shell.runProgram("openssl", arguments).status == 0 else { throw CocoaError(.fileWriteUnknown) }
         }
     }
 
     /// Runs the HTTPS token endpoint fixture; returns its port and the process to stop.
-    static func startServer(_ pki: PKI, clientCA: Bool = false) throws -> (Int, Process) {
+    static func startServer(_ pki: PKI, clientCA: Bool = false) throws -> (Int, ChildProcess) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/tls_token_server.py").path
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            ["python3", script, pki.path("server.pem"), pki.path("server.key")]
-            + (clientCA ? [pki.path("ca.pem")] : [])
-        process.standardOutput = output
-        try Shell.launch(process)
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
+        let output = Shell.temporaryFile("tls-server")
+        let server = try ChildProcess(
+            executable: "python3",
+            arguments: [script, pki.path("server.pem"), pki.path("server.key")]
+                + (clientCA ? [pki.path("ca.pem")] : []),
+            environment: ProcessInfo.processInfo.environment, outputPath: output, errorPath: "/dev/null")
+        // The fixture prints its port as its first line.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, server.isRunning {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first, text.contains("\n"), let port = Int(line) {
+                return (port, server)
+            }
+            Thread.sleep(forTimeInterval: 0.01)
         }
-        return (Int(String(decoding: line, as: UTF8.self)) ?? 0, process)
+        return (0, server)
     }
 
-    static func stop(_ server: Process) {
-        server.terminate()
-        server.waitUntilExit()
+    static func stop(_ server: ChildProcess) {
+        server.signal(SIGTERM)
+        _ = server.wait()
     }
 
     static func login(port: Int, options: CurlClientOptions) async -> Result<AccessToken, TokenError> {

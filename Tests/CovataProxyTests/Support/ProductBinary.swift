@@ -1,3 +1,4 @@
+import CurlClient
 import Foundation
 
 /// Runs one of the package's executables (built next to the test bundle) and captures what it prints.
@@ -17,36 +18,39 @@ struct ProductBinary {
     }
 
     /// A started process whose stdout and stderr go to one file.
-    final class Running: @unchecked Sendable {  // Process is thread-safe enough for start/terminate/wait here
-        let process = Process()
+    final class Running: Sendable {
+        let child: ChildProcess
         let output: URL
 
-        init(output: URL) { self.output = output }
+        init(child: ChildProcess, output: URL) {
+            self.child = child
+            self.output = output
+        }
+
+        var pid: Int32 { child.pid }
 
         var printed: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
         /// Sends SIGTERM and waits for the exit status (idempotent).
         func stop() -> Int32 {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            return process.terminationStatus
+            child.signal(SIGTERM)
+            return child.wait()
+        }
+
+        /// Waits for the exit status off Swift's cooperative threads.
+        func exitStatus() async throws -> Int32 {
+            try await Shell.offThePool { self.child.wait() }
         }
     }
 
     /// - Parameter input: what the process reads on stdin (default: nothing, end of input at once).
     func start(_ arguments: [String], environment: [String: String] = [:], input: Pipe? = nil) throws -> Running {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let running = Running(output: output)
-        let handle = try FileHandle(forWritingTo: output)
-        running.process.executableURL = url
-        running.process.arguments = arguments
-        running.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        running.process.standardOutput = handle
-        running.process.standardError = handle
-        running.process.standardInput = input ?? FileHandle.nullDevice
-        try Shell.launch(running.process)
-        return running
+        let output = URL(fileURLWithPath: Shell.temporaryFile("out") + ".log")
+        let child = try ChildProcess(
+            executable: url.path, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            stdinDescriptor: input?.fileHandleForReading.fileDescriptor, outputPath: output.path)
+        return Running(child: child, output: output)
     }
 
     /// Runs to completion (waiting off Swift's cooperative threads); returns exit status and everything printed.
@@ -54,10 +58,8 @@ struct ProductBinary {
         status: Int32, printed: String
     ) {
         let running = try start(arguments, environment: environment)
-        return try await Shell.offThePool {
-            running.process.waitUntilExit()
-            return (running.process.terminationStatus, running.printed)
-        }
+        let status = try await running.exitStatus()
+        return (status, running.printed)
     }
 
     struct NoListeningLine: Error {}

@@ -1,5 +1,5 @@
+import CurlClient
 import Foundation
-import Synchronization
 
 /// Runs a shell pipeline (for curl, sha256sum and python3 as real clients) and returns its trimmed output.
 enum Shell {
@@ -21,27 +21,25 @@ enum Shell {
         }
     }
 
-    private static let launching = Mutex(())
+    /// Runs a program to completion; its exit status and what it printed on stdout (stderr is dropped).
+    static func runProgram(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let output = temporaryFile("out")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try ChildProcess(
+            executable: executable, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+            outputPath: output, errorPath: "/dev/null")
+        let status = child.wait()
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
 
-    /// Starts a process, one at a time: Foundation's `Process.run()` has crashed here when several tests launched
-    /// processes at the same moment.
-    static func launch(_ process: Process) throws {
-        try launching.withLock { _ in try process.run() }
+    /// A fresh path in the temporary folder (the file is not created).
+    static func temporaryFile(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
     }
 
     private static func runBlocking(_ script: String) throws -> String {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "set -o pipefail; " + script]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try launch(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failed(description: "exit \(process.terminationStatus): \(script)")
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (status, output) = try runProgram("/bin/bash", ["-c", "set -o pipefail; " + script])
+        guard status == 0 else { throw Failed(description: "exit \(status): \(script)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
