@@ -12,7 +12,7 @@ import Testing
             harness.mock.state.revokeAll()
             let response = try await DataPathTests.echo(
                 harness.port(),
-                "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                "POST /api/v1/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
             #expect(response.status == 200)
             #expect(response.json["bodyBytes"] as? Int == 5)
             #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 1)
@@ -40,7 +40,7 @@ import Testing
             harness.mock.state.revokeAll()
             let response = try await DataPathTests.echo(
                 harness.port(),
-                "POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                "POST /api/v1/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
             #expect(response.status == 401)
             #expect(response.header("WWW-Authenticate")?.contains("invalid_token") == true)
             // The token was still dropped, so the next request works.
@@ -75,7 +75,7 @@ import Testing
         try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
             let response = try await DataPathTests.echo(
                 harness.port(),
-                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+                "PUT /api/v1/up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
             #expect(response.status == 413)
             #expect(harness.mock.state.apiRequests == 0)
         }
@@ -85,7 +85,7 @@ import Testing
         try await ProxyHarness.with(configure: { $0.limits.maxRequestBodyBytes = 10 }) { harness in
             let response = try await DataPathTests.echo(
                 harness.port(),
-                "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"
+                "PUT /api/v1/up HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"
             )
             #expect(response.status == 413)
         }
@@ -94,7 +94,7 @@ import Testing
     @Test func upstreamCutMidBodyIsNotReportedAsComplete() async throws {
         try await ProxyHarness.with { harness in
             let raw = try await RawHTTPClient.exchange(
-                port: harness.port(), "GET /api/v1/download?size=1000000&cutAt=300000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                port: harness.port(), "GET /api/v1/download?size=1000000&cutAt=300000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
             let response = try ParsedResponse(raw)
             #expect(response.status == 200)
             #expect(response.header("Content-Length") == "1000000")
@@ -105,11 +105,11 @@ import Testing
     @Test func clientDisconnectCancelsTheUpstreamTransfer() async throws {
         try await ProxyHarness.with { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-                try await connection.write("GET /api/v1/download?size=4000000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                try await connection.write("GET /api/v1/download?size=4000000000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 try await connection.read { $0.count > 2_000_000 }
             }
             #expect(harness.mock.state.activeDownloads <= 1)
-            #expect(await eventually { harness.mock.state.activeDownloads == 0 })
+            #expect(await eventually(timeoutSeconds: 15) { harness.mock.state.activeDownloads == 0 })
             // The proxy is fine afterwards.
             #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/next").status == 200)
         }
@@ -119,7 +119,7 @@ import Testing
         try await ProxyHarness.with(configure: { $0.timeouts.clientBodyIdleSeconds = 0.2 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
                 try await connection.write(
-                    "PUT /api/v1/up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little")
+                    "PUT /api/v1/up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly a little")
                 try await connection.read { _ in false }
                 #expect(connection.text.hasPrefix("HTTP/1.1 408"))
                 #expect(connection.closedByPeer)
@@ -128,15 +128,18 @@ import Testing
     }
 
     @Test func slowHeadersGet408() async throws {
-        try await ProxyHarness.with(configure: { $0.timeouts.clientHeaderSeconds = 0.5 }) { harness in
+        try await ProxyHarness.with(configure: { $0.timeouts.clientHeaderSeconds = 1 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-                // A byte every 100 ms never completes the head; the deadline is not reset by the drip.
-                for byte in "GET /api/v1/x HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaa\r\n".utf8 {
+                // A byte every 100 ms for 0.8 s, then silence: the head never completes. The deadline counts from
+                // the first byte, so the 408 comes about 1 s in; a timer reset by each byte would wait until 1.8 s.
+                let started = ContinuousClock.now
+                for byte in "GET /api/v1/x HT".utf8.prefix(8) {
                     do { try await connection.write([byte]) } catch { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 try await connection.read { _ in false }
                 #expect(connection.text.hasPrefix("HTTP/1.1 408"))
+                #expect(ContinuousClock.now - started < .milliseconds(1700))
                 #expect(harness.mock.state.apiRequests == 0)
             }
         }

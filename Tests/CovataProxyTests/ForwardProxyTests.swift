@@ -10,7 +10,7 @@ import Testing
 
     @Test(arguments: [
         ("http://covata.test/api/v1/users/me?x=1", "/api/v1/users/me?x=1"),
-        ("http://COVATA.test:80/api/v1/a%2Fb", "/api/v1/a%2Fb"),
+        ("http://COVATA.test:80/api/v1/a%7Eb", "/api/v1/a%7Eb"),
         ("https://covata.test:443/api/v1/s", "/api/v1/s"),
         ("http://covata.test/api/v1?q=1", "/api/v1?q=1"),
     ])

@@ -60,7 +60,10 @@ extension ProxyConfig {
         var routes: [RouteConfig] = []
         for (index, item) in items.enumerated() {
             let route = try root.child(item, path: "routes[\(index)]")
-            try route.rejectUnknownKeys(["listen", "upstream", "hosts", "allowNonLoopback", "allowPlainHTTP"])
+            try route.rejectUnknownKeys([
+                "listen", "upstream", "hosts", "allowNonLoopback", "allowPlainHTTP", "requireHeader", "allowMethods",
+                "allowPaths", "socketMode",
+            ])
             let listen = try parseListen(route)
             let upstream = try UpstreamURL.parse(
                 try route.requiredString("upstream"), keyPath: route.keyPath("upstream"),
@@ -73,7 +76,8 @@ extension ProxyConfig {
                 }
                 hosts.append(name)
             }
-            routes.append(RouteConfig(listen: listen, upstream: upstream, hosts: hosts))
+            routes.append(
+                RouteConfig(listen: listen, upstream: upstream, hosts: hosts, access: try parseAccess(route)))
         }
         return routes
     }

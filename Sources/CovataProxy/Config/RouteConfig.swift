@@ -1,9 +1,11 @@
-/// One listener and the upstream it forwards to.
+/// One listener and the upstream it forwards to, with who may use it.
 public struct RouteConfig: Sendable, Equatable {
     public var listen: ListenAddress
     public var upstream: UpstreamURL
     /// Further host names this route answers for as a forward proxy (besides its upstream's own host).
     public var hosts: [String] = []
+    /// Who may use the credential on this route beyond reaching the listener.
+    public var access = RouteAccess()
 
     /// Whether an absolute-form request's authority names this route's upstream (see the README's mapping):
     /// the host is the upstream's or one of `hosts`, and a port other than the request scheme's default is the

@@ -24,6 +24,7 @@ extension ForwardingHandler {
             exchange.failed = true
             exchange.responseHeadSent = true
             exchange.status = Int(status.code)
+            closing = true
             context.triggerUserOutboundEvent(ClientTimeoutHandler.RawAnswer(bytes: bytes), promise: nil)
             return
         }
@@ -46,6 +47,10 @@ extension ForwardingHandler {
             return
         case .success(let pathAndQuery):
             exchange.pathAndQuery = pathAndQuery
+        }
+        if let refusal = RequestScreen.check(head, pathAndQuery: exchange.pathAndQuery, route: forwarder.route) {
+            fail(exchange, refusal)
+            return
         }
         if case .failure(let error) = framing {
             fail(exchange, error)
@@ -96,7 +101,9 @@ extension ForwardingHandler {
         let request = CurlRequest(
             method: exchange.head.method.rawValue,
             url: forwarder.upstreamURL(for: exchange.pathAndQuery),
-            headers: HeaderPolicy.upstreamRequestHeaders(exchange.head.headers, bearer: token.value.value),
+            headers: HeaderPolicy.upstreamRequestHeaders(
+                exchange.head.headers, bearer: token.value.value,
+                callerProof: forwarder.route.access.requiredHeader?.name),
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
         exchange.token = token
@@ -135,6 +142,10 @@ extension ForwardingHandler {
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
     private func bodyFraming(_ head: HTTPRequestHead) -> Result<CurlRequestBody, ProxyError> {
         let encodings = head.headers[canonicalForm: "transfer-encoding"]
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+        if !encodings.isEmpty, head.version != .http1_1 {
+            return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+        }
         if !encodings.isEmpty {
             guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
                 return .failure(.notImplemented("Transfer-Encoding other than chunked"))

@@ -134,7 +134,10 @@ extension ForwardingHandler {
         var responseHeaders = headers
         responseHeaders.replaceOrAdd(name: "Content-Length", value: "\(body.count)")
         let closeAfter = !exchange.keepAlive || !exchange.requestEnded
-        if closeAfter { responseHeaders.replaceOrAdd(name: "Connection", value: "close") }
+        if closeAfter {
+            responseHeaders.replaceOrAdd(name: "Connection", value: "close")
+            closing = true
+        }
         exchange.responseHeadSent = true
         exchange.responseEnded = true
         exchange.status = Int(status.code)

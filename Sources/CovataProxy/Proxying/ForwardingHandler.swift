@@ -14,6 +14,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     let forwarder: Forwarder
     var context: ChannelHandlerContext?
     var exchange: Exchange?
+    /// Set once an answer ends the connection: requests pipelined behind it are never started (RFC 9112 §9.6).
+    var closing = false
     private var nextExchangeID = 0
     private var readBlocked = false
     private var pendingRead = false
@@ -47,6 +49,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ProtocolErrorHandler has answered a malformed request and is closing the connection.
+        if error is HTTPParserError { closing = true }
         if error is HTTPParserError, let exchange {
             exchange.failed = true
             exchange.responseHeadSent = true
@@ -66,6 +69,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            guard !closing else { return }
             nextExchangeID += 1
             if let previous = self.exchange { end(previous) }
             begin(head, id: nextExchangeID, context: context)

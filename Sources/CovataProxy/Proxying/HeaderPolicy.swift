@@ -12,8 +12,10 @@ enum HeaderPolicy {
         "proxy-authorization", "proxy-authenticate",
     ]
 
-    /// The header lines to send upstream for a client request.
-    static func upstreamRequestHeaders(_ headers: HTTPHeaders, bearer: String) -> [(name: String, value: String)] {
+    /// The header lines to send upstream for a client request; `callerProof` is the route's `requireHeader`.
+    static func upstreamRequestHeaders(
+        _ headers: HTTPHeaders, bearer: String, callerProof: String? = nil
+    ) -> [(name: String, value: String)] {
         // 1. RFC 9110 §7.6.1: every option named in Connection is hop-by-hop too.
         let named = connectionOptions(headers.map { ($0.name, $0.value) })
         var out: [(name: String, value: String)] = []
@@ -29,9 +31,12 @@ enum HeaderPolicy {
             // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
             //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
             if lower == "authorization" { continue }
+            // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
+            //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
+            if lower == "forwarded" || lower.hasPrefix("x-forwarded-") || lower == callerProof { continue }
             out.append((name, value))
         }
-        // 7. RFC 6750 §2.1: the credential, added last.
+        // 8. RFC 6750 §2.1: the credential, added last.
         out.append(("Authorization", "Bearer \(bearer)"))
         return out
     }

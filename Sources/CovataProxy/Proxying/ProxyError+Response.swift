@@ -47,10 +47,28 @@ extension ProxyError {
             status = .methodNotAllowed
             code = "method_not_allowed"
             message = why
+        case .methodNotAllowedHere(let allowed):
+            status = .methodNotAllowed
+            code = "method_not_allowed"
+            message = "this route forwards only \(allowed.joined(separator: ", "))"
+            headers.add(name: "Allow", value: allowed.joined(separator: ", "))
         case .forbiddenHost(let allowed):
             status = .forbidden
             code = "host_not_allowed"
             message = "this proxy forwards only to its configured Covata hosts: \(allowed.joined(separator: ", "))"
+        case .misdirected(let host):
+            status = .misdirectedRequest
+            code = "misdirected_request"
+            message =
+                "Host \"\(host.prefix(100))\" does not name this proxy; use its own address (127.0.0.1 or localhost)"
+        case .callerRefused(let refusal, let why):
+            status = .forbidden
+            code = refusal
+            message = why
+        case .expectationFailed:
+            status = .expectationFailed
+            code = "expectation_failed"
+            message = "only Expect: 100-continue is supported"
         case .payloadTooLarge:
             status = .payloadTooLarge
             code = "payload_too_large"

@@ -8,9 +8,17 @@ enum ProxyError: Error, Sendable {
     case upstreamTimedOut
     case connectNotSupported
     case methodNotAllowed(String)
+    /// The route's `allowMethods` does not list the method.
+    case methodNotAllowedHere(allowed: [String])
     case badRequest(String)
     case forbiddenHost(allowed: [String])
+    /// The Host header names something other than this listener (DNS rebinding, a stray request).
+    case misdirected(host: String)
+    /// The caller failed one of the route's access checks; `code` says which.
+    case callerRefused(code: String, message: String)
     case payloadTooLarge
+    /// An `Expect` other than 100-continue.
+    case expectationFailed
     case notImplemented(String)
     case requestTimeout
     case shuttingDown

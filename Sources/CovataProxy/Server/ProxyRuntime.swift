@@ -40,6 +40,11 @@ public final class ProxyRuntime: Sendable {
         if config.tls.insecureSkipVerify {
             logger.warning("tls.insecureSkipVerify is on: upstream certificates are not verified")
         }
+        for route in config.routes where !route.listen.isLocalOnly {
+            logger.warning(
+                "route listener is reachable from other machines; anyone who reaches it acts as the Covata user",
+                metadata: ["listen": "\(route.listen)"])
+        }
         let worker = CurlWorker(options: config.curlOptions)
         let tokens = TokenManager(
             config: config.oauth, transport: CurlTokenTransport(worker: worker, timeouts: config.timeouts),

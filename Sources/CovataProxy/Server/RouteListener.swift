@@ -20,6 +20,7 @@ enum RouteListener {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: timeouts))
+                    try channel.pipeline.syncOperations.addHandler(RequestLineGuard())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withErrorHandling: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
@@ -27,6 +28,12 @@ enum RouteListener {
                     try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
                 }
             }
-        return try await bootstrap.bind(to: address)
+        let channel = try await bootstrap.bind(to: address)
+        if case .unix(let path) = address {
+            // Who on this machine may connect, and so act as the Covata user (default owner only).
+            try FileManager.default.setAttributes(
+                [.posixPermissions: forwarder.route.access.socketMode], ofItemAtPath: path)
+        }
+        return channel
     }
 }

@@ -1,0 +1,81 @@
+import NIOHTTP1
+
+/// Who may use the credential, and which requests may carry it: ordered checks run on every request head before a
+/// token is fetched. The first failing step answers; nothing reaches Covata.
+enum RequestScreen {
+    static func check(_ head: HTTPRequestHead, pathAndQuery: String, route: RouteConfig) -> ProxyError? {
+        // 1. RFC 9110 §5.1 allows `_` in field names, but proxies that fold `_` into `-` let `Transfer_Encoding`
+        //    or `X_Forwarded_For` mean two things at once (a smuggling and spoofing vector): refuse them.
+        if let name = head.headers.first(where: { $0.name.utf8.contains(UInt8(ascii: "_")) })?.name {
+            return .badRequest("header names with underscores are refused (\(name.prefix(64)))")
+        }
+        // 2. RFC 9110 §7.4 and §15.5.20: the Host must name this listener. A page that rebinds its own DNS name
+        //    to 127.0.0.1 reaches a loopback port with its own name in Host; it gets 421, never the credential.
+        if let host = head.headers[canonicalForm: "host"].first, !hostNamesListener(String(host), route: route) {
+            return .misdirected(host: String(host))
+        }
+        // 3. Browsers announce cross-origin requests (RFC 6454 Origin, Fetch metadata); legacy tools never do.
+        if head.headers.contains(name: "origin")
+            || head.headers[canonicalForm: "sec-fetch-site"].contains(where: { $0.lowercased() != "none" })
+        {
+            return .callerRefused(
+                code: "browser_request_refused", message: "requests from web pages may not use the Covata credential")
+        }
+        // 4. RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met (HTTP/1.0 ignores Expect).
+        if head.version == .http1_1,
+            head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() != "100-continue" })
+        {
+            return .expectationFailed
+        }
+        // 5. The route's shared secret, when configured: exactly one header with exactly the value.
+        if let required = route.access.requiredHeader {
+            let values = head.headers[canonicalForm: required.name]
+            guard values.count == 1, constantTimeEqual(String(values[0]), required.value.value) else {
+                return .callerRefused(
+                    code: "caller_not_allowed", message: "this route requires the \(required.name) header")
+            }
+        }
+        // 6. RFC 3986 §5.2.4: dot segments, and encodings an upstream might decode into them, would leave the
+        //    route's base path; refuse rather than normalise (a second parser may normalise differently).
+        let path = pathAndQuery.prefix { $0 != "?" }
+        if let problem = PathSafety.problem(in: path) { return .badRequest(problem) }
+        // 7. The route's allow-lists, when configured.
+        if let methods = route.access.methods, !methods.contains(head.method.rawValue) {
+            return .methodNotAllowedHere(allowed: methods.sorted())
+        }
+        if let prefixes = route.access.pathPrefixes, !prefixes.contains(where: { PathSafety.path(path, isUnder: $0) }) {
+            let allowed = prefixes.joined(separator: ", ")
+            return .callerRefused(code: "path_not_allowed", message: "this route forwards only \(allowed)")
+        }
+        return nil
+    }
+
+    /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
+    /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
+    static func hostNamesListener(_ value: String, route: RouteConfig) -> Bool {
+        var name = Substring(value.lowercased())
+        if name.hasPrefix("["), let close = name.firstIndex(of: "]") {
+            name = name[name.index(after: name.startIndex)..<close]
+        } else if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon {
+            name = name[..<colon]
+        }
+        switch route.listen {
+        case .unix:
+            return true
+        case .tcp(let listenHost, _):
+            let host = String(name)
+            return HostName.isLoopback(host) || host == route.upstream.host.lowercased()
+                || route.hosts.contains { $0.lowercased() == host } || host == listenHost.lowercased()
+        }
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was right.
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8)
+        let right = Array(rhs.utf8)
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+}
