@@ -13,6 +13,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
         case cancelled
         /// The worker is shut down and takes no more transfers.
         case shutDown
+        /// The upstream's answer was malformed or ambiguous and was discarded (RFC 9112 §6.3).
+        case badResponse
         /// Anything else libcurl reported.
         case other
     }

@@ -12,8 +12,8 @@ let curlWriteTrampoline: curl_write_callback = { data, size, count, userdata in
 let curlHeaderTrampoline: curl_write_callback = { data, size, count, userdata in
     guard let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
-    return size * count
+    // Returning less than the line's length makes curl abort the transfer and close the connection.
+    return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
 }
 
 let curlReadTrampoline: curl_read_callback = { buffer, size, count, userdata in
@@ -23,10 +23,20 @@ let curlReadTrampoline: curl_read_callback = { buffer, size, count, userdata in
 }
 
 extension CurlTransfer {
-    func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
-        guard !workerHeadDelivered, let head = workerHeadParser.feed(Array(line)) else { return }
+    /// False aborts the transfer: the upstream's head is one we must not pass on.
+    func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard !workerHeadDelivered else { return true }
+        let head = workerHeadParser.feed(Array(line))
+        guard workerHeadParser.problem == nil else { return false }
+        guard let head else { return true }
         workerHeadDelivered = true
+        // RFC 9112 §6.3 rule 1: these answers end at their head, so anything after it on the connection is not a
+        // response (§9.2); never reuse such a connection in case more bytes follow.
+        if let easy = workerEasy, request.method == "HEAD" || head.status == 204 || head.status == 304 {
+            _ = cp_setopt_long(easy, CURLOPT_FORBID_REUSE, 1)
+        }
         delegate.transfer(self, didReceiveHead: head)
+        return true
     }
 
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {

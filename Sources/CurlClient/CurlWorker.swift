@@ -131,7 +131,11 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             guard let transfer = CurlTransfer.from(easy: easy), isLive(transfer) else { continue }
-            finish(transfer, result: code == CURLE_OK ? .success(()) : .failure(CurlError(code)))
+            var result: Result<Void, CurlError> = code == CURLE_OK ? .success(()) : .failure(CurlError(code))
+            if let problem = transfer.workerHeadParser.problem {
+                result = .failure(CurlError(kind: .badResponse, code: Int(code.rawValue), message: problem))
+            }
+            finish(transfer, result: result)
         }
     }
 

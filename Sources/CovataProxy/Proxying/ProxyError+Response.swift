@@ -28,6 +28,10 @@ extension ProxyError {
             status = .badGateway
             code = "upstream_unreachable"
             message = "the Covata service could not be reached"
+        case .upstreamBadResponse:
+            status = .badGateway
+            code = "upstream_bad_response"
+            message = "the Covata service sent a malformed answer, which was discarded"
         case .upstreamTimedOut:
             status = .gatewayTimeout
             code = "upstream_timeout"

@@ -6,6 +6,8 @@ enum ProxyError: Error, Sendable {
     case tokenUnavailable(TokenError)
     case upstreamUnreachable
     case upstreamTimedOut
+    /// The upstream answered with a head we must not pass on.
+    case upstreamBadResponse
     case connectNotSupported
     case methodNotAllowed(String)
     /// The route's `allowMethods` does not list the method.
@@ -28,6 +30,7 @@ enum ProxyError: Error, Sendable {
         switch error.kind {
         case .timedOut: self = .upstreamTimedOut
         case .shutDown: self = .shuttingDown
+        case .badResponse: self = .upstreamBadResponse
         default: self = .upstreamUnreachable
         }
     }

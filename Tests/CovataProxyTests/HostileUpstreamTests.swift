@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import CovataProxy
+
+/// Upstream answers a careful intermediary must not pass on as if they were fine (`http-hardening.md` §1.3): the
+/// client gets a clean 502 or a closed connection, and the upstream connection is not used again.
+@Suite struct HostileUpstreamTests {
+    static let fine = ScriptedUpstream.Reply(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let method: String
+        let reply: ScriptedUpstream.Reply
+        /// 502, or 0 for "the client connection closes without a complete answer".
+        let status: Int
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            name: "Content-Length with Transfer-Encoding", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            status: 502),
+        Case(
+            name: "two different Content-Lengths", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello"), status: 502),
+        Case(
+            name: "unrequested 101", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            status: 502),
+        Case(
+            name: "body cut short", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", close: true), status: 0),
+        Case(
+            name: "bytes after a 204", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"),
+            status: 204),
+        Case(
+            name: "bytes after a HEAD answer", method: "HEAD",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"), status: 200),
+        Case(
+            name: "bytes after a 304", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"),
+            status: 304),
+        Case(
+            name: "header folded onto two lines", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok"), status: 502),
+    ]
+
+    @Test(arguments: cases)
+    func badAnswerIsNotPassedOnOrReused(_ item: Case) async throws {
+        let upstream = ScriptedUpstream([item.reply, Self.fine])
+        try await upstream.start()
+        try await ProxyHarness.with(configure: { config in
+            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
+        }) { harness in
+            let raw = try await RawHTTPClient.exchange(
+                port: harness.port(), "\(item.method) /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            let text = String(decoding: raw, as: UTF8.self)
+            if item.status == 0 {
+                let response = try ParsedResponse(raw)
+                #expect(response.body.count < 100, "a cut body was completed")
+            } else {
+                #expect(text.hasPrefix("HTTP/1.1 \(item.status)"), "got \(text.prefix(80))")
+                #expect(!text.contains("evil"))
+            }
+            // The next request gets the next answer on a fresh connection, never the leftovers.
+            let next = try await RawHTTPClient.get(port: harness.port(), "/api/v1/next")
+            #expect(next.status == 200)
+            #expect(String(decoding: next.body, as: UTF8.self) == "ok")
+            #expect(upstream.connections == 2)
+        }
+        await upstream.stop()
+    }
+
+    @Test func hopByHopHeadersInTheAnswerAreRemoved() async throws {
+        let upstream = ScriptedUpstream([
+            .init(
+                bytes: "HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\n"
+                    + "Proxy-Authenticate: Basic\r\nTrailer: X-T\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok")
+        ])
+        try await upstream.start()
+        try await ProxyHarness.with(configure: { config in
+            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
+        }) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x")
+            #expect(response.status == 200)
+            #expect(response.header("X-Kept") == "yes")
+            for name in ["X-Internal", "Keep-Alive", "Proxy-Authenticate", "Trailer"] {
+                #expect(response.header(name) == nil, "\(name) was passed on")
+            }
+        }
+        await upstream.stop()
+    }
+
+    @Test func redirectElsewhereIsPassedOnNotFollowed() async throws {
+        let upstream = ScriptedUpstream([
+            .init(bytes: "HTTP/1.1 302 Found\r\nLocation: https://evil.example/steal\r\nContent-Length: 0\r\n\r\n")
+        ])
+        try await upstream.start()
+        try await ProxyHarness.with(configure: { config in
+            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
+        }) { harness in
+            let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x")
+            #expect(response.status == 302)
+            #expect(response.header("Location") == "https://evil.example/steal")
+            #expect(upstream.requests == 1)
+        }
+        await upstream.stop()
+    }
+}
