@@ -7,7 +7,7 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps build test run bench clean
+.PHONY: deps build test run bench soak clean
 
 deps:
 	@.ci/install-deps
@@ -18,6 +18,11 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	bench/soak --seconds 15 --bin "$(BIN)"
+
+# The soak at full length: steady load, token rotation every few seconds, injected faults; see bench/soak.
+soak: build
+	bench/soak --seconds 180 --bin "$(BIN)"
 
 # Starts covata-mock on :9900 and covata-proxy with the shipped proxy.json; Ctrl-C stops both.
 .ONESHELL:

@@ -18,6 +18,9 @@ public final class ProxyRuntime: Sendable {
     private let inFlight: InFlightRequests
     private let logger: Logger
 
+    /// Requests being handled now.
+    var inFlightCount: Int { inFlight.current }
+
     /// The address each route actually listens on, in route order (useful with port 0).
     public var listenAddresses: [ListenAddress] { zip(config.routes.map(\.listen), listeners).map(Self.bound) }
 

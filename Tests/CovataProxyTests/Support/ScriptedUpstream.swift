@@ -28,14 +28,15 @@ final class ScriptedUpstream: Sendable {
         self.replies = replies
     }
 
-    func start() async throws {
+    func start(port: Int = 0) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Handler(upstream: self))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: port).get()
         channel.withLock { $0 = server }
     }
 
