@@ -27,7 +27,8 @@ import Testing
             reply: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello"), status: 502),
         Case(
             name: "unrequested 101", method: "GET",
-            reply: .init(bytes: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            reply: .init(
+                bytes: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
             status: 502),
         Case(
             name: "body cut short", method: "GET",
@@ -48,15 +49,30 @@ import Testing
             reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok"), status: 502),
     ]
 
+    /// A proxy whose route goes to a scripted upstream with `replies`.
+    static func withProxy(
+        to replies: [ScriptedUpstream.Reply], _ body: (ProxyHarness, ScriptedUpstream) async throws -> Void
+    ) async throws {
+        let upstream = ScriptedUpstream(replies)
+        try await upstream.start()
+        let port = upstream.port
+        do {
+            try await ProxyHarness.with(configure: { config in
+                config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: port, basePath: "")
+            }) { harness in try await body(harness, upstream) }
+        } catch {
+            await upstream.stop()
+            throw error
+        }
+        await upstream.stop()
+    }
+
     @Test(arguments: cases)
     func badAnswerIsNotPassedOnOrReused(_ item: Case) async throws {
-        let upstream = ScriptedUpstream([item.reply, Self.fine])
-        try await upstream.start()
-        try await ProxyHarness.with(configure: { config in
-            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
-        }) { harness in
+        try await Self.withProxy(to: [item.reply, Self.fine]) { harness, upstream in
             let raw = try await RawHTTPClient.exchange(
-                port: harness.port(), "\(item.method) /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                port: harness.port(),
+                "\(item.method) /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             let text = String(decoding: raw, as: UTF8.self)
             if item.status == 0 {
                 let response = try ParsedResponse(raw)
@@ -71,19 +87,13 @@ import Testing
             #expect(String(decoding: next.body, as: UTF8.self) == "ok")
             #expect(upstream.connections == 2)
         }
-        await upstream.stop()
     }
 
     @Test func hopByHopHeadersInTheAnswerAreRemoved() async throws {
-        let upstream = ScriptedUpstream([
-            .init(
-                bytes: "HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\n"
-                    + "Proxy-Authenticate: Basic\r\nTrailer: X-T\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok")
-        ])
-        try await upstream.start()
-        try await ProxyHarness.with(configure: { config in
-            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
-        }) { harness in
+        let reply = ScriptedUpstream.Reply(
+            bytes: "HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\n"
+                + "Proxy-Authenticate: Basic\r\nTrailer: X-T\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok")
+        try await Self.withProxy(to: [reply]) { harness, _ in
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x")
             #expect(response.status == 200)
             #expect(response.header("X-Kept") == "yes")
@@ -91,22 +101,16 @@ import Testing
                 #expect(response.header(name) == nil, "\(name) was passed on")
             }
         }
-        await upstream.stop()
     }
 
     @Test func redirectElsewhereIsPassedOnNotFollowed() async throws {
-        let upstream = ScriptedUpstream([
-            .init(bytes: "HTTP/1.1 302 Found\r\nLocation: https://evil.example/steal\r\nContent-Length: 0\r\n\r\n")
-        ])
-        try await upstream.start()
-        try await ProxyHarness.with(configure: { config in
-            config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
-        }) { harness in
+        let reply = ScriptedUpstream.Reply(
+            bytes: "HTTP/1.1 302 Found\r\nLocation: https://evil.example/steal\r\nContent-Length: 0\r\n\r\n")
+        try await Self.withProxy(to: [reply]) { harness, upstream in
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/x")
             #expect(response.status == 302)
             #expect(response.header("Location") == "https://evil.example/steal")
             #expect(upstream.requests == 1)
         }
-        await upstream.stop()
     }
 }
