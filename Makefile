@@ -19,6 +19,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bench/soak --seconds 15 --bin "$(BIN)"
+	bench/run --smoke
 
 # The soak at full length: steady load, token rotation every few seconds, injected faults; see bench/soak.
 soak: build
@@ -44,7 +45,7 @@ run: build
 	echo "Press Ctrl-C to stop."
 	wait $$proxy
 
-# Small-request benchmark against nginx and HAProxy (installs them and wrk when missing); see bench/run.
+# Benchmark against nginx and HAProxy (installs them and wrk when missing); see bench/run.
 bench: deps
 	bench/run
 
