@@ -47,6 +47,9 @@ import Testing
         ("Upgrade: websocket\r\nConnection: Upgrade", "Upgrade"),
         ("Proxy-Authorization: Basic eDp5", "Proxy-Authorization"),
         ("Connection: x-a, X-B\r\nX-A: 1\r\nx-b: 2", "X-B"),
+        ("Forwarded: for=10.0.0.1;host=evil.example", "Forwarded"),
+        ("X-Forwarded-Host: evil.example", "X-Forwarded-Host"),
+        ("X-Forwarded-For: 10.0.0.1", "X-Forwarded-For"),
     ])
     func hopByHopRequestHeadersAreRemoved(headers: String, removed: String) async throws {
         try await ProxyHarness.with { harness in
