@@ -5,7 +5,7 @@
 #include <spawn.h>
 
 /* glibc >= 2.34 has this GNU extension, but declares it only under _GNU_SOURCE, which Swift's Glibc module does
-   not set. Closing every inherited descriptor in a spawned child needs it (see ChildProcess.swift). */
+   not set. Closing every inherited descriptor in a spawned child needs it (ChildProcess.swift). */
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 /* curl_easy_setopt and friends are C variadics, which Swift cannot call. One typed wrapper per argument type
