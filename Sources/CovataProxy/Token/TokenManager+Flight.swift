@@ -20,13 +20,7 @@ extension TokenManager {
 
     /// Refresh token first; if Covata refuses it, the configured sign-in once.
     private func obtain() async -> Result<(AccessToken, TokenGrant), TokenFailure> {
-        if let stored = refreshToken {
-            switch await refresh(with: stored) {
-            case .success(let obtained): return .success(obtained)
-            case .failure(.grantRejected): break
-            case .failure(let failure): return .failure(failure)
-            }
-        }
+        if let held = refreshToken, let outcome = await refresh(with: held) { return outcome }
         switch config.signIn {
         case .password(let username, let password):
             let grant = TokenGrant.password(username: username, password: password)
@@ -37,29 +31,26 @@ extension TokenManager {
             }
         case .authorizationCode:
             // `covata-proxy login` (or another process) may have stored a newer refresh token meanwhile.
-            if let saved = await storedRefreshToken(), saved != rejectedRefreshToken {
-                switch await refresh(with: saved) {
-                case .success(let obtained): return .success(obtained)
-                case .failure(.grantRejected): break
-                case .failure(let failure): return .failure(failure)
-                }
+            if let saved = await storedRefreshToken(), saved != rejectedRefreshToken,
+                let outcome = await refresh(with: saved)
+            {
+                return outcome
             }
             let reason = rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
             return .failure(.signInRequired(reason: reason))
         }
     }
 
-    /// One refresh-token grant; a refusal forgets the token so it is not tried again.
-    private func refresh(with token: Secret) async -> Result<(AccessToken, TokenGrant), TokenFailure> {
+    /// One refresh-token grant. nil when Covata refused the token: it is forgotten, and the caller moves on to the
+    /// next way of signing in.
+    private func refresh(with token: Secret) async -> Result<(AccessToken, TokenGrant), TokenFailure>? {
         let grant = TokenGrant.refreshToken(token)
         let result = await request(grant)
-        if case .failure(.grantRejected(let error)) = result {
-            logger.notice(
-                "refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
-            rejectedRefreshToken = token
-            if refreshToken == token { refreshToken = nil }
-        }
-        return result.map { ($0, grant) }
+        guard case .failure(.grantRejected(let error)) = result else { return result.map { ($0, grant) } }
+        logger.notice("refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
+        rejectedRefreshToken = token
+        if refreshToken == token { refreshToken = nil }
+        return nil
     }
 
     func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {

@@ -11,6 +11,11 @@ extension TokenManager {
     /// the token's lifetime makes no token request at all. A corrupt or foreign file is reported and ignored.
     func restoreSavedState() async {
         guard let state = await loadState(reportingProblems: true) else { return }
+        adopt(state)
+    }
+
+    /// Takes over a state read from the file.
+    private func adopt(_ state: TokenState) {
         refreshToken = state.refreshToken
         if let value = state.accessToken, let expiresAt = state.accessTokenExpiresAt {
             let remaining = expiresAt - wallClock()
@@ -60,11 +65,11 @@ extension TokenManager {
 
     /// While signed out: a refresh token that `covata-proxy login` stored since Covata refused ours ends the wait.
     func adoptNewSignIn() async {
-        guard let stored = await storedRefreshToken(), stored != rejectedRefreshToken, stored != refreshToken else {
-            return
-        }
+        guard let state = await loadState(reportingProblems: false), let stored = state.refreshToken,
+            stored != rejectedRefreshToken, stored != refreshToken
+        else { return }
         logger.notice("new refresh token found in the state file", metadata: ["path": "\(stateFile?.path ?? "-")"])
-        await restoreSavedState()
+        adopt(state)
         lastFailure = nil
         consecutiveFailures = 0
         nextAttemptAt = 0
@@ -74,7 +79,10 @@ extension TokenManager {
         guard let stateFile else { return nil }
         let loaded: TokenStateFile.Loaded
         do {
-            loaded = try await NIOThreadPool.singleton.runIfActive { stateFile.load() }
+            // Crash debris is cleared once, at start, not on every look while waiting for a sign-in.
+            loaded = try await NIOThreadPool.singleton.runIfActive {
+                stateFile.load(removingLeftovers: reportingProblems)
+            }
         } catch {
             return nil
         }

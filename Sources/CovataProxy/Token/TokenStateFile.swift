@@ -23,8 +23,8 @@ struct TokenStateFile: Sendable {
         self.key = config.key
     }
 
-    func load() -> Loaded {
-        removeLeftovers()
+    func load(removingLeftovers: Bool = false) -> Loaded {
+        if removingLeftovers { removeLeftovers() }
         guard let data = FileManager.default.contents(atPath: path) else {
             return FileManager.default.fileExists(atPath: path) ? .unusable(reason: "cannot be read") : .missing
         }
