@@ -14,9 +14,37 @@ final class RequestLineGuard: ChannelDuplexHandler {
 
     static let defaultMaxBytes = 8192
 
+    /// What is known of the current request line, byte by byte (no copy of it is kept).
+    private struct Line {
+        var length = 0
+        var spaces = 0
+        /// An empty part: a space first, after another space, or right before the line end.
+        var emptyPart = false
+        var last: UInt8 = 0
+
+        /// Three parts separated by single spaces, ended by CRLF.
+        var isWellFormed: Bool {
+            last == UInt8(ascii: "\r") && spaces == 2 && !emptyPart
+        }
+
+        /// Blank lines before a request are allowed (RFC 9112 §2.2); the decoder skips them.
+        var isBlank: Bool { length == 0 || (length == 1 && last == UInt8(ascii: "\r")) }
+
+        mutating func add(_ byte: UInt8) {
+            if byte == UInt8(ascii: " ") {
+                if length == 0 || last == UInt8(ascii: " ") { emptyPart = true }
+                spaces += 1
+            } else if byte == UInt8(ascii: "\r"), last == UInt8(ascii: " ") {
+                emptyPart = true
+            }
+            last = byte
+            length += 1
+        }
+    }
+
     private let maxBytes: Int
-    /// The current request line so far; nil when not inside one.
-    private var line: [UInt8]? = []
+    /// The current request line; nil when not inside one.
+    private var line: Line? = Line()
     private var refused = false
 
     init(maxBytes: Int = defaultMaxBytes) {
@@ -25,40 +53,29 @@ final class RequestLineGuard: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
-        let buffer = unwrapInboundIn(data)
-        if var seen = line {
-            let view = buffer.readableBytesView
-            let newline = view.firstIndex(of: UInt8(ascii: "\n"))
-            seen.append(contentsOf: view[..<(newline ?? view.endIndex)].prefix(maxBytes + 1 - seen.count))
-            line = seen
-            if seen.count > maxBytes {
-                refuse("414 URI Too Long", context: context)
-                return
-            }
-            if newline != nil {
-                line = nil
-                // Blank lines before a request are allowed (RFC 9112 §2.2); the decoder skips them.
-                if seen != [UInt8(ascii: "\r")], seen.count > 0, !Self.isWellFormed(seen) {
-                    refuse("400 Bad Request", context: context)
-                    return
+        if var current = line {
+            for byte in unwrapInboundIn(data).readableBytesView {
+                if byte == UInt8(ascii: "\n") {
+                    if current.isBlank {
+                        current = Line()
+                        continue
+                    }
+                    guard current.isWellFormed else { return refuse("400 Bad Request", context: context) }
+                    line = nil
+                    break
                 }
-                if seen == [UInt8(ascii: "\r")] || seen.isEmpty { line = [] }
+                current.add(byte)
+                if current.length > maxBytes { return refuse("414 URI Too Long", context: context) }
             }
+            if line != nil { line = current }
         }
         context.fireChannelRead(data)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         // A new request may start once the previous one is answered.
-        if case .idle? = event as? ConnectionPhase { line = [] }
+        if case .idle? = event as? ConnectionPhase { line = Line() }
         context.triggerUserOutboundEvent(event, promise: promise)
-    }
-
-    /// Three parts separated by single spaces, ended by CRLF.
-    static func isWellFormed(_ line: [UInt8]) -> Bool {
-        guard line.last == UInt8(ascii: "\r") else { return false }
-        let parts = line.dropLast().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        return parts.count == 3 && parts.allSatisfy { !$0.isEmpty }
     }
 
     private func refuse(_ status: String, context: ChannelHandlerContext) {
