@@ -36,10 +36,6 @@ import Testing
         return try #require(url.isEmpty ? nil : url)
     }
 
-    static func wait(_ running: ProductBinary.Running) async throws -> Int32 {
-        try await running.exitStatus()
-    }
-
     @Test func loopbackRedirectSignsInAndTheProxyRunsWithoutAnyLogin() async throws {
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
@@ -60,7 +56,7 @@ import Testing
         #expect(try await Shell.run("curl -s -o /dev/null -w '%{http_code}' '\(forged)'") == "400")
         let page = try await Shell.run("curl -s '\(redirect)'")
         #expect(page.contains("Signed in"))
-        #expect(try await Self.wait(login) == 0)
+        #expect(try await login.exitStatus() == 0)
         #expect(login.printed.contains("Refresh token stored in"))
 
         let statePath = config.deletingLastPathComponent().appendingPathComponent("state/token.json").path
@@ -98,7 +94,7 @@ import Testing
         let redirect = try await Shell.run("curl -s -o /dev/null -w '%{redirect_url}' '\(url)'")
         // What an operator copies from a browser whose loopback page could not load (the address bar).
         input.fileHandleForWriting.write(Data("not a code at all ?x=1\n\(redirect)\n".utf8))
-        #expect(try await Self.wait(login) == 0)
+        #expect(try await login.exitStatus() == 0)
         #expect(login.printed.contains("neither the redirected address nor a code"))
         #expect(mock.state.tokenRequests(grant: "authorization_code") == 1)
     }
