@@ -13,7 +13,7 @@ extension TokenManager {
                     LoginError(
                         "Covata issued no refresh token: the client application needs the refresh_token grant type"))
             }
-            guard stateFile != nil, await persist() else {
+            guard await persist() else {
                 return .failure(LoginError("the token state file could not be written; see the log above"))
             }
             return .success(token)
