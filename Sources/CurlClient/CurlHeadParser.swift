@@ -1,17 +1,20 @@
 /// Assembles response heads from the header lines curl reports, skipping 1xx interim heads, and refuses heads an
 /// intermediary must not pass on (RFC 9112 §5.2, §6.3, RFC 9110 §7.8): `problem` then says why.
+///
+/// Works on the line's bytes as curl hands them over: it runs for every header line of every answer.
 struct CurlHeadParser {
     private(set) var status = 0
     private(set) var reason = ""
     private(set) var headers: [(name: String, value: String)] = []
     /// Set when the upstream's answer is malformed or ambiguous; the transfer is then aborted.
     private(set) var problem: String?
+    private var contentLengths: [String] = []
+    private var chunked = false
 
     /// Feeds one raw header line (with its CRLF). Returns a head when a final one is complete.
-    mutating func feed(_ line: [UInt8]) -> CurlResponseHead? {
+    mutating func feed(_ line: UnsafeRawBufferPointer) -> CurlResponseHead? {
         var end = line.count
         while end > 0, line[end - 1] == UInt8(ascii: "\n") || line[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        let text = String(decoding: line[0..<end], as: UTF8.self)
         if end == 0 {
             // A blank line ends a head; 1xx heads are interim and replaced by the next one.
             guard status >= 200 else {
@@ -21,38 +24,45 @@ struct CurlHeadParser {
             problem = framingProblem()
             return problem == nil ? CurlResponseHead(status: status, reason: reason, headers: headers) : nil
         }
-        if text.hasPrefix("HTTP/") {
+        let text = UnsafeRawBufferPointer(rebasing: line[0..<end])
+        if text.starts(with: "HTTP/".utf8) {
             reset()
-            let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-            reason = parts.count > 2 ? String(parts[2]) : ""
+            statusLine(text)
             // RFC 9110 §7.8: we never ask to switch protocols, so a 101 cannot be honoured.
             if status == 101 { problem = "an unrequested 101 Switching Protocols" }
             return nil
         }
         // RFC 9112 §5.2: a proxy must reject or replace obsolete line folding; we reject.
-        if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") {
+        if text[0] == UInt8(ascii: " ") || text[0] == UInt8(ascii: "\t") {
             problem = "a folded header line"
             return nil
         }
-        guard let colon = text.firstIndex(of: ":") else {
+        guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else {
             problem = "a header line without a colon"
             return nil
         }
-        let name = String(text[..<colon])
-        let value = text[text.index(after: colon)...].trimmingSpacesAndTabs()
-        headers.append((name, value))
+        let name = String(decoding: text[..<colon], as: UTF8.self)
+        let value = String(decoding: text[(colon + 1)...], as: UTF8.self).trimmingSpacesAndTabs()
+        if name.isFieldName("content-length") { contentLengths.append(String(value)) }
+        if name.isFieldName("transfer-encoding") { chunked = true }
+        headers.append((name, String(value)))
         return nil
+    }
+
+    /// "HTTP/1.1 200 OK": the code after the first space, the reason after the second.
+    private mutating func statusLine(_ text: UnsafeRawBufferPointer) {
+        guard let space = text.firstIndex(of: UInt8(ascii: " ")) else { return }
+        let rest = text[(space + 1)...]
+        let codeEnd = rest.firstIndex(of: UInt8(ascii: " ")) ?? rest.endIndex
+        status = Int(String(decoding: rest[..<codeEnd], as: UTF8.self)) ?? 0
+        if codeEnd < rest.endIndex { reason = String(decoding: rest[(codeEnd + 1)...], as: UTF8.self) }
     }
 
     /// RFC 9112 §6.3 rules 3 and 5: Content-Length together with Transfer-Encoding, or differing Content-Lengths,
     /// mean the message length cannot be known; a proxy must discard the answer and close the connection.
     private func framingProblem() -> String? {
-        let lengths = Set(
-            headers.filter { $0.name.lowercased() == "content-length" }
-                .flatMap { $0.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
-        let chunked = headers.contains { $0.name.lowercased() == "transfer-encoding" }
-        if chunked, !lengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
+        if chunked, !contentLengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
+        let lengths = Set(contentLengths.flatMap { $0.split(separator: ",").map { $0.trimmingSpacesAndTabs() } })
         if lengths.count > 1 { return "conflicting Content-Length values" }
         return nil
     }
@@ -61,17 +71,7 @@ struct CurlHeadParser {
         status = 0
         reason = ""
         headers.removeAll(keepingCapacity: true)
-    }
-}
-
-extension Substring {
-    func trimmingSpacesAndTabs() -> String {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
-        while end > start, self[index(before: end)] == " " || self[index(before: end)] == "\t" {
-            end = index(before: end)
-        }
-        return String(self[start..<end])
+        contentLengths.removeAll()
+        chunked = false
     }
 }

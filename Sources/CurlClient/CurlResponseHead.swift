@@ -9,9 +9,4 @@ public struct CurlResponseHead: Sendable {
         self.reason = reason
         self.headers = headers
     }
-
-    /// The first value of a header, compared case-insensitively.
-    public func value(of name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
 }

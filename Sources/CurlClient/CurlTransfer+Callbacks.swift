@@ -26,7 +26,7 @@ extension CurlTransfer {
     /// False aborts the transfer: the upstream's head is one we must not pass on.
     func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Bool {
         guard !workerHeadDelivered else { return true }
-        let head = workerHeadParser.feed(Array(line))
+        let head = workerHeadParser.feed(line)
         guard workerHeadParser.problem == nil else { return false }
         guard let head else { return true }
         workerHeadDelivered = true
@@ -35,7 +35,7 @@ extension CurlTransfer {
         if let easy = workerEasy, request.method == "HEAD" || head.status == 204 || head.status == 304 {
             _ = cp_setopt_long(easy, CURLOPT_FORBID_REUSE, 1)
         }
-        delegate.transfer(self, didReceiveHead: head)
+        emit(.head(head))
         return true
     }
 
@@ -53,7 +53,7 @@ extension CurlTransfer {
             workerRecvPaused = true
             return cp_writefunc_pause()
         }
-        delegate.transfer(self, didReceiveBody: ByteBuffer(bytes: bytes))
+        emit(.body(ByteBuffer(bytes: bytes)))
         return bytes.count
     }
 
@@ -86,7 +86,7 @@ extension CurlTransfer {
             }
             return (false, wake)
         }
-        if wakeProducer { delegate.transferCanAcceptMoreBody(self) }
+        if wakeProducer { emit(.canAcceptMoreBody) }
         if pause {
             workerSendPaused = true
             return cp_readfunc_pause()

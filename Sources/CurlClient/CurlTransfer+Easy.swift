@@ -10,7 +10,7 @@ extension CurlTransfer {
     }
 
     func makeEasyHandle(options: CurlClientOptions) -> UnsafeMutableRawPointer? {
-        guard let easy = curl_easy_init() else { return nil }
+        guard let easy = worker.workerIdleHandles.popLast() ?? curl_easy_init() else { return nil }
         workerEasy = easy
         let me = Unmanaged.passUnretained(self).toOpaque()
         var ok = true
@@ -46,7 +46,7 @@ extension CurlTransfer {
         }
         // We answer a client's 100-continue ourselves; curl must not wait for one from the upstream.
         list = curl_slist_append(list, "Expect:")
-        if !request.headers.contains(where: { $0.name.lowercased() == "accept" }) {
+        if !request.headers.contains(where: { $0.name.isFieldName("accept") }) {
             list = curl_slist_append(list, "Accept:")
         }
         workerHeaderList = list
@@ -96,8 +96,17 @@ extension CurlTransfer {
         return false
     }
 
+    /// Gives the easy handle back to the worker, reset, for the next transfer (its connection stays in the multi
+    /// handle's cache either way).
     func releaseEasyHandle() {
-        if let easy = workerEasy { curl_easy_cleanup(easy) }
+        if let easy = workerEasy {
+            if worker.workerIdleHandles.count < CurlWorker.maxIdleHandles {
+                curl_easy_reset(easy)
+                worker.workerIdleHandles.append(easy)
+            } else {
+                curl_easy_cleanup(easy)
+            }
+        }
         workerEasy = nil
         if let list = workerHeaderList { curl_slist_free_all(list) }
         workerHeaderList = nil

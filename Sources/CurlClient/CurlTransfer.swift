@@ -42,6 +42,8 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
     var workerHeadParser = CurlHeadParser()
     var workerHeadDelivered = false
     var workerCompleted = false
+    /// Events not yet handed to the delegate; the worker delivers them at the end of its pass.
+    var workerEvents: [CurlTransferEvent] = []
 
     init(request: CurlRequest, delegate: any CurlTransferDelegate, worker: CurlWorker) {
         self.request = request
@@ -54,6 +56,12 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
                 state.ended = true
             }
         }
+    }
+
+    /// Queues an event for the delegate. Worker-thread only.
+    func emit(_ event: CurlTransferEvent) {
+        if workerEvents.isEmpty { worker.workerTouched.append(self) }
+        workerEvents.append(event)
     }
 
     /// Reports that `count` bytes of response body were written onward; may let curl resume receiving.

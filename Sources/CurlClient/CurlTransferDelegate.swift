@@ -1,19 +1,8 @@
-import NIOCore
-
-/// Receives one transfer's events. Every method runs on the curl worker thread: hop to your own
-/// executor before doing real work, and never block.
+/// Receives one transfer's events.
 public protocol CurlTransferDelegate: AnyObject, Sendable {
-    /// The final response head (1xx heads are not reported).
-    func transfer(_ transfer: CurlTransfer, didReceiveHead head: CurlResponseHead)
-    /// A piece of the response body. Call `transfer.didConsume(_:)` with its size once it is written onward:
-    /// that is what lets curl keep receiving (backpressure).
-    func transfer(_ transfer: CurlTransfer, didReceiveBody body: ByteBuffer)
-    /// The upload queue fell below its low-water mark after `send` reported it full.
-    func transferCanAcceptMoreBody(_ transfer: CurlTransfer)
-    /// The transfer ended; called exactly once.
-    func transfer(_ transfer: CurlTransfer, didCompleteWith result: Result<Void, CurlError>)
-}
-
-extension CurlTransferDelegate {
-    public func transferCanAcceptMoreBody(_ transfer: CurlTransfer) {}
+    /// The events one pass of the worker produced for this transfer, in order (never empty). A small answer
+    /// usually arrives whole, head to completion, in one call: one hop to the caller's thread instead of three.
+    ///
+    /// Runs on the curl worker thread: hop to your own executor before doing real work, and never block.
+    func transfer(_ transfer: CurlTransfer, didProduce events: [CurlTransferEvent])
 }

@@ -27,11 +27,18 @@ private final class BufferingDelegate: CurlTransferDelegate, @unchecked Sendable
         self.continuation = continuation
     }
 
-    func transfer(_ transfer: CurlTransfer, didReceiveHead head: CurlResponseHead) {
-        self.head = head
+    func transfer(_ transfer: CurlTransfer, didProduce events: [CurlTransferEvent]) {
+        for event in events {
+            switch event {
+            case .head(let head): self.head = head
+            case .body(let buffer): collect(buffer, transfer: transfer)
+            case .canAcceptMoreBody: break
+            case .completed(let result): complete(result)
+            }
+        }
     }
 
-    func transfer(_ transfer: CurlTransfer, didReceiveBody buffer: ByteBuffer) {
+    private func collect(_ buffer: ByteBuffer, transfer: CurlTransfer) {
         if body.count + buffer.readableBytes > maxBodyBytes {
             overflowed = true
             transfer.cancel()
@@ -41,7 +48,7 @@ private final class BufferingDelegate: CurlTransferDelegate, @unchecked Sendable
         transfer.didConsume(buffer.readableBytes)
     }
 
-    func transfer(_ transfer: CurlTransfer, didCompleteWith result: Result<Void, CurlError>) {
+    private func complete(_ result: Result<Void, CurlError>) {
         let outcome: Result<CurlBufferedResponse, CurlError>
         switch result {
         case .success:

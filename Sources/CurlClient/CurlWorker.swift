@@ -27,6 +27,12 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     private let finished = DispatchSemaphore(value: 0)
     /// Transfers inside the multi handle, each retained once. Worker-thread only.
     var live: [ObjectIdentifier: CurlTransfer] = [:]
+    /// Easy handles of finished transfers, reset and ready for the next one: creating one costs more than the rest
+    /// of a small request's setup together (measured: 26 → 17 µs of curl CPU per request). Worker-thread only.
+    var workerIdleHandles: [UnsafeMutableRawPointer] = []
+    static let maxIdleHandles = 64
+    /// Transfers with events queued in this pass, in the order they first had one. Worker-thread only.
+    var workerTouched: [CurlTransfer] = []
 
     public init(options: CurlClientOptions = CurlClientOptions(), name: String = "curl-worker") {
         CurlRuntime.ensureInitialised()
@@ -44,8 +50,7 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     public func start(_ request: CurlRequest, delegate: any CurlTransferDelegate) -> CurlTransfer {
         let transfer = CurlTransfer(request: request, delegate: delegate, worker: self)
         if !submit(.add(transfer)) {
-            delegate.transfer(
-                transfer, didCompleteWith: .failure(CurlError(kind: .shutDown, code: -1, message: "worker stopped")))
+            delegate.transfer(transfer, didProduce: [.completed(.failure(Self.stoppedError))])
         }
         return transfer
     }
@@ -87,12 +92,13 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drainCompletions()
+            deliverEvents()
             var ready: Int32 = 0
             curl_multi_poll(multi, nil, 0, 200, &ready)
         }
-        for transfer in Array(live.values) {
-            finish(transfer, result: .failure(CurlError(kind: .shutDown, code: -1, message: "worker stopped")))
-        }
+        for transfer in Array(live.values) { finish(transfer, result: .failure(Self.stoppedError)) }
+        deliverEvents()
+        for easy in workerIdleHandles { curl_easy_cleanup(easy) }
         curl_multi_cleanup(multi)
         finished.signal()
     }
@@ -101,8 +107,7 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
         switch command {
         case .add(let transfer):
             guard let easy = transfer.makeEasyHandle(options: options) else {
-                transfer.delegate.transfer(
-                    transfer, didCompleteWith: .failure(CurlError(kind: .other, code: -1, message: "bad request")))
+                transfer.emit(.completed(.failure(CurlError(kind: .other, code: -1, message: "bad request"))))
                 return
             }
             live[ObjectIdentifier(transfer)] = transfer
@@ -146,6 +151,18 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
         transfer.releaseEasyHandle()
         guard !transfer.workerCompleted else { return }
         transfer.workerCompleted = true
-        transfer.delegate.transfer(transfer, didCompleteWith: result)
+        transfer.emit(.completed(result))
     }
+
+    /// Hands each transfer the events of this pass in one call, so its caller wakes once per pass, not per event.
+    private func deliverEvents() {
+        for transfer in workerTouched {
+            let events = transfer.workerEvents
+            transfer.workerEvents = []
+            transfer.delegate.transfer(transfer, didProduce: events)
+        }
+        workerTouched.removeAll(keepingCapacity: true)
+    }
+
+    private static let stoppedError = CurlError(kind: .shutDown, code: -1, message: "worker stopped")
 }

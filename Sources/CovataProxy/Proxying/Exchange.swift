@@ -43,7 +43,7 @@ final class Exchange {
         // connection is closed after its answer and the client's next request opens a fresh one.
         let asksUpgrade =
             head.headers.contains(name: "upgrade")
-            && HeaderPolicy.connectionOptions(head.headers.map { ($0.name, $0.value) }).contains("upgrade")
+            && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
         self.keepAlive = head.isKeepAlive && !asksUpgrade
         self.body = body
     }

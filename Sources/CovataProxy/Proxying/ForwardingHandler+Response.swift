@@ -7,7 +7,21 @@ extension ForwardingHandler {
     /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes).
     static let heldBodyLimit = 64 * 1024
 
-    func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
+    /// One batch of a transfer's events: everything is written, then flushed once (one write to the socket for a
+    /// small answer).
+    func upstream(_ events: [CurlTransferEvent], transfer: CurlTransfer) {
+        for event in events {
+            switch event {
+            case .head(let head): upstreamHead(head, transfer: transfer)
+            case .body(let body): upstreamBody(body, transfer: transfer)
+            case .canAcceptMoreBody: resumeReading(transfer: transfer)
+            case .completed(let result): upstreamDone(result, transfer: transfer)
+            }
+        }
+        context?.flush()
+    }
+
+    private func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
         exchange.firstByteTimer?.cancel()
         if let sentAt = exchange.upstreamSentAt {
@@ -28,11 +42,11 @@ extension ForwardingHandler {
         let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.reason)
         exchange.responseHeadSent = true
         exchange.status = head.status
-        context.writeAndFlush(
+        context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
 
-    func upstreamBody(_ body: ByteBuffer, transfer: CurlTransfer) {
+    private func upstreamBody(_ body: ByteBuffer, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer, let context else {
             transfer.didConsume(body.readableBytes)
             return
@@ -48,7 +62,7 @@ extension ForwardingHandler {
         let count = body.readableBytes
         exchange.bytesOut += Int64(count)
         // Curl may receive more only once these bytes have left for the client.
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body)))).whenComplete { _ in
+        context.write(wrapOutboundOut(.body(.byteBuffer(body)))).whenComplete { _ in
             transfer.didConsume(count)
         }
     }
@@ -58,15 +72,15 @@ extension ForwardingHandler {
         exchange.heldUnauthorized = nil
         sendHead(head, exchange: exchange)
         exchange.bytesOut += Int64(body.readableBytes)
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
     }
 
-    func resumeReading(transfer: CurlTransfer) {
+    private func resumeReading(transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
         unblockReads()
     }
 
-    func upstreamDone(_ result: Result<Void, CurlError>, transfer: CurlTransfer) {
+    private func upstreamDone(_ result: Result<Void, CurlError>, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer, let context else { return }
         if case .success = result, let (head, body) = exchange.heldUnauthorized {
             if TokenRejection.isInvalidToken(head: head, body: body), exchange.isReplayable {
@@ -79,7 +93,7 @@ extension ForwardingHandler {
         case .success:
             exchange.responseEnded = true
             let closeAfter = !exchange.keepAlive || !exchange.requestEnded
-            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            let done = context.write(wrapOutboundOut(.end(nil)))
             let channel = context.channel
             if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
             finishIfDone(exchange)
@@ -87,6 +101,9 @@ extension ForwardingHandler {
             if exchange.responseHeadSent {
                 // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
                 forwarder.logger.warning("upstream failed mid-response", metadata: ["curl_code": "\(error.code)"])
+                // What was written in this batch goes out first: a client must see a truncated answer, never none
+                // (it might retry a request the upstream already acted on).
+                context.flush()
                 context.close(promise: nil)
             } else {
                 forwarder.logger.warning(

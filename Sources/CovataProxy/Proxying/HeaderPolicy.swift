@@ -1,5 +1,4 @@
 import CurlClient
-import Foundation
 import NIOHTTP1
 
 /// Which headers cross the proxy, as ordered steps. The order matters: the Bearer header is added last, after
@@ -7,7 +6,7 @@ import NIOHTTP1
 enum HeaderPolicy {
     /// Always hop-by-hop, named or not (RFC 9110 §7.6.1 "SHOULD remove", §11.7.2 Proxy-Authorization,
     /// RFC 9110 §6.6.2 Trailer, and the pre-standard Keep-Alive and Proxy-Connection).
-    static let hopByHop: Set<String> = [
+    static let hopByHop: [String] = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
@@ -17,23 +16,23 @@ enum HeaderPolicy {
         _ headers: HTTPHeaders, bearer: String, callerProof: String? = nil
     ) -> [(name: String, value: String)] {
         // 1. RFC 9110 §7.6.1: every option named in Connection is hop-by-hop too.
-        let named = connectionOptions(headers.map { ($0.name, $0.value) })
+        let named = connectionOptions(headers)
         var out: [(name: String, value: String)] = []
         out.reserveCapacity(headers.count + 1)
         for (name, value) in headers {
-            let lower = name.lowercased()
             // 2. RFC 9110 §7.6.1: drop Connection, what it names, and the fixed hop-by-hop list.
-            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            if isHopByHop(name, named: named) { continue }
             // 3. RFC 9110 §7.2: Host is the upstream's; curl writes it from the URL.
             // 4. RFC 9112 §6.2-6.3: framing is re-done by curl from the body length we give it.
             // 5. RFC 9110 §10.1.1: Expect is answered here, not forwarded.
-            if lower == "host" || lower == "content-length" || lower == "expect" { continue }
+            if name.isFieldName("host") || name.isFieldName("content-length") || name.isFieldName("expect") { continue }
             // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
             //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
-            if lower == "authorization" { continue }
+            if name.isFieldName("authorization") { continue }
             // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
             //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
-            if lower == "forwarded" || lower.hasPrefix("x-forwarded-") || lower == callerProof { continue }
+            if name.isFieldName("forwarded") || isForwardedFamily(name) { continue }
+            if let callerProof, name.isFieldName(callerProof) { continue }
             out.append((name, value))
         }
         // 8. RFC 6750 §2.1: the credential, added last.
@@ -46,9 +45,9 @@ enum HeaderPolicy {
         // 1. RFC 9110 §7.6.1: options named in Connection, plus the fixed hop-by-hop list.
         let named = connectionOptions(head.headers)
         var out = HTTPHeaders()
+        out.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            if isHopByHop(name, named: named) { continue }
             // 2. Everything else passes unchanged, including Content-Encoding and WWW-Authenticate
             //    (RFC 9110 §11.6.1: a proxy MUST NOT modify WWW-Authenticate).
             out.add(name: name, value: value)
@@ -56,14 +55,25 @@ enum HeaderPolicy {
         return out
     }
 
-    /// Lower-cased tokens listed in every Connection header.
-    static func connectionOptions(_ headers: [(name: String, value: String)]) -> Set<String> {
-        var options: Set<String> = []
-        for (name, value) in headers where name.lowercased() == "connection" {
+    /// Lower-cased tokens listed in every Connection header (usually none or one, so a list, not a set).
+    static func connectionOptions<Fields: Sequence>(_ headers: Fields) -> [String]
+    where Fields.Element == (name: String, value: String) {
+        var options: [String] = []
+        for (name, value) in headers where name.isFieldName("connection") {
             for token in value.split(separator: ",") {
-                options.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+                options.append(token.trimmingSpacesAndTabs().lowercased())
             }
         }
         return options
+    }
+
+    private static func isHopByHop(_ name: String, named: [String]) -> Bool {
+        hopByHop.contains { name.isFieldName($0) } || named.contains { name.isFieldName($0) }
+    }
+
+    /// `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto` and the rest of the family.
+    private static func isForwardedFamily(_ name: String) -> Bool {
+        let prefix = "x-forwarded-"
+        return name.utf8.count > prefix.utf8.count && name.prefix(prefix.count).isFieldName(prefix)
     }
 }

@@ -1,7 +1,8 @@
 import CurlClient
 import NIOCore
 
-/// Carries one transfer's events from the curl thread to the connection's event loop, in order.
+/// Carries one transfer's events from the curl thread to the connection's event loop, in order: one hop per
+/// batch the worker produced, so a small answer costs one wakeup of the event loop, not three.
 final class ResponseRelay: CurlTransferDelegate {
     private let handler: NIOLoopBound<ForwardingHandler>
     private let eventLoop: any EventLoop
@@ -11,23 +12,8 @@ final class ResponseRelay: CurlTransferDelegate {
         self.eventLoop = eventLoop
     }
 
-    func transfer(_ transfer: CurlTransfer, didReceiveHead head: CurlResponseHead) {
+    func transfer(_ transfer: CurlTransfer, didProduce events: [CurlTransferEvent]) {
         let handler = self.handler
-        eventLoop.execute { handler.value.upstreamHead(head, transfer: transfer) }
-    }
-
-    func transfer(_ transfer: CurlTransfer, didReceiveBody body: ByteBuffer) {
-        let handler = self.handler
-        eventLoop.execute { handler.value.upstreamBody(body, transfer: transfer) }
-    }
-
-    func transferCanAcceptMoreBody(_ transfer: CurlTransfer) {
-        let handler = self.handler
-        eventLoop.execute { handler.value.resumeReading(transfer: transfer) }
-    }
-
-    func transfer(_ transfer: CurlTransfer, didCompleteWith result: Result<Void, CurlError>) {
-        let handler = self.handler
-        eventLoop.execute { handler.value.upstreamDone(result, transfer: transfer) }
+        eventLoop.execute { handler.value.upstream(events, transfer: transfer) }
     }
 }
