@@ -145,6 +145,26 @@ import Testing
         }
     }
 
+    @Test func aSlowAnswerOutlivesTheClientLimitsAndIdleCountsFromIt() async throws {
+        let limits: (inout ProxyConfig) -> Void = {
+            $0.timeouts.clientIdleSeconds = 0.4
+            $0.timeouts.clientHeaderSeconds = 0.4
+        }
+        try await ProxyHarness.with(configure: limits) { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                // The client waits on us for 1.2 s: no client limit applies meanwhile.
+                try await connection.write("GET /api/v1/slow?delayMs=1200 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                try await connection.read(untilSeen: "HTTP/1.1 200")
+                let answered = ContinuousClock.now
+                // Then the connection idles: closed about 0.4 s after the answer, not at once.
+                try await connection.read { _ in false }
+                #expect(connection.closedByPeer)
+                #expect(ContinuousClock.now - answered > .milliseconds(250))
+                #expect(ContinuousClock.now - answered < .milliseconds(1500))
+            }
+        }
+    }
+
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
         try await ProxyHarness.with(configure: { $0.timeouts.clientIdleSeconds = 0.3 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in

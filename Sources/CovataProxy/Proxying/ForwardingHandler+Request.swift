@@ -11,8 +11,7 @@ extension ForwardingHandler {
         if case .success(let value) = framing { body = value } else { body = .none }
         let exchange = Exchange(id: id, head: head, body: body)
         self.exchange = exchange
-        context.triggerUserOutboundEvent(
-            body.isEmpty ? ConnectionPhase.awaitingResponse : ConnectionPhase.readingBody, promise: nil)
+        cycle.enter(body.isEmpty ? .awaitingResponse : .readingBody)
         if head.method == .CONNECT {
             // NIO's encoder would drop the explanation after a CONNECT; send it as raw bytes, then close.
             let (status, headers, body) = ProxyError.connectNotSupported.response

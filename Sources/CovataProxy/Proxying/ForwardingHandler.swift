@@ -12,6 +12,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     let forwarder: Forwarder
+    let cycle: ConnectionCycle
     var context: ChannelHandlerContext?
     var exchange: Exchange?
     /// Set once an answer ends the connection: requests pipelined behind it are never started (RFC 9112 §9.6).
@@ -20,8 +21,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
     private var readBlocked = false
     private var pendingRead = false
 
-    init(forwarder: Forwarder) {
+    init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
+        self.cycle = cycle
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -89,7 +91,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         case .end:
             guard let exchange else { return }
             exchange.requestEnded = true
-            context.triggerUserOutboundEvent(ConnectionPhase.awaitingResponse, promise: nil)
+            cycle.enter(.awaitingResponse)
             if let transfer = exchange.transfer {
                 transfer.finishSending()
                 startFirstByteTimer(exchange)
@@ -112,7 +114,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func finishIfDone(_ exchange: Exchange) {
         guard exchange.requestEnded, exchange.responseEnded else { return }
         end(exchange)
-        context?.triggerUserOutboundEvent(ConnectionPhase.idle, promise: nil)
+        cycle.enter(.idle)
     }
 
     private func end(_ exchange: Exchange) {

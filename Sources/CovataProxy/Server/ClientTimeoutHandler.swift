@@ -5,6 +5,10 @@ import NIOCore
 /// - once a request's first byte arrives, its whole head must follow within `clientHeaderSeconds` (a deadline, not
 ///   reset by more bytes, so a slow drip cannot hold the connection), else 408 and close;
 /// - a request body may pause at most `clientBodyIdleSeconds`, else `ForwardingHandler` answers 408.
+///
+/// One timer per connection, never moved per request: it fires at least every `granule` (the shortest limit) and
+/// then works out the deadline from the connection's cycle. No deadline is ever later than the pending firing, so
+/// a request only records times.
 final class ClientTimeoutHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -23,36 +27,47 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     private static let timeoutResponse = ByteBuffer(
         string: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 
-    private let timeouts: TimeoutsConfig
-    private var phase = ConnectionPhase.idle
-    private var headStarted = false
+    private let cycle: ConnectionCycle
+    private let headerLimit: TimeAmount
+    private let bodyIdleLimit: TimeAmount
+    private let idleLimit: TimeAmount
+    private let granule: TimeAmount
+    /// The round of the cycle whose request head has started arriving, and when it started.
+    private var headRound = -1
+    private var headStartedAt = NIODeadline.now()
+    private var lastBodyBytesAt = NIODeadline.now()
     private var timer: Scheduled<Void>?
 
-    init(timeouts: TimeoutsConfig) {
-        self.timeouts = timeouts
+    init(timeouts: TimeoutsConfig, cycle: ConnectionCycle) {
+        self.cycle = cycle
+        headerLimit = .milliseconds(Int64(timeouts.clientHeaderSeconds * 1000))
+        bodyIdleLimit = .milliseconds(Int64(timeouts.clientBodyIdleSeconds * 1000))
+        idleLimit = .milliseconds(Int64(timeouts.clientIdleSeconds * 1000))
+        granule = min(headerLimit, bodyIdleLimit, idleLimit)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(seconds: timeouts.clientIdleSeconds, context: context) }
+        if context.channel.isActive { schedule(at: .now() + granule, context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(seconds: timeouts.clientIdleSeconds, context: context)
+        if timer == nil { schedule(at: .now() + granule, context: context) }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        timer = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch phase {
-        case .idle where !headStarted:
-            headStarted = true
-            arm(seconds: timeouts.clientHeaderSeconds, context: context)
+        switch cycle.phase {
+        case .idle where headRound != cycle.rounds:
+            headRound = cycle.rounds
+            headStartedAt = .now()
         case .readingBody:
-            arm(seconds: timeouts.clientBodyIdleSeconds, context: context)
+            lastBodyBytesAt = .now()
         default:
             break
         }
@@ -60,53 +75,55 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if let answer = event as? RawAnswer {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(answer.bytes)).whenComplete { _ in channel.close(promise: nil) }
-            promise?.succeed()
-            return
-        }
-        guard let phase = event as? ConnectionPhase else {
+        guard let answer = event as? RawAnswer else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        self.phase = phase
-        switch phase {
-        case .idle:
-            headStarted = false
-            arm(seconds: timeouts.clientIdleSeconds, context: context)
-        case .readingBody:
-            arm(seconds: timeouts.clientBodyIdleSeconds, context: context)
-        case .awaitingResponse:
-            timer?.cancel()
-            timer = nil
-        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(answer.bytes)).whenComplete { _ in channel.close(promise: nil) }
         promise?.succeed()
     }
 
-    private func arm(seconds: Double, context: ChannelHandlerContext) {
-        timer?.cancel()
+    /// When the limit of the current phase runs out; nil while the client waits on us.
+    private var deadline: NIODeadline? {
+        switch cycle.phase {
+        case .idle where headRound == cycle.rounds: headStartedAt + headerLimit
+        case .idle: cycle.since + idleLimit
+        case .readingBody: max(cycle.since, lastBodyBytesAt) + bodyIdleLimit
+        case .awaitingResponse: nil
+        }
+    }
+
+    private func schedule(at time: NIODeadline, context: ChannelHandlerContext) {
         let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+        timer = context.eventLoop.scheduleTask(deadline: time) {
             let (handler, context) = handler.value
             handler.fire(context: context)
         }
     }
 
     private func fire(context: ChannelHandlerContext) {
-        timer = nil
-        switch phase {
-        case .idle where headStarted:
+        let now = NIODeadline.now()
+        guard let deadline, deadline <= now else {
+            schedule(at: min(deadline ?? .distantFuture, now + granule), context: context)
+            return
+        }
+        switch cycle.phase {
+        case .idle where headRound == cycle.rounds:
+            timer = nil
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(Self.timeoutResponse)).whenComplete { _ in
                 channel.close(promise: nil)
             }
         case .idle:
+            timer = nil
             context.close(promise: nil)
         case .readingBody:
+            // The forwarding handler answers 408 and closes; keep checking in case the connection lingers.
+            schedule(at: now + granule, context: context)
             context.fireUserInboundEventTriggered(BodyTimedOut())
         case .awaitingResponse:
-            break
+            schedule(at: now + granule, context: context)
         }
     }
 }

@@ -5,7 +5,7 @@ import NIOCore
 /// - longer than `maxBytes`: `414 URI Too Long` (RFC 9110 §15.5.15; RFC 9112 §3 asks for at least 8000 octets);
 /// - not `method SP target SP version CRLF` with single spaces, or ended by a bare LF: `400` (RFC 9112 §3, §2.2:
 ///   a recipient SHOULD NOT try to autocorrect an invalid request line).
-/// Either way the connection closes. It learns where the next request starts from the `ConnectionPhase` events.
+/// Either way the connection closes. It learns where the next request starts from the connection's `ConnectionCycle`.
 final class RequestLineGuard: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -43,16 +43,25 @@ final class RequestLineGuard: ChannelDuplexHandler {
     }
 
     private let maxBytes: Int
+    private let cycle: ConnectionCycle
     /// The current request line; nil when not inside one.
     private var line: Line? = Line()
+    /// The cycle's round the current line belongs to.
+    private var round = 0
     private var refused = false
 
-    init(maxBytes: Int = defaultMaxBytes) {
+    init(cycle: ConnectionCycle, maxBytes: Int = defaultMaxBytes) {
+        self.cycle = cycle
         self.maxBytes = maxBytes
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
+        // A new request may start once the previous one is answered.
+        if line == nil, cycle.phase == .idle, round != cycle.rounds {
+            round = cycle.rounds
+            line = Line()
+        }
         if var current = line {
             for byte in unwrapInboundIn(data).readableBytesView {
                 if byte == UInt8(ascii: "\n") {
@@ -70,12 +79,6 @@ final class RequestLineGuard: ChannelDuplexHandler {
             if line != nil { line = current }
         }
         context.fireChannelRead(data)
-    }
-
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        // A new request may start once the previous one is answered.
-        if case .idle? = event as? ConnectionPhase { line = Line() }
-        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     private func refuse(_ status: String, context: ChannelHandlerContext) {

@@ -19,13 +19,15 @@ enum RouteListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: timeouts))
-                    try channel.pipeline.syncOperations.addHandler(RequestLineGuard())
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    let pipeline = channel.pipeline.syncOperations
+                    let cycle = ConnectionCycle()
+                    try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
+                    try pipeline.addHandler(RequestLineGuard(cycle: cycle))
+                    try pipeline.configureHTTPServerPipeline(
                         withErrorHandling: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
-                    try channel.pipeline.syncOperations.addHandler(ProtocolErrorHandler())
-                    try channel.pipeline.syncOperations.addHandler(ForwardingHandler(forwarder: forwarder))
+                    try pipeline.addHandler(ProtocolErrorHandler())
+                    try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
                 }
             }
         let channel = try await bootstrap.bind(to: address)

@@ -1,5 +1,5 @@
-/// Where a client connection is in its request cycle, announced by `ForwardingHandler` as an outbound user
-/// event so `ClientTimeoutHandler` can apply the matching time limit.
+/// Where a client connection is in its request cycle (see `ConnectionCycle`), deciding which client time limit
+/// applies.
 enum ConnectionPhase: Sendable {
     /// Between requests: the keep-alive idle limit applies, then the header limit once bytes arrive.
     case idle
