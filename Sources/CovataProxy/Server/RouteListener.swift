@@ -5,6 +5,8 @@ import NIOPosix
 
 /// Binds one route's listener (TCP or unix socket) with an HTTP/1.1 pipeline in front of a `ForwardingHandler`.
 enum RouteListener {
+    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 * 1024)
+
     static func bind(
         _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig
     ) async throws -> any Channel {
@@ -17,6 +19,9 @@ enum RouteListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Reads grow up to 256 KiB while a client streams a body (NIO's default stops at 64 KiB); small
+            // requests keep small buffers.
+            .childChannelOption(.recvAllocator, value: Self.readSizes)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
