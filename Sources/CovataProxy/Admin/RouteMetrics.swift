@@ -8,8 +8,9 @@ final class RouteMetrics: Sendable {
     private let bytesIn: Counter
     private let bytesOut: Counter
     private let latency: Timer
-    /// Request counters by "method class/status class", made on first use (at most 2 × 6 of them).
-    private let requests = Mutex<[String: Counter]>([:])
+    /// Request counters by method class (read, write) and status class (0xx to 5xx, anything else as 0xx), made on
+    /// first use; indexed by number so counting a request builds no strings.
+    private let requests = Mutex<[Counter?]>(Array(repeating: nil, count: 2 * 6))
 
     init(name: String, factory: any MetricsFactory) {
         self.name = name
@@ -22,15 +23,16 @@ final class RouteMetrics: Sendable {
 
     /// One finished request, by method class (read or write) and status class.
     func request(method: String, status: Int, bytesIn: Int64, bytesOut: Int64) {
-        let methodClass = ["GET", "HEAD", "OPTIONS"].contains(method) ? "read" : "write"
-        let statusClass = "\(status / 100)xx"
+        let isRead = method == "GET" || method == "HEAD" || method == "OPTIONS"
+        let statusClass = (0...5).contains(status / 100) ? status / 100 : 0
+        let index = (isRead ? 0 : 6) + statusClass
         let counter = requests.withLock { counters in
-            let key = "\(methodClass)/\(statusClass)"
-            if let existing = counters[key] { return existing }
+            if let existing = counters[index] { return existing }
             let made = Counter(
                 label: "covata_proxy_requests_total",
-                dimensions: [("route", name), ("method", methodClass), ("status", statusClass)], factory: factory)
-            counters[key] = made
+                dimensions: [("route", name), ("method", isRead ? "read" : "write"), ("status", "\(statusClass)xx")],
+                factory: factory)
+            counters[index] = made
             return made
         }
         counter.increment()

@@ -29,7 +29,8 @@ final class Exchange {
     /// A 401 held back while we learn whether it is `invalid_token`, and whether we already replayed once.
     var heldUnauthorized: (head: CurlResponseHead, body: ByteBuffer)?
     var replayed = false
-    var firstByteTimer: Scheduled<Void>?
+    /// When the upstream must have started its answer (set once the request is sent).
+    var firstByteDeadline: NIODeadline?
     /// For the access log and metrics.
     let startedAt = NIODeadline.now()
     var upstreamSentAt: NIODeadline?

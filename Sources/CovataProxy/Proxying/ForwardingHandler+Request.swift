@@ -122,22 +122,6 @@ extension ForwardingHandler {
         if accepting { unblockReads() }
     }
 
-    /// Once the request is sent, the upstream has `firstByteSeconds` to start its answer.
-    func startFirstByteTimer(_ exchange: Exchange) {
-        guard let context, exchange.firstByteTimer == nil else { return }
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = exchange.id
-        exchange.firstByteTimer = context.eventLoop.scheduleTask(in: .milliseconds(forwarder.firstByteMilliseconds)) {
-            let handler = handler.value
-            guard let exchange = handler.exchange, exchange.id == id, !exchange.responseHeadSent,
-                exchange.heldUnauthorized == nil
-            else { return }
-            handler.forwarder.logger.warning(
-                "upstream sent no response in time", metadata: ["route": "\(handler.forwarder.route.upstream)"])
-            handler.fail(exchange, .upstreamTimedOut)
-        }
-    }
-
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
     private func bodyFraming(_ head: HTTPRequestHead) -> Result<CurlRequestBody, ProxyError> {
         let encodings = head.headers[canonicalForm: "transfer-encoding"]

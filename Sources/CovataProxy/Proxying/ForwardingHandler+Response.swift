@@ -23,7 +23,6 @@ extension ForwardingHandler {
 
     private func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
-        exchange.firstByteTimer?.cancel()
         if let sentAt = exchange.upstreamSentAt {
             forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
         }
@@ -119,7 +118,7 @@ extension ForwardingHandler {
         exchange.replayed = true
         forwarder.metrics.replayed()
         exchange.transfer = nil
-        exchange.firstByteTimer = nil
+        exchange.firstByteDeadline = nil
         forwarder.logger.info(
             "upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
         let tokens = forwarder.tokens

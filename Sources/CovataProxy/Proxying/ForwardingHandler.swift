@@ -17,6 +17,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     var exchange: Exchange?
     /// Set once an answer ends the connection: requests pipelined behind it are never started (RFC 9112 §9.6).
     var closing = false
+    /// The connection's one first-byte timer (see `startFirstByteTimer`).
+    var firstByteTimer: Scheduled<Void>?
     private var nextExchangeID = 0
     private var readBlocked = false
     private var pendingRead = false
@@ -28,7 +30,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopFirstByteTimer()
+        self.context = nil
+    }
 
     func read(context: ChannelHandlerContext) {
         if readBlocked { pendingRead = true } else { context.read() }
@@ -41,6 +46,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         forwarder.metrics.connectionClosed()
+        stopFirstByteTimer()
         // A client that goes away cancels its upstream transfer.
         if let exchange {
             exchange.transfer?.cancel()
@@ -119,7 +125,6 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     private func end(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
-        exchange.firstByteTimer?.cancel()
         self.exchange = nil
         forwarder.inFlight.end()
         record(exchange)

@@ -60,8 +60,16 @@ enum HeaderPolicy {
     where Fields.Element == (name: String, value: String) {
         var options: [String] = []
         for (name, value) in headers where name.isFieldName("connection") {
-            for token in value.split(separator: ",") {
-                options.append(token.trimmingSpacesAndTabs().lowercased())
+            for raw in value.split(separator: ",") {
+                let token = raw.trimmingSpacesAndTabs()
+                // The usual tokens without a lower-cased copy: every nginx answer says `Connection: keep-alive`.
+                if token.isFieldName("keep-alive") {
+                    options.append("keep-alive")
+                } else if token.isFieldName("close") {
+                    options.append("close")
+                } else {
+                    options.append(token.lowercased())
+                }
             }
         }
         return options

@@ -11,8 +11,8 @@ enum RequestScreen {
         }
         // 2. RFC 9110 §7.4 and §15.5.20: the Host must name this listener. A page that rebinds its own DNS name
         //    to 127.0.0.1 reaches a loopback port with its own name in Host; it gets 421, never the credential.
-        if let host = head.headers[canonicalForm: "host"].first, !hostNamesListener(String(host), route: route) {
-            return .misdirected(host: String(host))
+        if let host = head.headers.first(name: "host"), !hostNamesListener(host, route: route) {
+            return .misdirected(host: host)
         }
         // 3. Browsers announce cross-origin requests (RFC 6454 Origin, Fetch metadata); legacy tools never do.
         if head.headers.contains(name: "origin")
@@ -53,20 +53,18 @@ enum RequestScreen {
     /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
     /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
     static func hostNamesListener(_ value: String, route: RouteConfig) -> Bool {
-        var name = Substring(value.lowercased())
+        guard case .tcp(let listenHost, _) = route.listen else { return true }
+        var name = Substring(value)
         if name.hasPrefix("["), let close = name.firstIndex(of: "]") {
             name = name[name.index(after: name.startIndex)..<close]
         } else if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon {
             name = name[..<colon]
         }
-        switch route.listen {
-        case .unix:
-            return true
-        case .tcp(let listenHost, _):
-            let host = String(name)
-            return HostName.isLoopback(host) || host == route.upstream.host.lowercased()
-                || route.hosts.contains { $0.lowercased() == host } || host == listenHost.lowercased()
-        }
+        // The usual answer first, without copies: the request path runs this on every request.
+        if HostName.isLoopback(name) { return true }
+        let host = name.lowercased()
+        return host == route.upstream.host.lowercased() || route.hosts.contains { $0.lowercased() == host }
+            || host == listenHost.lowercased()
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was right.
