@@ -41,6 +41,16 @@ struct CurlHeadParser {
             problem = "a header line without a colon"
             return nil
         }
+        // RFC 9110 §5.1: a name is a token; §5.5: CR, LF or NUL in a value must be rejected (or replaced). Either
+        // could let a lenient client read a header that was never sent.
+        if colon == 0 || text[..<colon].contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+            problem = "an invalid header name"
+            return nil
+        }
+        if text[(colon + 1)...].contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
+            problem = "a control character in a header value"
+            return nil
+        }
         let name = String(decoding: text[..<colon], as: UTF8.self)
         let value = String(decoding: text[(colon + 1)...], as: UTF8.self).trimmingSpacesAndTabs()
         if name.isFieldName("content-length") { contentLengths.append(String(value)) }

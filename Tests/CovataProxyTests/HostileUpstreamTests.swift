@@ -47,7 +47,61 @@ import Testing
         Case(
             name: "header folded onto two lines", method: "GET",
             reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok"), status: 502),
+        // RFC 9110 §5.5: CR, LF or NUL inside a field value must be rejected (or replaced); a lone CR could split
+        // the answer for a lenient client.
+        Case(
+            name: "CR inside a header value", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\rSet-Cookie: x=1\r\nContent-Length: 2\r\n\r\nok"),
+            status: 502),
+        Case(
+            name: "NUL inside a header value", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\u{0}2\r\nContent-Length: 2\r\n\r\nok"), status: 502),
     ]
+
+    /// Unusual but valid heads, and what the client must see of them.
+    struct Faithful: Sendable, CustomTestStringConvertible {
+        let name: String
+        let reply: String
+        let statusLine: String
+        var present: [(name: String, value: String)] = []
+        var absent: [String] = []
+        var testDescription: String { name }
+    }
+
+    static let faithful: [Faithful] = [
+        // NIO writes its own phrase for the codes it knows; an unregistered code keeps the upstream's.
+        Faithful(
+            name: "reason phrase with spaces", reply: "HTTP/1.1 299 Odd But Fine\r\nContent-Length: 2\r\n\r\nok",
+            statusLine: "HTTP/1.1 299 Odd But Fine"),
+        Faithful(
+            name: "odd-case name, value padded with spaces and tabs",
+            reply: "HTTP/1.1 200 OK\r\nx-ODD-case: \t padded  value \t\r\nContent-Length: 2\r\n\r\nok",
+            statusLine: "HTTP/1.1 200 OK", present: [("X-Odd-Case", "padded  value")]),
+        Faithful(
+            name: "options named in Connection, in any case",
+            reply: "HTTP/1.1 200 OK\r\nCONNECTION: Keep-Alive, x-HOP\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+                + "X-Kept: 2\r\nContent-Length: 2\r\n\r\nok",
+            statusLine: "HTTP/1.1 200 OK", present: [("X-Kept", "2")], absent: ["X-Hop", "Keep-Alive"]),
+        Faithful(
+            name: "interim 100 then the final head",
+            reply: "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\nHTTP/1.1 201 Created\r\nX-Final: 1\r\n"
+                + "Content-Length: 2\r\n\r\nok",
+            statusLine: "HTTP/1.1 201 Created", present: [("X-Final", "1")], absent: ["X-Interim"]),
+    ]
+
+    @Test(arguments: faithful)
+    func unusualButValidHeadsArePassedOnFaithfully(_ item: Faithful) async throws {
+        try await Self.withProxy(to: [ScriptedUpstream.Reply(bytes: item.reply)]) { harness, _ in
+            let raw = try await RawHTTPClient.exchange(
+                port: harness.port(), "GET /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            let text = String(decoding: raw, as: UTF8.self)
+            #expect(text.hasPrefix(item.statusLine + "\r\n"), "got \(text.prefix(80))")
+            let response = try ParsedResponse(raw)
+            for (name, value) in item.present { #expect(response.header(name) == value, "\(name)") }
+            for name in item.absent { #expect(response.header(name) == nil, "\(name) was passed on") }
+            #expect(String(decoding: response.body, as: UTF8.self) == "ok")
+        }
+    }
 
     /// A proxy whose route goes to a scripted upstream with `replies`.
     static func withProxy(
