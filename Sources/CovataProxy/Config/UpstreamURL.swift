@@ -33,7 +33,7 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
 
     /// `scheme://host[:port]`, the part curl needs before the path.
     public var origin: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         return port.map { "\(scheme)://\(hostPart):\($0)" } ?? "\(scheme)://\(hostPart)"
     }
 

@@ -16,6 +16,8 @@ final class Forwarder: Sendable {
     let settings: RuntimeSettings
     /// The route's name in metrics and access logs: its listen address.
     let name: String
+    /// `scheme://host[:port]/base`, worked out once: every request's URL starts with it.
+    private let upstreamPrefix: String
 
     init(
         route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
@@ -29,6 +31,7 @@ final class Forwarder: Sendable {
         self.firstByteMilliseconds = Int64(timeouts.firstByteSeconds * 1000)
         self.limits = limits
         self.route = route
+        self.upstreamPrefix = route.upstream.origin + route.upstream.basePath
         self.inFlight = inFlight
         self.worker = worker
         self.tokens = tokens
@@ -38,6 +41,6 @@ final class Forwarder: Sendable {
 
     /// The upstream URL for a client's request-target: the target is appended byte-exact to the base.
     func upstreamURL(for target: String) -> String {
-        route.upstream.origin + route.upstream.basePath + target
+        upstreamPrefix + target
     }
 }
