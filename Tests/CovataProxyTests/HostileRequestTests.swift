@@ -44,10 +44,14 @@ import Testing
 
     /// RFC 9112 §9.3: bytes after a complete request are the next request; garbage there is refused, and the
     /// request before it is answered once, intact.
-    @Test func garbageAfterACompleteRequestIsNotAnsweredAsARequest() async throws {
+    @Test(arguments: [
+        get,
+        "POST /api/v1/x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ])
+    func garbageAfterACompleteRequestIsNotAnsweredAsARequest(_ first: String) async throws {
         try await ProxyHarness.with { harness in
             let raw = try await RawHTTPClient.exchange(
-                port: harness.port(), Self.get + "\r\n\u{01}\u{02}garbage\r\n\r\n" + Self.followUp)
+                port: harness.port(), first + "\r\n\u{01}\u{02}garbage\r\n\r\n" + Self.followUp)
             let statuses = String(decoding: raw, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").dropFirst()
             #expect(statuses.map { String($0.prefix(3)) } == ["200", "400"])
             #expect(harness.mock.state.apiRequests == 1)

@@ -7,13 +7,20 @@ final class ConnectionCycle {
     private(set) var phase = ConnectionPhase.idle
     /// When `phase` last changed (for a new connection: when it was accepted).
     private(set) var since = NIODeadline.now()
-    /// How often the connection went back to idle: a new request may start after each time.
+    /// How often the connection went back to idle: once per answered request.
     private(set) var rounds = 0
+    /// Run once, the next time the connection goes idle (set only while a refusal waits for earlier answers).
+    var whenIdle: (() -> Void)?
 
     func enter(_ phase: ConnectionPhase) {
         self.phase = phase
         since = .now()
-        if phase == .idle { rounds += 1 }
+        guard phase == .idle else { return }
+        rounds += 1
+        if let action = whenIdle {
+            whenIdle = nil
+            action()
+        }
     }
 }
 

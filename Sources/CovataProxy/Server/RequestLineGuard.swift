@@ -5,7 +5,8 @@ import NIOCore
 /// - longer than `maxBytes`: `414 URI Too Long` (RFC 9110 §15.5.15; RFC 9112 §3 asks for at least 8000 octets);
 /// - not `method SP target SP version CRLF` with single spaces, or ended by a bare LF: `400` (RFC 9112 §3, §2.2:
 ///   a recipient SHOULD NOT try to autocorrect an invalid request line).
-/// Either way the connection closes. It learns where the next request starts from the connection's `ConnectionCycle`.
+/// Either way the connection closes. `RequestFraming` tells it where each request line starts, so requests pipelined
+/// behind each other are each checked, however their bytes are split across reads.
 final class RequestLineGuard: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -21,16 +22,24 @@ final class RequestLineGuard: ChannelDuplexHandler {
         /// An empty part: a space first, after another space, or right before the line end.
         var emptyPart = false
         var last: UInt8 = 0
+        /// How many leading bytes match the HTTP/2 connection preface's first line.
+        var prefaceMatched = 0
+        static let preface = Array("PRI * HTTP/2.0\r".utf8)
 
         /// Three parts separated by single spaces, ended by CRLF.
         var isWellFormed: Bool {
             last == UInt8(ascii: "\r") && spaces == 2 && !emptyPart
         }
 
+        /// `PRI * HTTP/2.0`: an HTTP/2 client's preface (RFC 9113 §3.4), not an HTTP/1.1 request; the decoder would
+        /// wait for the rest of it instead of refusing it.
+        var isHTTP2Preface: Bool { prefaceMatched == Self.preface.count && length == Self.preface.count }
+
         /// Blank lines before a request are allowed (RFC 9112 §2.2); the decoder skips them.
         var isBlank: Bool { length == 0 || (length == 1 && last == UInt8(ascii: "\r")) }
 
         mutating func add(_ byte: UInt8) {
+            if prefaceMatched == length, length < Self.preface.count, byte == Self.preface[length] { prefaceMatched += 1 }
             if byte == UInt8(ascii: " ") {
                 if length == 0 || last == UInt8(ascii: " ") { emptyPart = true }
                 spaces += 1
@@ -44,10 +53,11 @@ final class RequestLineGuard: ChannelDuplexHandler {
 
     private let maxBytes: Int
     private let cycle: ConnectionCycle
-    /// The current request line; nil when not inside one.
-    private var line: Line? = Line()
-    /// The cycle's round the current line belongs to.
-    private var round = 0
+    /// The current request line, when inside one.
+    private var line = Line()
+    private var framing = RequestFraming()
+    /// Request lines passed on to the decoder; the refusal of a later one waits until all of them are answered.
+    private var requestLines = 0
     private var refused = false
 
     init(cycle: ConnectionCycle, maxBytes: Int = defaultMaxBytes) {
@@ -55,34 +65,57 @@ final class RequestLineGuard: ChannelDuplexHandler {
         self.maxBytes = maxBytes
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refused else { return }
-        // A new request may start once the previous one is answered.
-        if line == nil, cycle.phase == .idle, round != cycle.rounds {
-            round = cycle.rounds
-            line = Line()
-        }
-        if var current = line {
-            for byte in unwrapInboundIn(data).readableBytesView {
-                if byte == UInt8(ascii: "\n") {
-                    if current.isBlank {
-                        current = Line()
-                        continue
-                    }
-                    guard current.isWellFormed else { return refuse("400 Bad Request", context: context) }
-                    line = nil
-                    break
-                }
-                current.add(byte)
-                if current.length > maxBytes { return refuse("414 URI Too Long", context: context) }
-            }
-            if line != nil { line = current }
-        }
-        context.fireChannelRead(data)
+    func channelInactive(context: ChannelHandlerContext) {
+        // A refusal still waiting holds the context; let it go with the connection.
+        cycle.whenIdle = nil
+        context.fireChannelInactive()
     }
 
-    private func refuse(_ status: String, context: ChannelHandlerContext) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        let buffer = unwrapInboundIn(data)
+        let (refusal, goodBytes) = buffer.withUnsafeReadableBytes { check($0) }
+        guard let refusal else { return context.fireChannelRead(data) }
         refused = true
+        // Requests before the bad line are served as usual; the refusal answers after them (RFC 9112 §9.3.2).
+        if goodBytes > 0, let good = buffer.getSlice(at: buffer.readerIndex, length: goodBytes) {
+            context.fireChannelRead(wrapInboundOut(good))
+        }
+        refuseOnceAnswered(refusal, context: context)
+    }
+
+    /// Checks the request-line bytes among `bytes`, skipping heads and bodies. Returns the status line of a refusal
+    /// (nil if none) and how many bytes come before the refused line.
+    private func check(_ bytes: UnsafeRawBufferPointer) -> (refusal: String?, goodBytes: Int) {
+        var index = 0
+        var lineStart = 0
+        while true {
+            index = framing.skip(bytes, from: index)
+            guard index < bytes.count else { return (nil, bytes.count) }
+            if line.length == 0 { lineStart = index }
+            let byte = bytes[index]
+            index += 1
+            guard byte == UInt8(ascii: "\n") else {
+                line.add(byte)
+                if line.length > maxBytes { return ("414 URI Too Long", lineStart) }
+                continue
+            }
+            if line.isBlank {
+                line = Line()
+                continue
+            }
+            guard line.isWellFormed, !line.isHTTP2Preface else { return ("400 Bad Request", lineStart) }
+            line = Line()
+            requestLines += 1
+            framing.requestLineEnded()
+        }
+    }
+
+    private func refuseOnceAnswered(_ status: String, context: ChannelHandlerContext) {
+        guard cycle.phase == .idle, cycle.rounds >= requestLines else {
+            cycle.whenIdle = { [weak self] in self?.refuseOnceAnswered(status, context: context) }
+            return
+        }
         let answer = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
