@@ -21,6 +21,10 @@ import Testing
             pieces: ["GET /api/v1/a HTTP/1.1\r\n\(host)\r\nGET /api/v1/b HTTP/1.1\r\n\(host)\r\nGET /api/v1/c HTTP/1.1\r\n\(host)\r\n"],
             targets: ["/api/v1/a", "/api/v1/b", "/api/v1/c"]),
         Case(
+            name: "fifty GETs in one write",
+            pieces: [(1...50).map { "GET /api/v1/n\($0) HTTP/1.1\r\n\(host)\r\n" }.joined()],
+            targets: (1...50).map { "/api/v1/n\($0)" }),
+        Case(
             name: "a POST with a body, then a GET",
             pieces: ["POST /api/v1/p HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhelloGET /api/v1/g HTTP/1.1\r\n\(host)\r\n"],
             targets: ["/api/v1/p", "/api/v1/g"]),

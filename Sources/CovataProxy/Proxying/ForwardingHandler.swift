@@ -17,6 +17,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     var exchange: Exchange?
     /// Set once an answer ends the connection: requests pipelined behind it are never started (RFC 9112 §9.6).
     var closing = false
+    /// Parts of requests sent while one was in progress, in order (see `ForwardingHandler+Pipelining`).
+    var pipelined = CircularBuffer<HTTPServerRequestPart>()
     /// The connection's one first-byte timer (see `startFirstByteTimer`).
     var firstByteTimer: Scheduled<Void>?
     private var nextExchangeID = 0
@@ -36,7 +38,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if readBlocked { pendingRead = true } else { context.read() }
+        if readBlocked || !pipelined.isEmpty { pendingRead = true } else { context.read() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -47,6 +49,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         forwarder.metrics.connectionClosed()
         stopFirstByteTimer()
+        pipelined.removeAll()
         // A client that goes away cancels its upstream transfer.
         if let exchange {
             exchange.transfer?.cancel()
@@ -57,7 +60,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ProtocolErrorHandler has answered a malformed request and is closing the connection.
-        if error is HTTPParserError { closing = true }
+        if error is HTTPParserError {
+            closing = true
+            pipelined.removeAll()
+        }
         if error is HTTPParserError, let exchange {
             exchange.failed = true
             exchange.responseHeadSent = true
@@ -75,11 +81,16 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if holdsPipelined(part) { return }
+        handle(part, context: context)
+    }
+
+    func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             guard !closing else { return }
             nextExchangeID += 1
-            if let previous = self.exchange { end(previous) }
             begin(head, id: nextExchangeID, context: context)
         case .body(let buffer):
             guard let exchange, !exchange.failed else { return }
@@ -110,17 +121,22 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func unblockReads() {
         readBlocked = false
-        if pendingRead, let context {
-            pendingRead = false
-            context.read()
-        }
+        resumeReadsIfWanted()
     }
 
-    /// Forgets an exchange once both its request and its response have ended.
+    /// Reads again if a read was asked for while blocked, and nothing blocks it any more.
+    func resumeReadsIfWanted() {
+        guard !readBlocked, pipelined.isEmpty, pendingRead, let context else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    /// Forgets an exchange once both its request and its response have ended; a pipelined request may start.
     func finishIfDone(_ exchange: Exchange) {
         guard exchange.requestEnded, exchange.responseEnded else { return }
         end(exchange)
         cycle.enter(.idle)
+        if !pipelined.isEmpty { startPipelinedSoon() }
     }
 
     private func end(_ exchange: Exchange) {

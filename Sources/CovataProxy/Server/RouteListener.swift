@@ -28,8 +28,9 @@ enum RouteListener {
                     let cycle = ConnectionCycle()
                     try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
                     try pipeline.addHandler(RequestLineGuard(cycle: cycle))
+                    // Pipelined requests are queued by ForwardingHandler, which never pauses reading for the rest.
                     try pipeline.configureHTTPServerPipeline(
-                        withErrorHandling: false, withEncoderConfiguration: .init(),
+                        withPipeliningAssistance: false, withErrorHandling: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
                     try pipeline.addHandler(ProtocolErrorHandler())
                     try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
