@@ -50,6 +50,7 @@ extension HostileRequestTests {
     static let hosts: [Case] = [
         Case("missing Host", 400, "GET /api/v1/x HTTP/1.1\r\n\r\n"),
         Case("duplicate Host", 400, "GET /api/v1/x HTTP/1.1\r\nHost: localhost\r\nHost: b\r\n\r\n"),
+        Case("two Hosts in one field", 400, "GET /api/v1/x HTTP/1.1\r\nHost: localhost, evil.example\r\n\r\n"),
         Case("Host with a path", 400, "GET /api/v1/x HTTP/1.1\r\nHost: a/b\r\n\r\n"),
         Case("Host with a space", 400, "GET /api/v1/x HTTP/1.1\r\nHost: a b\r\n\r\n"),
         Case("empty Host", 400, "GET /api/v1/x HTTP/1.1\r\nHost: \r\n\r\n"),

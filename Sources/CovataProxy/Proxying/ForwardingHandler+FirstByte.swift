@@ -32,7 +32,8 @@ extension ForwardingHandler {
             scheduleFirstByteCheck(at: deadline)
             return
         }
-        forwarder.logger.warning("upstream sent no response in time", metadata: ["route": "\(forwarder.route.upstream)"])
+        forwarder.logger.warning(
+            "upstream sent no response in time", metadata: ["route": "\(forwarder.route.upstream)"])
         fail(exchange, .upstreamTimedOut)
     }
 }

@@ -32,11 +32,8 @@ extension ForwardingHandler {
             fail(exchange, .methodNotAllowed("TRACE is not forwarded"))
             return
         }
-        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request.
-        let hosts = head.headers[canonicalForm: "host"]
-        if head.version == .http1_1,
-            hosts.count != 1 || hosts[0].isEmpty || hosts[0].contains(where: { $0 == " " || $0 == "/" || $0 == "@" })
-        {
+        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request (also not two in one field, comma-separated).
+        if head.version == .http1_1, !Self.hasOneValidHost(head.headers) {
             fail(exchange, .badRequest("an HTTP/1.1 request needs exactly one valid Host header"))
             return
         }
@@ -120,6 +117,17 @@ extension ForwardingHandler {
             startFirstByteTimer(exchange)
         }
         if accepting { unblockReads() }
+    }
+
+    private static func hasOneValidHost(_ headers: HTTPHeaders) -> Bool {
+        var found: String?
+        for (name, value) in headers where name.isFieldName("host") {
+            guard found == nil else { return false }
+            found = value
+        }
+        guard let host = found, !host.isEmpty else { return false }
+        let refused: [UInt8] = [UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: ",")]
+        return !host.utf8.contains { refused.contains($0) }
     }
 
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.

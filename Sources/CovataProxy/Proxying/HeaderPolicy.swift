@@ -55,21 +55,20 @@ enum HeaderPolicy {
         return out
     }
 
-    /// Lower-cased tokens listed in every Connection header (usually none or one, so a list, not a set).
+    /// Lower-cased tokens listed in every Connection header, but for `keep-alive` and `close`: they name nothing
+    /// that could be forwarded (Keep-Alive is on the fixed list, Close is reserved by RFC 9110 §18.4), and skipping
+    /// them keeps the usual answer (`Connection: keep-alive`, from every nginx) free of allocations.
     static func connectionOptions<Fields: Sequence>(_ headers: Fields) -> [String]
     where Fields.Element == (name: String, value: String) {
         var options: [String] = []
         for (name, value) in headers where name.isFieldName("connection") {
-            for raw in value.split(separator: ",") {
-                let token = raw.trimmingSpacesAndTabs()
-                // The usual tokens without a lower-cased copy: every nginx answer says `Connection: keep-alive`.
-                if token.isFieldName("keep-alive") {
-                    options.append("keep-alive")
-                } else if token.isFieldName("close") {
-                    options.append("close")
-                } else {
-                    options.append(token.lowercased())
-                }
+            var rest = Substring(value)
+            while !rest.isEmpty {
+                let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+                let token = rest[..<comma].trimmingSpacesAndTabs()
+                rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
+                if token.isEmpty || token.isFieldName("keep-alive") || token.isFieldName("close") { continue }
+                options.append(token.lowercased())
             }
         }
         return options

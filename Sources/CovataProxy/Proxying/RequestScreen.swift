@@ -54,11 +54,13 @@ enum RequestScreen {
     /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
     static func hostNamesListener(_ value: String, route: RouteConfig) -> Bool {
         guard case .tcp(let listenHost, _) = route.listen else { return true }
+        // Byte offsets, not Characters: this runs on every request.
+        let colon = UInt8(ascii: ":")
         var name = Substring(value)
-        if name.hasPrefix("["), let close = name.firstIndex(of: "]") {
-            name = name[name.index(after: name.startIndex)..<close]
-        } else if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon {
-            name = name[..<colon]
+        if value.utf8.first == UInt8(ascii: "["), let close = value.utf8.firstIndex(of: UInt8(ascii: "]")) {
+            name = value[value.utf8.index(after: value.utf8.startIndex)..<close]
+        } else if let last = value.utf8.lastIndex(of: colon), value.utf8.firstIndex(of: colon) == last {
+            name = value[..<last]
         }
         // The usual answer first, without copies: the request path runs this on every request.
         if HostName.isLoopback(name) { return true }
