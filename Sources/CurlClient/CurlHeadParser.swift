@@ -47,15 +47,20 @@ struct CurlHeadParser {
             problem = "an invalid header name"
             return nil
         }
-        if text[(colon + 1)...].contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
+        // The value without the spaces and tabs around it, trimmed as bytes (one pass each way, no copy).
+        var start = colon + 1
+        var stop = text.count
+        while start < stop, text[start] == UInt8(ascii: " ") || text[start] == UInt8(ascii: "\t") { start += 1 }
+        while stop > start, text[stop - 1] == UInt8(ascii: " ") || text[stop - 1] == UInt8(ascii: "\t") { stop -= 1 }
+        if text[start..<stop].contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
             problem = "a control character in a header value"
             return nil
         }
         let name = String(decoding: text[..<colon], as: UTF8.self)
-        let value = String(decoding: text[(colon + 1)...], as: UTF8.self).trimmingSpacesAndTabs()
-        if name.isFieldName("content-length") { contentLengths.append(String(value)) }
+        let value = String(decoding: text[start..<stop], as: UTF8.self)
+        if name.isFieldName("content-length") { contentLengths.append(value) }
         if name.isFieldName("transfer-encoding") { chunked = true }
-        headers.append((name, String(value)))
+        headers.append((name, value))
         return nil
     }
 
@@ -72,6 +77,8 @@ struct CurlHeadParser {
     /// mean the message length cannot be known; a proxy must discard the answer and close the connection.
     private func framingProblem() -> String? {
         if chunked, !contentLengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
+        // The usual case: one plain value.
+        if contentLengths.count < 2, !(contentLengths.first?.utf8.contains(UInt8(ascii: ",")) ?? false) { return nil }
         let lengths = Set(contentLengths.flatMap { $0.split(separator: ",").map { $0.trimmingSpacesAndTabs() } })
         if lengths.count > 1 { return "conflicting Content-Length values" }
         return nil

@@ -38,17 +38,7 @@ extension CurlTransfer {
         set(cp_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderTrampoline))
         set(cp_setopt_ptr(easy, CURLOPT_HEADERDATA, me))
 
-        var list: UnsafeMutablePointer<curl_slist>?
-        for header in request.headers {
-            // "Name:" would delete a header in curl; "Name;" sends it with an empty value.
-            let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
-            list = curl_slist_append(list, line)
-        }
-        // We answer a client's 100-continue ourselves; curl must not wait for one from the upstream.
-        list = curl_slist_append(list, "Expect:")
-        if !request.headers.contains(where: { $0.name.isFieldName("accept") }) {
-            list = curl_slist_append(list, "Accept:")
-        }
+        let list = makeHeaderList()
         workerHeaderList = list
         set(cp_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
         guard ok else {
@@ -113,7 +103,7 @@ extension CurlTransfer {
             }
         }
         workerEasy = nil
-        if let list = workerHeaderList { curl_slist_free_all(list) }
+        if let list = workerHeaderList { Self.freeHeaderList(list) }
         workerHeaderList = nil
     }
 

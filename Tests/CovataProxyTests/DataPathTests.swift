@@ -38,6 +38,27 @@ import Testing
         }
     }
 
+    /// What reaches Covata of a client's own headers: name case, empty values and repeats kept; nothing curl would
+    /// add on its own (`Accept`, `Expect`) when the client did not send it.
+    @Test(arguments: [
+        ("X-Empty:", "X-Empty", [""]),
+        ("x-ODD-Case: v", "x-ODD-Case", ["v"]),
+        ("X-Twice: 1\r\nX-Twice: 2", "X-Twice", ["1", "2"]),
+        ("Accept: text/csv", "Accept", ["text/csv"]),
+        ("User-Agent: legacy-tool/1.0", "Accept", []),
+        ("User-Agent: legacy-tool/1.0", "Expect", []),
+    ])
+    func requestHeadersArriveAsSent(line: String, name: String, values: [String]) async throws {
+        try await ProxyHarness.with { harness in
+            let response = try await Self.echo(
+                harness.port(), "GET /api/v1/h HTTP/1.1\r\nHost: localhost\r\n\(line)\r\nConnection: close\r\n\r\n")
+            #expect(Self.headerValues(response, name) == values)
+            if !values.isEmpty {
+                #expect(ProxyEndToEndTests.seenHeaders(response).contains { $0.0 == name }, "name case changed")
+            }
+        }
+    }
+
     @Test(arguments: [
         ("Connection: X-Custom\r\nX-Custom: 1", "X-Custom"),
         ("Keep-Alive: timeout=5", "Keep-Alive"),

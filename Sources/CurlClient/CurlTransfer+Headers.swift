@@ -1,0 +1,49 @@
+import CCurl
+
+/// The request's header list for `CURLOPT_HTTPHEADER`, built in one allocation: curl_slist_append makes two per
+/// line (node and copy), and a small request has half a dozen lines. curl only reads the list, and it must outlive
+/// the transfer, so it is freed with the easy handle. Worker-thread only.
+extension CurlTransfer {
+    func makeHeaderList() -> UnsafeMutablePointer<curl_slist> {
+        // A nil value suppresses a header curl would add by itself ("Name:"). We answer a client's 100-continue
+        // ourselves, so curl must not wait for one from the upstream; and it must not invent an Accept.
+        var lines: [(name: String, value: String?)] = request.headers.map { ($0.name, $0.value) }
+        lines.append(("Expect", nil))
+        if !request.headers.contains(where: { $0.name.isFieldName("accept") }) { lines.append(("Accept", nil)) }
+
+        // "Name: value", "Name;" for an empty value ("Name:" would suppress it), or "Name:"; each ends in NUL.
+        let textBytes = lines.reduce(0) { total, line in
+            total + line.name.utf8.count + 1 + (line.value.map { $0.isEmpty ? 0 : 1 + $0.utf8.count } ?? 0) + 1
+        }
+        let nodeBytes = MemoryLayout<curl_slist>.stride * lines.count
+        let block = UnsafeMutableRawPointer.allocate(
+            byteCount: nodeBytes + textBytes, alignment: MemoryLayout<curl_slist>.alignment)
+        let nodes = block.bindMemory(to: curl_slist.self, capacity: lines.count)
+        var cursor = (block + nodeBytes).bindMemory(to: CChar.self, capacity: textBytes)
+        func put<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+            for byte in bytes {
+                cursor.pointee = CChar(bitPattern: byte)
+                cursor += 1
+            }
+        }
+        for (index, line) in lines.enumerated() {
+            let start = cursor
+            put(line.name.utf8)
+            switch line.value {
+            case nil: put(":".utf8)
+            case let value? where value.isEmpty: put(";".utf8)
+            case let value?:
+                put(": ".utf8)
+                put(value.utf8)
+            }
+            put(CollectionOfOne(0))
+            let next = index + 1 < lines.count ? nodes + index + 1 : nil
+            (nodes + index).initialize(to: curl_slist(data: start, next: next))
+        }
+        return nodes
+    }
+
+    static func freeHeaderList(_ list: UnsafeMutablePointer<curl_slist>) {
+        UnsafeMutableRawPointer(list).deallocate()
+    }
+}
