@@ -39,17 +39,20 @@ struct RequestFraming {
             switch position {
             case .requestLine:
                 return index
-            case .body(let remaining), .chunkData(let remaining):
-                let taken = Int(min(remaining, Int64(bytes.count - index)))
-                index += taken
-                if remaining - Int64(taken) > 0 {
-                    position = position == .body(remaining: remaining)
-                        ? .body(remaining: remaining - Int64(taken)) : .chunkData(remaining: remaining - Int64(taken))
-                } else {
-                    // After chunk data comes its CRLF, then the next size line: read it as a (blank) size line.
-                    position = position == .body(remaining: remaining) ? .requestLine : .chunkSize
-                    startLine()
+            case .body(let remaining):
+                let taken = min(remaining, Int64(bytes.count - index))
+                index += Int(taken)
+                position = taken < remaining ? .body(remaining: remaining - taken) : .requestLine
+            case .chunkData(let remaining):
+                let taken = min(remaining, Int64(bytes.count - index))
+                index += Int(taken)
+                guard taken == remaining else {
+                    position = .chunkData(remaining: remaining - taken)
+                    break
                 }
+                // The chunk's CRLF follows, read as a blank size line, then the next size line.
+                position = .chunkSize
+                startLine()
             case .head, .chunkSize, .trailers:
                 let byte = bytes[index]
                 index += 1
