@@ -19,24 +19,32 @@ extension CurlTransfer {
         let block = UnsafeMutableRawPointer.allocate(
             byteCount: nodeBytes + textBytes, alignment: MemoryLayout<curl_slist>.alignment)
         let nodes = block.bindMemory(to: curl_slist.self, capacity: lines.count)
-        var cursor = (block + nodeBytes).bindMemory(to: CChar.self, capacity: textBytes)
-        func put<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
-            for byte in bytes {
-                cursor.pointee = CChar(bitPattern: byte)
-                cursor += 1
+        let text = (block + nodeBytes).bindMemory(to: CChar.self, capacity: textBytes)
+        var cursor = UnsafeMutableRawPointer(text)
+        func put(_ byte: UInt8) {
+            cursor.storeBytes(of: byte, as: UInt8.self)
+            cursor += 1
+        }
+        func put(_ string: String) {
+            var string = string
+            string.withUTF8 { bytes in
+                guard let base = bytes.baseAddress else { return }
+                cursor.copyMemory(from: base, byteCount: bytes.count)
+                cursor += bytes.count
             }
         }
         for (index, line) in lines.enumerated() {
-            let start = cursor
-            put(line.name.utf8)
+            let start = cursor.assumingMemoryBound(to: CChar.self)
+            put(line.name)
             switch line.value {
-            case nil: put(":".utf8)
-            case let value? where value.isEmpty: put(";".utf8)
+            case nil: put(UInt8(ascii: ":"))
+            case let value? where value.isEmpty: put(UInt8(ascii: ";"))
             case let value?:
-                put(": ".utf8)
-                put(value.utf8)
+                put(UInt8(ascii: ":"))
+                put(UInt8(ascii: " "))
+                put(value)
             }
-            put(CollectionOfOne(0))
+            put(0)
             let next = index + 1 < lines.count ? nodes + index + 1 : nil
             (nodes + index).initialize(to: curl_slist(data: start, next: next))
         }

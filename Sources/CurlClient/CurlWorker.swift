@@ -21,6 +21,8 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     }
 
     public let options: CurlClientOptions
+    /// The thread's name, as the kernel allows it (15 bytes).
+    let name: String
     let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let stopped = Mutex(false)
@@ -41,8 +43,8 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
         if options.maxConnectionsPerHost > 0 {
             _ = cp_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost)
         }
+        self.name = String(name.prefix(15))
         let thread = Thread { [self] in run() }
-        thread.name = name
         thread.start()
     }
 
@@ -82,6 +84,8 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     }
 
     private func run() {
+        // Foundation's Thread.name does not reach the kernel here; `top -H` and profilers should see which it is.
+        _ = cp_name_this_thread(name)
         while true {
             let (commands, closed) = inbox.withLock { box -> ([Command], Bool) in
                 defer { box.commands.removeAll(keepingCapacity: true) }
