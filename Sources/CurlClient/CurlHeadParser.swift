@@ -58,8 +58,8 @@ struct CurlHeadParser {
         }
         let name = String(decoding: text[..<colon], as: UTF8.self)
         let value = String(decoding: text[start..<stop], as: UTF8.self)
-        if name.isFieldName("content-length") { contentLengths.append(value) }
-        if name.isFieldName("transfer-encoding") { chunked = true }
+        if name.equalsIgnoringASCIICase("content-length") { contentLengths.append(value) }
+        if name.equalsIgnoringASCIICase("transfer-encoding") { chunked = true }
         headers.append((name, value))
         return nil
     }

@@ -9,7 +9,9 @@ extension CurlTransfer {
         // ourselves, so curl must not wait for one from the upstream; and it must not invent an Accept.
         var lines: [(name: String, value: String?)] = request.headers.map { ($0.name, $0.value) }
         lines.append(("Expect", nil))
-        if !request.headers.contains(where: { $0.name.isFieldName("accept") }) { lines.append(("Accept", nil)) }
+        if !request.headers.contains(where: { $0.name.equalsIgnoringASCIICase("accept") }) {
+            lines.append(("Accept", nil))
+        }
 
         // "Name: value", "Name;" for an empty value ("Name:" would suppress it), or "Name:"; each ends in NUL.
         let textBytes = lines.reduce(0) { total, line in

@@ -4,7 +4,7 @@ import CurlClient
 enum HostName {
     /// True for `localhost`, 127.0.0.0/8 and ::1 (checked on every request's Host, so without copies).
     static func isLoopback<Name: StringProtocol>(_ host: Name) -> Bool {
-        if host.isFieldName("localhost") || host == "::1" || host == "[::1]" { return true }
+        if host.equalsIgnoringASCIICase("localhost") || host == "::1" || host == "[::1]" { return true }
         // Four dot-separated decimal octets, the first 127.
         var octets = 0
         var value = 0

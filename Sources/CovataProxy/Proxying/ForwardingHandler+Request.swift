@@ -121,13 +121,17 @@ extension ForwardingHandler {
 
     private static func hasOneValidHost(_ headers: HTTPHeaders) -> Bool {
         var found: String?
-        for (name, value) in headers where name.isFieldName("host") {
+        for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
             guard found == nil else { return false }
             found = value
         }
         guard let host = found, !host.isEmpty else { return false }
-        let refused: [UInt8] = [UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: ",")]
-        return !host.utf8.contains { refused.contains($0) }
+        return !host.utf8.contains { byte in
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: ","): true
+            default: false
+            }
+        }
     }
 
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.

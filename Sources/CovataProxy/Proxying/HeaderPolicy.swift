@@ -10,6 +10,10 @@ enum HeaderPolicy {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
+    /// Redone for the upstream by curl and by us: Host, the framing, and Expect (steps 3 to 5 below).
+    static let redoneHere: [String] = ["host", "content-length", "expect"]
+    /// Connection options that name nothing forwardable (see `connectionOptions`).
+    static let nothingNamed: [String] = ["keep-alive", "close"]
 
     /// The header lines to send upstream for a client request; `callerProof` is the route's `requireHeader`.
     static func upstreamRequestHeaders(
@@ -25,14 +29,14 @@ enum HeaderPolicy {
             // 3. RFC 9110 §7.2: Host is the upstream's; curl writes it from the URL.
             // 4. RFC 9112 §6.2-6.3: framing is re-done by curl from the body length we give it.
             // 5. RFC 9110 §10.1.1: Expect is answered here, not forwarded.
-            if name.isFieldName("host") || name.isFieldName("content-length") || name.isFieldName("expect") { continue }
+            if isListed(name, in: redoneHere) { continue }
             // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
             //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
-            if name.isFieldName("authorization") { continue }
+            if name.equalsIgnoringASCIICase("authorization") { continue }
             // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
             //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
-            if name.isFieldName("forwarded") || isForwardedFamily(name) { continue }
-            if let callerProof, name.isFieldName(callerProof) { continue }
+            if name.equalsIgnoringASCIICase("forwarded") || isForwardedFamily(name) { continue }
+            if let callerProof, name.equalsIgnoringASCIICase(callerProof) { continue }
             out.append((name, value))
         }
         // 8. RFC 6750 §2.1: the credential, added last.
@@ -61,13 +65,13 @@ enum HeaderPolicy {
     static func connectionOptions<Fields: Sequence>(_ headers: Fields) -> [String]
     where Fields.Element == (name: String, value: String) {
         var options: [String] = []
-        for (name, value) in headers where name.isFieldName("connection") {
+        for (name, value) in headers where name.equalsIgnoringASCIICase("connection") {
             var rest = Substring(value)
             while !rest.isEmpty {
                 let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
                 let token = rest[..<comma].trimmingSpacesAndTabs()
-                rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
-                if token.isEmpty || token.isFieldName("keep-alive") || token.isFieldName("close") { continue }
+                rest = rest[comma...].dropFirst()
+                if token.isEmpty || isListed(token, in: nothingNamed) { continue }
                 options.append(token.lowercased())
             }
         }
@@ -75,12 +79,18 @@ enum HeaderPolicy {
     }
 
     private static func isHopByHop(_ name: String, named: [String]) -> Bool {
-        hopByHop.contains { name.isFieldName($0) } || named.contains { name.isFieldName($0) }
+        isListed(name, in: hopByHop) || isListed(name, in: named)
+    }
+
+    /// Whether `name` is one of `lowercaseNames`, ignoring ASCII case.
+    private static func isListed<Name: StringProtocol>(_ name: Name, in lowercaseNames: [String]) -> Bool {
+        lowercaseNames.contains { name.equalsIgnoringASCIICase($0) }
     }
 
     /// `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto` and the rest of the family.
     private static func isForwardedFamily(_ name: String) -> Bool {
         let prefix = "x-forwarded-"
-        return name.utf8.count > prefix.utf8.count && name.prefix(prefix.count).isFieldName(prefix)
+        let bytes = name.utf8
+        return bytes.count > prefix.utf8.count && bytes.prefix(prefix.utf8.count).equalsIgnoringASCIICase(prefix)
     }
 }

@@ -73,9 +73,9 @@ struct RequestFraming {
     /// The value after `name:` when the current line is that field (names compared ignoring ASCII case).
     private func value(of name: String) -> ArraySlice<UInt8>? {
         let count = name.utf8.count
-        guard line.count > count, line[count] == UInt8(ascii: ":"),
-            String(decoding: line[..<count], as: UTF8.self).isFieldName(name)
-        else { return nil }
+        guard line.count > count, line[count] == UInt8(ascii: ":"), line[..<count].equalsIgnoringASCIICase(name) else {
+            return nil
+        }
         return line[(count + 1)...]
     }
 

@@ -39,7 +39,9 @@ final class RequestLineGuard: ChannelDuplexHandler {
         var isBlank: Bool { length == 0 || (length == 1 && last == UInt8(ascii: "\r")) }
 
         mutating func add(_ byte: UInt8) {
-            if prefaceMatched == length, length < Self.preface.count, byte == Self.preface[length] { prefaceMatched += 1 }
+            if prefaceMatched == length, length < Self.preface.count, byte == Self.preface[length] {
+                prefaceMatched += 1
+            }
             if byte == UInt8(ascii: " ") {
                 if length == 0 || last == UInt8(ascii: " ") { emptyPart = true }
                 spaces += 1
