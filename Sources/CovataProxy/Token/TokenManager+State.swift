@@ -86,29 +86,24 @@ extension TokenManager {
         } catch {
             return nil
         }
+        let reason: String
         switch loaded {
         case .missing:
             if reportingProblems {
                 logger.info("no token state file yet", metadata: ["path": "\(stateFile.path)"])
             }
             return nil
-        case .unusable(let reason):
-            if reportingProblems {
-                logger.warning(
-                    "token state file ignored; signing in afresh",
-                    metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
-            }
-            return nil
+        case .unusable(let problem):
+            reason = problem
         case .state(let state):
-            if let mismatch = state.mismatch(with: config) {
-                if reportingProblems {
-                    logger.warning(
-                        "token state file ignored; signing in afresh",
-                        metadata: ["path": "\(stateFile.path)", "reason": "\(mismatch)"])
-                }
-                return nil
-            }
-            return state
+            guard let mismatch = state.mismatch(with: config) else { return state }
+            reason = mismatch
         }
+        if reportingProblems {
+            logger.warning(
+                "token state file ignored; signing in afresh",
+                metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
+        }
+        return nil
     }
 }
