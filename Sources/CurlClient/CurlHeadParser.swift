@@ -70,7 +70,15 @@ struct CurlHeadParser {
         let rest = text[(space + 1)...]
         let codeEnd = rest.firstIndex(of: UInt8(ascii: " ")) ?? rest.endIndex
         status = Int(String(decoding: rest[..<codeEnd], as: UTF8.self)) ?? 0
-        if codeEnd < rest.endIndex { reason = String(decoding: rest[(codeEnd + 1)...], as: UTF8.self) }
+        // RFC 9112 §4: three digits, and a reason of tabs, spaces and visible characters. Both reach the client as
+        // they are, so anything else (a lone CR could split the answer for a lenient client) is refused.
+        if !(100...999).contains(status) { problem = "an invalid status code" }
+        guard codeEnd < rest.endIndex else { return }
+        let phrase = rest[(codeEnd + 1)...]
+        if phrase.contains(where: { ($0 < 0x20 && $0 != UInt8(ascii: "\t")) || $0 == 0x7F }) {
+            problem = "a control character in the reason phrase"
+        }
+        reason = String(decoding: phrase, as: UTF8.self)
     }
 
     /// RFC 9112 §6.3 rules 3 and 5: Content-Length together with Transfer-Encoding, or differing Content-Lengths,

@@ -54,6 +54,9 @@ import Testing
             reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\rSet-Cookie: x=1\r\nContent-Length: 2\r\n\r\nok"),
             status: 502),
         Case(
+            name: "CR inside the reason phrase", method: "GET",
+            reply: .init(bytes: "HTTP/1.1 299 Odd\rSet-Cookie: x=1\r\nContent-Length: 2\r\n\r\nok"), status: 502),
+        Case(
             name: "NUL inside a header value", method: "GET",
             reply: .init(bytes: "HTTP/1.1 200 OK\r\nX-A: 1\u{0}2\r\nContent-Length: 2\r\n\r\nok"), status: 502),
     ]
@@ -69,10 +72,15 @@ import Testing
     }
 
     static let faithful: [Faithful] = [
-        // NIO writes its own phrase for the codes it knows; an unregistered code keeps the upstream's.
         Faithful(
             name: "reason phrase with spaces", reply: "HTTP/1.1 299 Odd But Fine\r\nContent-Length: 2\r\n\r\nok",
             statusLine: "HTTP/1.1 299 Odd But Fine"),
+        Faithful(
+            name: "a registered code with its own reason", reply: "HTTP/1.1 200 Fine\r\nContent-Length: 2\r\n\r\nok",
+            statusLine: "HTTP/1.1 200 Fine"),
+        // RFC 9112 §4: the space before an empty reason is still sent.
+        Faithful(
+            name: "no reason phrase", reply: "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok", statusLine: "HTTP/1.1 200 "),
         Faithful(
             name: "odd-case name, value padded with spaces and tabs",
             reply: "HTTP/1.1 200 OK\r\nx-ODD-case: \t padded  value \t\r\nContent-Length: 2\r\n\r\nok",

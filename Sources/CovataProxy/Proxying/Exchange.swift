@@ -6,7 +6,8 @@ import NIOHTTP1
 final class Exchange {
     let id: Int
     let head: HTTPRequestHead
-    let keepAlive: Bool
+    /// Whether the connection stays open after this exchange; turned off when the answer must end it.
+    var keepAlive: Bool
     /// How the body reaches curl (fixed at the head, from the client's framing).
     let body: CurlRequestBody
     /// The path and query to forward (from an origin-form or absolute-form target).

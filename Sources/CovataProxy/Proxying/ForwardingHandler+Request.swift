@@ -13,18 +13,9 @@ extension ForwardingHandler {
         self.exchange = exchange
         cycle.enter(body.isEmpty ? .awaitingResponse : .readingBody)
         if head.method == .CONNECT {
-            // NIO's encoder would drop the explanation after a CONNECT; send it as raw bytes, then close.
-            let (status, headers, body) = ProxyError.connectNotSupported.response
-            var raw = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
-            for (name, value) in headers { raw += "\(name): \(value)\r\n" }
-            raw += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-            var bytes = ByteBuffer(string: raw)
-            bytes.writeBytes(body)
-            exchange.failed = true
-            exchange.responseHeadSent = true
-            exchange.status = Int(status.code)
-            closing = true
-            context.triggerUserOutboundEvent(ClientTimeoutHandler.RawAnswer(bytes: bytes), promise: nil)
+            // Never a tunnel: this is not a forward proxy, and NIO's parser reads nothing after a CONNECT head.
+            exchange.keepAlive = false
+            fail(exchange, .connectNotSupported)
             return
         }
         if head.method == .TRACE {
@@ -56,7 +47,8 @@ extension ForwardingHandler {
             head.version == .http1_1, !body.isEmpty
         {
             context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+                wrapOutboundOut(.head(ClientResponseHead(status: 100, reason: "Continue", framing: .none))),
+                promise: nil)
         }
         fetchTokenAndSend(exchange, context: context)
     }

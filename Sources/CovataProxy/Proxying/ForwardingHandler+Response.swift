@@ -36,13 +36,33 @@ extension ForwardingHandler {
 
     private func sendHead(_ head: CurlResponseHead, exchange: Exchange) {
         guard let context else { return }
-        var headers = HeaderPolicy.clientResponseHeaders(head)
-        if !exchange.keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.reason)
+        let answer = clientHead(
+            status: head.status, reason: head.reason, headers: HeaderPolicy.clientResponseHeaders(head),
+            exchange: exchange)
         exchange.responseHeadSent = true
         exchange.status = head.status
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(answer)), promise: nil)
+    }
+
+    /// Any answer's head: the body framed for this client, and Connection where the client needs to be told.
+    private func clientHead(
+        status: Int, reason: String, headers: [(name: String, value: String)], exchange: Exchange
+    ) -> ClientResponseHead {
+        let hasLength = headers.contains { $0.name.equalsIgnoringASCIICase("content-length") }
+        let framing = ResponseBodyFraming.forAnswer(
+            status: status, method: exchange.head.method, version: exchange.head.version, hasContentLength: hasLength)
+        var headers = headers
+        // RFC 9112 §6.3 rule 8: a body that ends with the connection ends the connection.
+        if framing == .untilClose { exchange.keepAlive = false }
+        if !exchange.keepAlive {
+            headers.append(("Connection", "close"))
+            // RFC 9112 §9.6: nothing pipelined behind an answer that closes the connection is started.
+            closing = true
+        } else if exchange.head.version == .http1_0 {
+            // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only if the answer says so.
+            headers.append(("Connection", "keep-alive"))
+        }
+        return ClientResponseHead(status: status, reason: reason, headers: headers, framing: framing)
     }
 
     private func upstreamBody(_ body: ByteBuffer, transfer: CurlTransfer) {
@@ -61,7 +81,7 @@ extension ForwardingHandler {
         let count = body.readableBytes
         exchange.bytesOut += Int64(count)
         // Curl may receive more only once these bytes have left for the client.
-        context.write(wrapOutboundOut(.body(.byteBuffer(body)))).whenComplete { _ in
+        context.write(wrapOutboundOut(.body(body))).whenComplete { _ in
             transfer.didConsume(count)
         }
     }
@@ -71,7 +91,7 @@ extension ForwardingHandler {
         exchange.heldUnauthorized = nil
         sendHead(head, exchange: exchange)
         exchange.bytesOut += Int64(body.readableBytes)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
     }
 
     private func resumeReading(transfer: CurlTransfer) {
@@ -92,7 +112,7 @@ extension ForwardingHandler {
         case .success:
             exchange.responseEnded = true
             let closeAfter = !exchange.keepAlive || !exchange.requestEnded
-            let done = context.write(wrapOutboundOut(.end(nil)))
+            let done = context.write(wrapOutboundOut(.end))
             let channel = context.channel
             if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
             finishIfDone(exchange)
@@ -147,24 +167,23 @@ extension ForwardingHandler {
         exchange.heldUnauthorized = nil
         exchange.transfer?.cancel()
         let (status, headers, body) = error.response
-        var responseHeaders = headers
-        responseHeaders.replaceOrAdd(name: "Content-Length", value: "\(body.count)")
-        let closeAfter = !exchange.keepAlive || !exchange.requestEnded
-        if closeAfter {
-            responseHeaders.replaceOrAdd(name: "Connection", value: "close")
-            closing = true
-        }
+        var fields = headers.map { ($0.name, $0.value) }
+        fields.append(("Content-Length", "\(body.count)"))
+        if !exchange.requestEnded { exchange.keepAlive = false }
+        let head = clientHead(
+            status: Int(status.code), reason: status.reasonPhrase, headers: fields, exchange: exchange)
         exchange.responseHeadSent = true
         exchange.responseEnded = true
         exchange.status = Int(status.code)
-        exchange.bytesOut += Int64(body.count)
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))),
-            promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        // A HEAD answer (framing `.none`) announces the length but carries no body.
+        if head.framing != .none {
+            exchange.bytesOut += Int64(body.count)
+            context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end))
         let channel = context.channel
-        if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
+        if !exchange.keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
         finishIfDone(exchange)
     }
 }

@@ -8,8 +8,8 @@ import NIOHTTP1
 /// receiving while too much of the response is still unwritten to the client (see `CurlTransfer`).
 final class ForwardingHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ClientResponsePart
+    typealias OutboundOut = ClientResponsePart
 
     let forwarder: Forwarder
     let cycle: ConnectionCycle

@@ -44,18 +44,16 @@ enum HeaderPolicy {
         return out
     }
 
-    /// The header fields to send the client for an upstream response.
-    static func clientResponseHeaders(_ head: CurlResponseHead) -> HTTPHeaders {
-        // 1. RFC 9110 §7.6.1: options named in Connection, plus the fixed hop-by-hop list.
+    /// The header fields to send the client for an upstream response; the framing for the client is added by
+    /// `ResponseEncoder` (curl has already undone the upstream's).
+    static func clientResponseHeaders(_ head: CurlResponseHead) -> [(name: String, value: String)] {
+        // 1. RFC 9110 §7.6.1: options named in Connection, plus the fixed hop-by-hop list (which has
+        //    Transfer-Encoding: RFC 9112 §6.1 makes it a property of one connection).
         let named = connectionOptions(head.headers)
-        var out = HTTPHeaders()
-        out.reserveCapacity(head.headers.count)
-        for (name, value) in head.headers {
-            if isHopByHop(name, named: named) { continue }
-            // 2. Everything else passes unchanged, including Content-Encoding and WWW-Authenticate
-            //    (RFC 9110 §11.6.1: a proxy MUST NOT modify WWW-Authenticate).
-            out.add(name: name, value: value)
-        }
+        var out = head.headers
+        out.removeAll { isHopByHop($0.name, named: named) }
+        // 2. Everything else passes unchanged and in order, including Content-Encoding and WWW-Authenticate
+        //    (RFC 9110 §11.6.1: a proxy MUST NOT modify WWW-Authenticate).
         return out
     }
 

@@ -37,7 +37,7 @@ extension ProxyError {
             code = "upstream_timeout"
             message = "the Covata service did not answer in time"
         case .connectNotSupported:
-            // NIO sends no body after CONNECT, so the advice is in the reason phrase too.
+            // Clients often show only the status line of a failed CONNECT, so the advice is in the reason too.
             status = .custom(code: 405, reasonPhrase: "Method Not Allowed - use http:// URLs through this proxy")
             code = "method_not_allowed"
             message =

@@ -18,12 +18,6 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     /// Sent inbound when a request body stalled.
     struct BodyTimedOut: Sendable {}
 
-    /// Sent outbound to write a complete answer as raw bytes and close: for answers NIO's encoder would cut
-    /// short (it sends no body at all after a CONNECT request, even for an error).
-    struct RawAnswer: Sendable {
-        let bytes: ByteBuffer
-    }
-
     private static let timeoutResponse = ByteBuffer(
         string: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 
@@ -72,16 +66,6 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
             break
         }
         context.fireChannelRead(data)
-    }
-
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard let answer = event as? RawAnswer else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(answer.bytes)).whenComplete { _ in channel.close(promise: nil) }
-        promise?.succeed()
     }
 
     /// When the limit of the current phase runs out; nil while the client waits on us.

@@ -7,8 +7,8 @@ import NIOHTTP1
 final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ClientResponsePart
+    typealias OutboundOut = ClientResponsePart
 
     /// A response has started and not ended: too late for an error answer.
     private var responseOpen = false
@@ -25,12 +25,12 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
             case .invalidVersion: status = .httpVersionNotSupported
             default: status = .badRequest
             }
-            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
-                promise: nil)
+            let head = ClientResponseHead(
+                status: Int(status.code), reason: status.reasonPhrase,
+                headers: [("Connection", "close"), ("Content-Length", "0")], framing: .length)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end)).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }
@@ -40,7 +40,7 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(let head) where head.status.code >= 200: responseOpen = true
+        case .head(let head) where head.status >= 200: responseOpen = true
         case .end: responseOpen = false
         default: break
         }

@@ -28,10 +28,10 @@ enum RouteListener {
                     let cycle = ConnectionCycle()
                     try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
                     try pipeline.addHandler(RequestLineGuard(cycle: cycle))
-                    // Pipelined requests are queued by ForwardingHandler, which never pauses reading for the rest.
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: limits)
+                    // NIO's request parser, our response encoder (see `ResponseEncoder`). Pipelined requests are
+                    // queued by ForwardingHandler, which never pauses reading for the rest.
+                    try pipeline.addHandler(ResponseEncoder())
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                     try pipeline.addHandler(ProtocolErrorHandler())
                     try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
                 }

@@ -1,0 +1,69 @@
+import NIOCore
+
+/// Writes a route's answers as HTTP/1.1 bytes (RFC 9112 §4 status line, §5 fields, §7.1 chunked coding).
+///
+/// It replaces NIO's response encoder and its header validator for two reasons: the framing must follow the
+/// client's HTTP version (NIO's encoder chunks for any head that says 1.1, and an HTTP/1.0 client cannot read
+/// that), and the fields arrive already checked (the curl head parser refuses bad names and CR, LF or NUL in
+/// values; the rest are our own), so checking and copying them into `HTTPHeaders` again cost time on every answer.
+final class ResponseEncoder: ChannelOutboundHandler {
+    typealias OutboundIn = ClientResponsePart
+    typealias OutboundOut = ByteBuffer
+
+    private static let crlf = ByteBuffer(string: "\r\n")
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+    private static let nothing = ByteBuffer()
+
+    /// The answer being written is in chunked coding.
+    private var chunked = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            chunked = head.framing == .chunked
+            context.write(wrapOutboundOut(Self.encode(head, allocator: context.channel.allocator)), promise: promise)
+        case .body(let body):
+            // An empty chunk would read as the end of the body.
+            guard chunked, body.readableBytes > 0 else {
+                context.write(wrapOutboundOut(body), promise: promise)
+                return
+            }
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeString(String(body.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(size), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(Self.crlf), promise: promise)
+        case .end:
+            // Written even when empty, so the promise completes after the body before it has gone out.
+            context.write(wrapOutboundOut(chunked ? Self.lastChunk : Self.nothing), promise: promise)
+            chunked = false
+        }
+    }
+
+    static func encode(_ head: ClientResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var size = 32 + head.reason.utf8.count
+        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeStaticString("HTTP/1.1 ")
+        // Three digits, written as bytes: formatting an Int as a String would allocate.
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status % 10))
+        buffer.writeStaticString(" ")
+        buffer.writeString(head.reason)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in head.headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if head.framing == .chunked { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+}
+
+@available(*, unavailable)
+extension ResponseEncoder: Sendable {}
