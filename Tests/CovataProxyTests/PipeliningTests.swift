@@ -81,4 +81,27 @@ import Testing
             }
         }
     }
+
+    /// RFC 9112 §9.6: after a request with `Connection: close` (or an HTTP/1.0 one without keep-alive) the server
+    /// answers it, closes, and must not process what was pipelined behind it.
+    @Test(arguments: [
+        "GET /api/v1/first HTTP/1.1\r\n\(host)Connection: close\r\n\r\n",
+        "GET /api/v1/first HTTP/1.0\r\n\r\n",
+        // The closing request is itself pipelined behind one that keeps the connection.
+        "GET /api/v1/zeroth HTTP/1.1\r\n\(host)\r\nGET /api/v1/first HTTP/1.1\r\n\(host)Connection: close\r\n\r\n",
+    ])
+    func nothingBehindACloseIsProcessed(_ first: String) async throws {
+        try await ProxyHarness.with { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                try await connection.write(first + "DELETE /api/v1/second HTTP/1.1\r\n\(Self.host)\r\n")
+                try await connection.read { _ in false }
+                #expect(connection.closedByPeer)
+                let answered = first.components(separatedBy: "GET ").count - 1
+                let statuses = connection.text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+                #expect(statuses == Array(repeating: "200", count: answered), "\(connection.text)")
+                #expect(connection.text.contains("first") && !connection.text.contains("second"))
+            }
+            #expect(harness.mock.state.apiRequests == first.components(separatedBy: "GET ").count - 1)
+        }
+    }
 }

@@ -59,12 +59,17 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // ProtocolErrorHandler has answered a malformed request and is closing the connection.
-        if error is HTTPParserError {
-            closing = true
-            pipelined.removeAll()
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
         }
-        if error is HTTPParserError, let exchange {
+        // Bytes after a request that closes the connection: everything before them is valid and is answered, that
+        // request's answer closes the connection, and the parser delivers nothing more (see ProtocolErrorHandler).
+        if parserError == .closedConnection { return }
+        // ProtocolErrorHandler has answered a malformed request and is closing the connection.
+        closing = true
+        pipelined.removeAll()
+        if let exchange {
             exchange.failed = true
             exchange.responseHeadSent = true
             exchange.transfer?.cancel()

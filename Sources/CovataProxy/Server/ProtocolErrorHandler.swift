@@ -14,7 +14,10 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var responseOpen = false
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
+        guard let parserError = error as? HTTPParserError, parserError != .closedConnection else {
+            // `.closedConnection`: bytes after a request that closes the connection (`Connection: close`, or
+            // HTTP/1.0 without keep-alive). That request is valid and gets its answer, then the connection closes;
+            // what followed is never processed (RFC 9112 §9.6). The forwarding handler stops there.
             context.fireErrorCaught(error)
             return
         }
