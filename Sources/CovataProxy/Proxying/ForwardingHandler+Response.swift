@@ -111,10 +111,8 @@ extension ForwardingHandler {
         switch result {
         case .success:
             exchange.responseEnded = true
-            let closeAfter = !exchange.keepAlive || !exchange.requestEnded
             let done = context.write(wrapOutboundOut(.end))
-            let channel = context.channel
-            if closeAfter { done.whenComplete { _ in channel.close(promise: nil) } }
+            answerEnded(done, closesConnection: !exchange.keepAlive || !exchange.requestEnded)
             finishIfDone(exchange)
         case .failure(let error):
             if exchange.responseHeadSent {
@@ -181,9 +179,7 @@ extension ForwardingHandler {
             exchange.bytesOut += Int64(body.count)
             context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
         }
-        let done = context.writeAndFlush(wrapOutboundOut(.end))
-        let channel = context.channel
-        if !exchange.keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        answerEnded(context.writeAndFlush(wrapOutboundOut(.end)), closesConnection: !exchange.keepAlive)
         finishIfDone(exchange)
     }
 }

@@ -21,6 +21,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
     var pipelined = CircularBuffer<HTTPServerRequestPart>()
     /// The connection's one first-byte timer (see `startFirstByteTimer`).
     var firstByteTimer: Scheduled<Void>?
+    /// The client shut down its sending side (see `ForwardingHandler+HalfClose`).
+    var inputClosed = false
+    /// When the last answer written so far is out, so a close never cuts it short.
+    var lastAnswerEnd: EventLoopFuture<Void>?
     private var nextExchangeID = 0
     private var readBlocked = false
     private var pendingRead = false
@@ -80,6 +84,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ClientTimeoutHandler.BodyTimedOut, let exchange {
             fail(exchange, .requestTimeout)
+            return
+        }
+        if case .inputClosed? = event as? ChannelEvent {
+            clientFinishedSending()
             return
         }
         context.fireUserInboundEventTriggered(event)

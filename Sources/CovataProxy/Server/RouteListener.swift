@@ -19,6 +19,8 @@ enum RouteListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client's FIN ends its requests, not our answers (see ForwardingHandler+HalfClose).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             // Reads grow up to 256 KiB while a client streams a body (NIO's default stops at 64 KiB); small
             // requests keep small buffers.
             .childChannelOption(.recvAllocator, value: Self.readSizes)
