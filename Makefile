@@ -20,7 +20,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	bench/soak --seconds 15 --bin "$(BIN)"
 	bench/run --smoke
-	bench/cpu --bin "$(BIN)" --seconds 1 --rounds 1
+	bench/cpu --bin "$(BIN)" --against "$(BIN)" --pairs 1 --seconds 1
 
 # The soak at full length: steady load, token rotation every few seconds, injected faults; see bench/soak.
 soak: build
