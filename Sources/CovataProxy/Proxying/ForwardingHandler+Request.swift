@@ -13,8 +13,8 @@ extension ForwardingHandler {
         self.exchange = exchange
         cycle.enter(body.isEmpty ? .awaitingResponse : .readingBody)
         if head.method == .CONNECT {
-            // Never a tunnel: this is not a forward proxy, and NIO's parser reads nothing after a CONNECT head.
-            exchange.keepAlive = false
+            // Never a tunnel: this is not a forward proxy. The answer closes the connection (the request has not
+            // ended: NIO's parser reads nothing after a CONNECT head).
             fail(exchange, .connectNotSupported)
             return
         }

@@ -63,13 +63,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
+        guard error is HTTPParserError else {
             context.fireErrorCaught(error)
             return
         }
-        // Bytes after a request that closes the connection: everything before them is valid and is answered, that
-        // request's answer closes the connection, and the parser delivers nothing more (see ProtocolErrorHandler).
-        if parserError == .closedConnection { return }
         // ProtocolErrorHandler has answered a malformed request and is closing the connection.
         closing = true
         pipelined.removeAll()

@@ -14,13 +14,14 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var responseOpen = false
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError, parserError != .closedConnection else {
-            // `.closedConnection`: bytes after a request that closes the connection (`Connection: close`, or
-            // HTTP/1.0 without keep-alive). That request is valid and gets its answer, then the connection closes;
-            // what followed is never processed (RFC 9112 §9.6). The forwarding handler stops there.
+        guard let parserError = error as? HTTPParserError else {
             context.fireErrorCaught(error)
             return
         }
+        // Bytes after a request that closes the connection (`Connection: close`, or HTTP/1.0 without keep-alive):
+        // not an error in anything we were sent to answer. Requests before them are answered as usual, the closing
+        // one's answer closes the connection, and the parser delivers nothing more (RFC 9112 §9.6).
+        if parserError == .closedConnection { return }
         if !responseOpen {
             let status: HTTPResponseStatus
             switch parserError {
