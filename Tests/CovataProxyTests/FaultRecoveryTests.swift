@@ -53,10 +53,17 @@ import Testing
     /// The upstream refuses connections, then comes back on the same port: 502 while it is down, then served by the
     /// same proxy.
     @Test func upstreamDownThenUp() async throws {
-        let probe = ScriptedUpstream([HostileUpstreamTests.fine])
-        try await probe.start()
-        let port = probe.port
-        await probe.stop()
+        // A port outside Linux's ephemeral range (32768 and up), which the kernel never hands to a port-0 bind: a
+        // test running alongside cannot take it while it is "down" (one did, with a port released here).
+        var port = 0
+        for candidate in (0..<100).map({ _ in Int.random(in: 20_000..<32_000) }) {
+            let probe = ScriptedUpstream([HostileUpstreamTests.fine])
+            guard (try? await probe.start(port: candidate)) != nil else { continue }
+            await probe.stop()
+            port = candidate
+            break
+        }
+        try #require(port != 0)
         try await ProxyHarness.with(configure: { config in
             config.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: port, basePath: "")
         }) { harness in
