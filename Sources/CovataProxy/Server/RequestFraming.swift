@@ -54,9 +54,15 @@ struct RequestFraming {
                 position = .chunkSize
                 startLine()
             case .head, .chunkSize, .trailers:
-                let byte = bytes[index]
-                index += 1
-                if byte == UInt8(ascii: "\n") { lineEnded() } else { add(byte) }
+                // A line at a time: only its start is kept, the rest is skipped by the search for its end.
+                var end = index
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                keep(UnsafeRawBufferPointer(rebasing: bytes[index..<end]))
+                index = end
+                if end < bytes.count {
+                    index += 1
+                    lineEnded()
+                }
             }
         }
         return index
@@ -66,8 +72,12 @@ struct RequestFraming {
         line.removeAll(keepingCapacity: true)
     }
 
-    private mutating func add(_ byte: UInt8) {
-        if byte != UInt8(ascii: "\r"), line.count < Self.kept { line.append(byte) }
+    /// Keeps the line's bytes but CR, up to `kept` of them.
+    private mutating func keep(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes where byte != UInt8(ascii: "\r") {
+            guard line.count < Self.kept else { return }
+            line.append(byte)
+        }
     }
 
     /// The value after `name:` when the current line is that field (names compared ignoring ASCII case).
