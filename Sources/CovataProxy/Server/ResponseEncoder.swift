@@ -42,27 +42,33 @@ final class ResponseEncoder: ChannelOutboundHandler {
     }
 
     static func encode(_ head: ClientResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var size = 32 + head.reason.utf8.count
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeStaticString("HTTP/1.1 ")
+        // Assembled as plain bytes and written to the buffer once: each write to a ByteBuffer checks capacity,
+        // uniqueness and exclusive access, which for a dozen small pieces cost more than the copying.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + head.reason.utf8.count + head.headers.count * 48)
+        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
         // Three digits, written as bytes: formatting an Int as a String would allocate.
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(head.status % 10))
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.reason)
-        buffer.writeStaticString("\r\n")
+        bytes.append(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(head.status % 10))
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: head.reason.utf8)
+        bytes.append(contentsOf: crlfBytes)
         for (name, value) in head.headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: separatorBytes)
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(contentsOf: crlfBytes)
         }
-        if head.framing == .chunked { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        buffer.writeStaticString("\r\n")
+        if head.framing == .chunked { bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
+        bytes.append(contentsOf: crlfBytes)
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
         return buffer
     }
+
+    private static let crlfBytes: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+    private static let separatorBytes: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: " ")]
 }
 
 @available(*, unavailable)
