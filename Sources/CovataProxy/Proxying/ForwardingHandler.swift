@@ -63,17 +63,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else {
-            context.fireErrorCaught(error)
+        if let parserError = error as? HTTPParserError {
+            parserFailed(parserError, context: context)
             return
-        }
-        // ProtocolErrorHandler has answered a malformed request and is closing the connection.
-        closing = true
-        pipelined.removeAll()
-        if let exchange {
-            exchange.failed = true
-            exchange.responseHeadSent = true
-            exchange.transfer?.cancel()
         }
         context.fireErrorCaught(error)
     }

@@ -34,7 +34,6 @@ enum RouteListener {
                     // queued by ForwardingHandler, which never pauses reading for the rest.
                     try pipeline.addHandler(ResponseEncoder())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
-                    try pipeline.addHandler(ProtocolErrorHandler())
                     try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
                 }
             }
