@@ -25,7 +25,9 @@ struct CurlHeadParser {
             return problem == nil ? CurlResponseHead(status: status, reason: reason, headers: headers) : nil
         }
         let text = UnsafeRawBufferPointer(rebasing: line[0..<end])
-        if text.starts(with: "HTTP/".utf8) {
+        if text.count > 5, text[0] == UInt8(ascii: "H"), text[1] == UInt8(ascii: "T"), text[2] == UInt8(ascii: "T"),
+            text[3] == UInt8(ascii: "P"), text[4] == UInt8(ascii: "/")
+        {
             reset()
             statusLine(text)
             // RFC 9110 §7.8: we never ask to switch protocols, so a 101 cannot be honoured.
@@ -56,6 +58,8 @@ struct CurlHeadParser {
             problem = "a control character in a header value"
             return nil
         }
+        // Room for a usual answer's fields at once, rather than growing the array field by field.
+        if headers.capacity == 0 { headers.reserveCapacity(12) }
         let name = String(decoding: text[..<colon], as: UTF8.self)
         let value = String(decoding: text[start..<stop], as: UTF8.self)
         if name.equalsIgnoringASCIICase("content-length") { contentLengths.append(value) }
