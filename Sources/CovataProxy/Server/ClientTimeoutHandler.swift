@@ -9,10 +9,11 @@ import NIOCore
 /// One timer per connection, never moved per request: it fires at least every `granule` (the shortest limit) and
 /// then works out the deadline from the connection's cycle. No deadline is ever later than the pending firing, so
 /// a request only records times.
-final class ClientTimeoutHandler: ChannelDuplexHandler {
+///
+/// Inbound only, though it writes its 408: an outbound handler would be one more hop for every write of every answer.
+final class ClientTimeoutHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Sent inbound when a request body stalled.

@@ -7,10 +7,10 @@ import NIOCore
 ///   a recipient SHOULD NOT try to autocorrect an invalid request line).
 /// Either way the connection closes. `RequestFraming` tells it where each request line starts, so requests pipelined
 /// behind each other are each checked, however their bytes are split across reads.
-final class RequestLineGuard: ChannelDuplexHandler {
+/// Inbound only, though it writes its refusals (see `ClientTimeoutHandler`).
+final class RequestLineGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     static let defaultMaxBytes = 8192
