@@ -37,12 +37,21 @@ extension StringProtocol {
     }
 
     /// This value without the spaces and tabs around it (RFC 9110 §5.5 OWS).
+    @inlinable
     public func trimmingSpacesAndTabs() -> SubSequence {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
-        while end > start, self[index(before: end)] == " " || self[index(before: end)] == "\t" {
-            end = index(before: end)
+        // Walked as bytes: comparing Characters costs a grapheme break check per step. Space and tab are ASCII, so
+        // every index found is a valid Character boundary too.
+        let bytes = utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") {
+            bytes.formIndex(after: &start)
+        }
+        var end = start
+        var index = start
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            bytes.formIndex(after: &index)
+            if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { end = index }
         }
         return self[start..<end]
     }

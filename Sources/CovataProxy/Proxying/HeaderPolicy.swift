@@ -64,6 +64,8 @@ enum HeaderPolicy {
     where Fields.Element == (name: String, value: String) {
         var options: [String] = []
         for (name, value) in headers where name.equalsIgnoringASCIICase("connection") {
+            // The usual value, one option that names nothing, without splitting it.
+            if isListed(value, in: nothingNamed) { continue }
             var rest = Substring(value)
             while !rest.isEmpty {
                 let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
