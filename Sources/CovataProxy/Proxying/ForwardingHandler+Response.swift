@@ -10,6 +10,10 @@ extension ForwardingHandler {
     /// One batch of a transfer's events: everything is written, then flushed once (one write to the socket for a
     /// small answer).
     func upstream(_ events: [CurlTransferEvent], transfer: CurlTransfer) {
+        if upstreamWhole(events, transfer: transfer) {
+            context?.flush()
+            return
+        }
         for event in events {
             switch event {
             case .head(let head): upstreamHead(head, transfer: transfer)
@@ -21,11 +25,29 @@ extension ForwardingHandler {
         context?.flush()
     }
 
+    /// The usual small answer, whole in one batch (head, at most one body part, success): written as one part
+    /// and one buffer. False, having done nothing, for anything else.
+    private func upstreamWhole(_ events: [CurlTransferEvent], transfer: CurlTransfer) -> Bool {
+        guard events.count <= 3, case .head(let head)? = events.first, case .completed(.success)? = events.last,
+            let exchange, exchange.transfer === transfer, let context
+        else { return false }
+        var body = ByteBuffer()
+        if events.count == 3 {
+            guard case .body(let only) = events[1] else { return false }
+            body = only
+        }
+        // A 401 may be a revoked token, decided by its body: the general path holds it.
+        guard head.status != 401 || exchange.replayed else { return false }
+        recordUpstreamLatency(exchange)
+        exchange.bytesOut += Int64(body.readableBytes)
+        transfer.didConsume(body.readableBytes)
+        answered(exchange, done: sendHead(head, exchange: exchange, completeBody: body), context: context)
+        return true
+    }
+
     private func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
-        if let sentAt = exchange.upstreamSentAt {
-            forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
-        }
+        recordUpstreamLatency(exchange)
         if head.status == 401, !exchange.replayed {
             // Maybe the token was revoked: hold the answer until its body tells us.
             exchange.heldUnauthorized = (head, ByteBuffer())
@@ -34,14 +56,36 @@ extension ForwardingHandler {
         sendHead(head, exchange: exchange)
     }
 
-    private func sendHead(_ head: CurlResponseHead, exchange: Exchange) {
-        guard let context else { return }
-        let answer = clientHead(
+    private func recordUpstreamLatency(_ exchange: Exchange) {
+        guard let sentAt = exchange.upstreamSentAt else { return }
+        forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+    }
+
+    /// Writes the head of an upstream answer; with `completeBody`, the whole answer (the future says when it is out).
+    @discardableResult
+    private func sendHead(
+        _ head: CurlResponseHead, exchange: Exchange, completeBody: ByteBuffer? = nil
+    ) -> EventLoopFuture<Void>? {
+        guard let context else { return nil }
+        var answer = clientHead(
             status: head.status, reason: head.reason, headers: HeaderPolicy.clientResponseHeaders(head),
             exchange: exchange)
+        answer.completeBody = completeBody
         exchange.responseHeadSent = true
         exchange.status = head.status
-        context.write(wrapOutboundOut(.head(answer)), promise: nil)
+        guard completeBody != nil else {
+            context.write(wrapOutboundOut(.head(answer)), promise: nil)
+            return nil
+        }
+        return context.write(wrapOutboundOut(.head(answer)))
+    }
+
+    /// The answer to `exchange` has been written in full (`done` completes once it is out).
+    private func answered(_ exchange: Exchange, done: EventLoopFuture<Void>?, context: ChannelHandlerContext) {
+        exchange.responseEnded = true
+        answerEnded(done ?? context.eventLoop.makeSucceededVoidFuture(),
+            closesConnection: !exchange.keepAlive || !exchange.requestEnded)
+        finishIfDone(exchange)
     }
 
     /// Any answer's head: the body framed for this client, and Connection where the client needs to be told.
@@ -110,10 +154,7 @@ extension ForwardingHandler {
         }
         switch result {
         case .success:
-            exchange.responseEnded = true
-            let done = context.write(wrapOutboundOut(.end))
-            answerEnded(done, closesConnection: !exchange.keepAlive || !exchange.requestEnded)
-            finishIfDone(exchange)
+            answered(exchange, done: context.write(wrapOutboundOut(.end)), context: context)
         case .failure(let error):
             if exchange.responseHeadSent {
                 // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
@@ -168,18 +209,13 @@ extension ForwardingHandler {
         var fields = headers.map { ($0.name, $0.value) }
         fields.append(("Content-Length", "\(body.count)"))
         if !exchange.requestEnded { exchange.keepAlive = false }
-        let head = clientHead(
+        var head = clientHead(
             status: Int(status.code), reason: status.reasonPhrase, headers: fields, exchange: exchange)
+        // A HEAD answer (framing `.none`) announces the length but carries no body; the encoder leaves it out.
+        head.completeBody = ByteBuffer(bytes: body)
+        if head.framing != .none { exchange.bytesOut += Int64(body.count) }
         exchange.responseHeadSent = true
-        exchange.responseEnded = true
         exchange.status = Int(status.code)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        // A HEAD answer (framing `.none`) announces the length but carries no body.
-        if head.framing != .none {
-            exchange.bytesOut += Int64(body.count)
-            context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
-        }
-        answerEnded(context.writeAndFlush(wrapOutboundOut(.end)), closesConnection: !exchange.keepAlive)
-        finishIfDone(exchange)
+        answered(exchange, done: context.writeAndFlush(wrapOutboundOut(.head(head))), context: context)
     }
 }

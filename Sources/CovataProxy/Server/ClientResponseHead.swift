@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A status line and header fields, and how the body after them is framed for this client.
 struct ClientResponseHead {
     /// Three digits: the curl head parser and our own answers guarantee it.
@@ -7,11 +9,18 @@ struct ClientResponseHead {
     /// Transfer-Encoding itself when `framing` asks for it.
     var headers: [(name: String, value: String)]
     var framing: ResponseBodyFraming
+    /// The whole body, when the answer is complete with this head: the encoder writes head, body and the body's
+    /// end as one buffer (one write for a small answer, not three), and no `.body` or `.end` parts follow.
+    var completeBody: ByteBuffer?
 
-    init(status: Int, reason: String, headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming) {
+    init(
+        status: Int, reason: String, headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming,
+        completeBody: ByteBuffer? = nil
+    ) {
         self.status = status
         self.reason = reason
         self.headers = headers
         self.framing = framing
+        self.completeBody = completeBody
     }
 }

@@ -20,7 +20,7 @@ final class ResponseEncoder: ChannelOutboundHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
-            chunked = head.framing == .chunked
+            chunked = head.framing == .chunked && head.completeBody == nil
             context.write(wrapOutboundOut(Self.encode(head, allocator: context.channel.allocator)), promise: promise)
         case .body(let body):
             // An empty chunk would read as the end of the body.
@@ -29,8 +29,7 @@ final class ResponseEncoder: ChannelOutboundHandler {
                 return
             }
             var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
+            size.writeString(Self.chunkSize(body))
             context.write(wrapOutboundOut(size), promise: nil)
             context.write(wrapOutboundOut(body), promise: nil)
             context.write(wrapOutboundOut(Self.crlf), promise: promise)
@@ -62,9 +61,29 @@ final class ResponseEncoder: ChannelOutboundHandler {
         }
         if head.framing == .chunked { bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
         bytes.append(contentsOf: crlfBytes)
-        var buffer = allocator.buffer(capacity: bytes.count)
+        guard let body = head.completeBody else { return allocator.buffer(bytes: bytes) }
+        // A whole answer: the body and its end follow in the same buffer.
+        var buffer = allocator.buffer(capacity: bytes.count + body.readableBytes + 32)
         buffer.writeBytes(bytes)
+        switch head.framing {
+        case .none:
+            break
+        case .length, .untilClose:
+            buffer.writeImmutableBuffer(body)
+        case .chunked:
+            if body.readableBytes > 0 {
+                buffer.writeString(chunkSize(body))
+                buffer.writeImmutableBuffer(body)
+                buffer.writeImmutableBuffer(crlf)
+            }
+            buffer.writeImmutableBuffer(lastChunk)
+        }
         return buffer
+    }
+
+    /// A chunk's size line (RFC 9112 §7.1).
+    private static func chunkSize(_ body: ByteBuffer) -> String {
+        String(body.readableBytes, radix: 16) + "\r\n"
     }
 
     private static let crlfBytes: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
