@@ -47,6 +47,21 @@ import Testing
                     + "GET /api/v1/after HTTP/1.1\r\n\(host)\r\n"
             ],
             targets: ["/api/v1/b", "/api/v1/after"]),
+        // Field names in any case (RFC 9110 §5.1), among other fields: the guard still finds the body's end.
+        Case(
+            name: "a body framed by a lower-case content-length after other fields",
+            pieces: [
+                "PUT /api/v1/b HTTP/1.1\r\n\(host)Accept: */*\r\ncontent-length: 18\r\nX-Trace: 1\r\n\r\nGET  /x HTTP/1.1\r\n"
+                    + "GET /api/v1/after HTTP/1.1\r\n\(host)\r\n"
+            ],
+            targets: ["/api/v1/b", "/api/v1/after"]),
+        Case(
+            name: "a lower-case chunked POST, then a GET",
+            pieces: [
+                "POST /api/v1/c HTTP/1.1\r\n\(host)transfer-encoding: chunked\r\n\r\n12\r\nGET  /x HTTP/1.1\r\n\r\n0\r\n\r\n"
+                    + "GET /api/v1/g HTTP/1.1\r\n\(host)\r\n"
+            ],
+            targets: ["/api/v1/c", "/api/v1/g"]),
         Case(
             name: "the second body split across writes",
             pieces: [

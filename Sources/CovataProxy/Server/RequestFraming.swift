@@ -19,6 +19,10 @@ struct RequestFraming {
     private(set) var position = Position.requestLine
     /// The start of the current line, without CR: enough for `Content-Length:` and its digits.
     private var line: [UInt8] = []
+    /// The current line has a byte other than CR, so it is not a blank line.
+    private var lineHasContent = false
+    /// A head line that cannot be Content-Length or Transfer-Encoding: its bytes are not kept.
+    private var lineIgnored = false
     private var contentLength: Int64 = 0
     private var chunked = false
     private static let kept = 64
@@ -70,12 +74,19 @@ struct RequestFraming {
 
     private mutating func startLine() {
         line.removeAll(keepingCapacity: true)
+        lineHasContent = false
+        lineIgnored = false
     }
 
-    /// Keeps the line's bytes but CR, up to `kept` of them.
+    /// Keeps the line's bytes but CR, up to `kept` of them; of a head line, only if its name could matter.
     private mutating func keep(_ bytes: UnsafeRawBufferPointer) {
         for byte in bytes where byte != UInt8(ascii: "\r") {
-            guard line.count < Self.kept else { return }
+            if !lineHasContent {
+                lineHasContent = true
+                let folded = byte | 0x20
+                lineIgnored = position == .head && folded != UInt8(ascii: "c") && folded != UInt8(ascii: "t")
+            }
+            guard !lineIgnored, line.count < Self.kept else { return }
             line.append(byte)
         }
     }
@@ -92,7 +103,7 @@ struct RequestFraming {
     private mutating func lineEnded() {
         defer { startLine() }
         switch position {
-        case .head where line.isEmpty:
+        case .head where !lineHasContent:
             if chunked {
                 position = .chunkSize
             } else {
@@ -107,14 +118,14 @@ struct RequestFraming {
             } else if value(of: "transfer-encoding") != nil {
                 chunked = true
             }
-        case .chunkSize where line.isEmpty:
+        case .chunkSize where !lineHasContent:
             // The CRLF after a chunk's data.
             break
         case .chunkSize:
             let digits = line.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: " ") }
             let size = Int64(String(decoding: digits, as: UTF8.self), radix: 16) ?? 0
             position = size > 0 ? .chunkData(remaining: size) : .trailers
-        case .trailers where line.isEmpty:
+        case .trailers where !lineHasContent:
             position = .requestLine
         default:
             break
