@@ -51,15 +51,15 @@ import Testing
         Case(
             name: "a body framed by a lower-case content-length after other fields",
             pieces: [
-                "PUT /api/v1/b HTTP/1.1\r\n\(host)Accept: */*\r\ncontent-length: 18\r\nX-Trace: 1\r\n\r\nGET  /x HTTP/1.1\r\n"
-                    + "GET /api/v1/after HTTP/1.1\r\n\(host)\r\n"
+                "PUT /api/v1/b HTTP/1.1\r\n\(host)Accept: */*\r\ncontent-length: 18\r\nX-Trace: 1\r\n\r\n"
+                    + "GET  /x HTTP/1.1\r\nGET /api/v1/after HTTP/1.1\r\n\(host)\r\n"
             ],
             targets: ["/api/v1/b", "/api/v1/after"]),
         Case(
             name: "a lower-case chunked POST, then a GET",
             pieces: [
-                "POST /api/v1/c HTTP/1.1\r\n\(host)transfer-encoding: chunked\r\n\r\n12\r\nGET  /x HTTP/1.1\r\n\r\n0\r\n\r\n"
-                    + "GET /api/v1/g HTTP/1.1\r\n\(host)\r\n"
+                "POST /api/v1/c HTTP/1.1\r\n\(host)transfer-encoding: chunked\r\n\r\n"
+                    + "12\r\nGET  /x HTTP/1.1\r\n\r\n0\r\n\r\nGET /api/v1/g HTTP/1.1\r\n\(host)\r\n"
             ],
             targets: ["/api/v1/c", "/api/v1/g"]),
         Case(
