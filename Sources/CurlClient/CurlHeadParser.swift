@@ -5,7 +5,7 @@
 struct CurlHeadParser {
     private(set) var status = 0
     private(set) var reason = ""
-    private(set) var headers: [(name: String, value: String)] = []
+    private(set) var fields = HeaderFields()
     /// Set when the upstream's answer is malformed or ambiguous; the transfer is then aborted.
     private(set) var problem: String?
     private var contentLengths: [String] = []
@@ -22,7 +22,7 @@ struct CurlHeadParser {
                 return nil
             }
             problem = framingProblem()
-            return problem == nil ? CurlResponseHead(status: status, reason: reason, headers: headers) : nil
+            return problem == nil ? CurlResponseHead(status: status, reason: reason, fields: fields) : nil
         }
         let text = UnsafeRawBufferPointer(rebasing: line[0..<end])
         if text.count > 5, text[0] == UInt8(ascii: "H"), text[1] == UInt8(ascii: "T"), text[2] == UInt8(ascii: "T"),
@@ -58,13 +58,15 @@ struct CurlHeadParser {
             problem = "a control character in a header value"
             return nil
         }
-        // Room for a usual answer's fields at once, rather than growing the array field by field.
-        if headers.capacity == 0 { headers.reserveCapacity(12) }
-        let name = String(decoding: text[..<colon], as: UTF8.self)
-        let value = String(decoding: text[start..<stop], as: UTF8.self)
-        if name.equalsIgnoringASCIICase("content-length") { contentLengths.append(value) }
+        // Room for a usual answer's fields at once, rather than growing field by field.
+        if fields.count == 0 { fields.reserve(fields: 12, bytes: 512) }
+        let name = UnsafeRawBufferPointer(rebasing: text[..<colon])
+        let value = UnsafeRawBufferPointer(rebasing: text[start..<stop])
+        if name.equalsIgnoringASCIICase("content-length") {
+            contentLengths.append(String(decoding: value, as: UTF8.self))
+        }
         if name.equalsIgnoringASCIICase("transfer-encoding") { chunked = true }
-        headers.append((name, value))
+        fields.append(name: name, value: value)
         return nil
     }
 
@@ -99,7 +101,7 @@ struct CurlHeadParser {
     private mutating func reset() {
         status = 0
         reason = ""
-        headers.removeAll(keepingCapacity: true)
+        fields.removeAll()
         contentLengths.removeAll()
         chunked = false
     }

@@ -111,6 +111,19 @@ import Testing
         }
     }
 
+    /// RFC 9110 §5.5: obs-text (here a Latin-1 file name) is opaque to a proxy; the client gets the very bytes.
+    @Test func headerBytesThatAreNotUTF8ReachTheClientUnchanged() async throws {
+        let field = Array("Content-Disposition: attachment; filename=\"r".utf8) + [0xE9] + Array("sum".utf8) + [0xE9]
+            + Array(".pdf\"".utf8)
+        let reply = Array("HTTP/1.1 200 OK\r\n".utf8) + field + Array("\r\nContent-Length: 2\r\n\r\nok".utf8)
+        try await Self.withProxy(to: [ScriptedUpstream.Reply(bytes: "", raw: reply)]) { harness, _ in
+            let raw = try await RawHTTPClient.exchange(
+                port: harness.port(), "GET /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            #expect(raw.starts(with: Array("HTTP/1.1 200 OK\r\n".utf8)))
+            #expect(raw.firstRange(of: field + Array("\r\n".utf8)) != nil, "got \(raw.prefix(160))")
+        }
+    }
+
     /// A proxy whose route goes to a scripted upstream with `replies`.
     static func withProxy(
         to replies: [ScriptedUpstream.Reply], _ body: (ProxyHarness, ScriptedUpstream) async throws -> Void

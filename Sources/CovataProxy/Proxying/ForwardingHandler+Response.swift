@@ -68,7 +68,7 @@ extension ForwardingHandler {
     ) -> EventLoopFuture<Void>? {
         guard let context else { return nil }
         var answer = clientHead(
-            status: head.status, reason: head.reason, headers: HeaderPolicy.clientResponseHeaders(head),
+            status: head.status, reason: head.reason, upstreamFields: HeaderPolicy.clientResponseFields(head),
             exchange: exchange)
         answer.completeBody = completeBody
         exchange.responseHeadSent = true
@@ -90,9 +90,12 @@ extension ForwardingHandler {
 
     /// Any answer's head: the body framed for this client, and Connection where the client needs to be told.
     private func clientHead(
-        status: Int, reason: String, headers: [(name: String, value: String)], exchange: Exchange
+        status: Int, reason: String, upstreamFields: HeaderFields = HeaderFields(),
+        headers: [(name: String, value: String)] = [], exchange: Exchange
     ) -> ClientResponseHead {
-        let hasLength = headers.contains { $0.name.equalsIgnoringASCIICase("content-length") }
+        let hasLength =
+            upstreamFields.contains("content-length")
+            || headers.contains { $0.name.equalsIgnoringASCIICase("content-length") }
         let framing = ResponseBodyFraming.forAnswer(
             status: status, method: exchange.head.method, version: exchange.head.version, hasContentLength: hasLength)
         var headers = headers
@@ -106,7 +109,8 @@ extension ForwardingHandler {
             // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only if the answer says so.
             headers.append(("Connection", "keep-alive"))
         }
-        return ClientResponseHead(status: status, reason: reason, headers: headers, framing: framing)
+        return ClientResponseHead(
+            status: status, reason: reason, upstreamFields: upstreamFields, headers: headers, framing: framing)
     }
 
     private func upstreamBody(_ body: ByteBuffer, transfer: CurlTransfer) {

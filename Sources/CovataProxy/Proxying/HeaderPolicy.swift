@@ -44,14 +44,14 @@ enum HeaderPolicy {
         return out
     }
 
-    /// The header fields to send the client for an upstream response; the framing for the client is added by
-    /// `ResponseEncoder` (curl has already undone the upstream's).
-    static func clientResponseHeaders(_ head: CurlResponseHead) -> [(name: String, value: String)] {
+    /// The header fields to send the client for an upstream response, as the bytes the upstream sent; the framing
+    /// for the client is added by `ResponseEncoder` (curl has already undone the upstream's).
+    static func clientResponseFields(_ head: CurlResponseHead) -> HeaderFields {
         // 1. RFC 9110 §7.6.1: options named in Connection, plus the fixed hop-by-hop list (which has
         //    Transfer-Encoding: RFC 9112 §6.1 makes it a property of one connection).
-        let named = connectionOptions(head.headers)
-        var out = head.headers
-        out.removeAll { isHopByHop($0.name, named: named) }
+        let named = connectionOptions(head.fields)
+        var out = head.fields
+        out.removeAll { isHopByHop($0, named: named) }
         // 2. Everything else passes unchanged and in order, including Content-Encoding and WWW-Authenticate
         //    (RFC 9110 §11.6.1: a proxy MUST NOT modify WWW-Authenticate).
         return out
@@ -78,12 +78,30 @@ enum HeaderPolicy {
         return options
     }
 
+    /// `connectionOptions` of an upstream answer's fields; the usual `Connection: keep-alive` costs no allocation.
+    static func connectionOptions(_ fields: HeaderFields) -> [String] {
+        var named: [(name: String, value: String)] = []
+        for index in 0..<fields.count where fields.name(index).equalsIgnoringASCIICase("connection") {
+            if isListed(fields.value(index), in: nothingNamed) { continue }
+            named.append(("connection", String(decoding: fields.value(index), as: UTF8.self)))
+        }
+        return named.isEmpty ? [] : connectionOptions(named)
+    }
+
     private static func isHopByHop(_ name: String, named: [String]) -> Bool {
+        isHopByHop(name.utf8, named: named)
+    }
+
+    private static func isHopByHop<Name: Collection<UInt8>>(_ name: Name, named: [String]) -> Bool {
         isListed(name, in: hopByHop) || isListed(name, in: named)
     }
 
     /// Whether `name` is one of `lowercaseNames`, ignoring ASCII case.
     private static func isListed<Name: StringProtocol>(_ name: Name, in lowercaseNames: [String]) -> Bool {
+        isListed(name.utf8, in: lowercaseNames)
+    }
+
+    private static func isListed<Name: Collection<UInt8>>(_ name: Name, in lowercaseNames: [String]) -> Bool {
         lowercaseNames.contains { name.equalsIgnoringASCIICase($0) }
     }
 

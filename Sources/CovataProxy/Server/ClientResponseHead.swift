@@ -1,3 +1,4 @@
+import CurlClient
 import NIOCore
 
 /// A status line and header fields, and how the body after them is framed for this client.
@@ -5,7 +6,10 @@ struct ClientResponseHead {
     /// Three digits: the curl head parser and our own answers guarantee it.
     var status: Int
     var reason: String
-    /// The fields in order, with Content-Length if the body has a known length; the encoder adds the chunked
+    /// The upstream's fields that pass the header policy, as the bytes it sent; written first.
+    var upstreamFields: HeaderFields
+    /// Fields of our own, written after those: all of them in our own answers, `Connection` where the client must
+    /// be told. With Content-Length somewhere if the body has a known length; the encoder adds the chunked
     /// Transfer-Encoding itself when `framing` asks for it.
     var headers: [(name: String, value: String)]
     var framing: ResponseBodyFraming
@@ -14,11 +18,12 @@ struct ClientResponseHead {
     var completeBody: ByteBuffer?
 
     init(
-        status: Int, reason: String, headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming,
-        completeBody: ByteBuffer? = nil
+        status: Int, reason: String, upstreamFields: HeaderFields = HeaderFields(),
+        headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming, completeBody: ByteBuffer? = nil
     ) {
         self.status = status
         self.reason = reason
+        self.upstreamFields = upstreamFields
         self.headers = headers
         self.framing = framing
         self.completeBody = completeBody

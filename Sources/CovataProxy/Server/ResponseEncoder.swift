@@ -1,3 +1,4 @@
+import CurlClient
 import NIOCore
 
 /// Writes a route's answers as HTTP/1.1 bytes (RFC 9112 §4 status line, §5 fields, §7.1 chunked coding).
@@ -44,7 +45,9 @@ final class ResponseEncoder: ChannelOutboundHandler {
         // Assembled as plain bytes and written to the buffer once: each write to a ByteBuffer checks capacity,
         // uniqueness and exclusive access, which for a dozen small pieces cost more than the copying.
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(64 + head.reason.utf8.count + head.headers.count * 48)
+        bytes.reserveCapacity(
+            64 + head.reason.utf8.count + head.upstreamFields.bytes.count + head.upstreamFields.count * 4
+                + head.headers.count * 48)
         bytes.append(contentsOf: "HTTP/1.1 ".utf8)
         // Three digits, written as bytes: formatting an Int as a String would allocate.
         bytes.append(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
@@ -53,6 +56,12 @@ final class ResponseEncoder: ChannelOutboundHandler {
         bytes.append(UInt8(ascii: " "))
         bytes.append(contentsOf: head.reason.utf8)
         bytes.append(contentsOf: crlfBytes)
+        for index in 0..<head.upstreamFields.count {
+            bytes.append(contentsOf: head.upstreamFields.name(index))
+            bytes.append(contentsOf: separatorBytes)
+            bytes.append(contentsOf: head.upstreamFields.value(index))
+            bytes.append(contentsOf: crlfBytes)
+        }
         for (name, value) in head.headers {
             bytes.append(contentsOf: name.utf8)
             bytes.append(contentsOf: separatorBytes)

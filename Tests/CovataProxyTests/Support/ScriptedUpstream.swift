@@ -9,6 +9,8 @@ final class ScriptedUpstream: Sendable {
     struct Reply: Sendable {
         var bytes: String
         var close = false
+        /// Sent instead of `bytes` when set: for bytes a String cannot hold (not UTF-8).
+        var raw: [UInt8]? = nil
     }
 
     private struct Counts {
@@ -73,7 +75,7 @@ final class ScriptedUpstream: Sendable {
             while let end = pending.firstRange(of: Array("\r\n\r\n".utf8)) {
                 pending.removeSubrange(..<end.upperBound)
                 let reply = upstream.nextReply()
-                let write = context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: reply.bytes)))
+                let write = context.writeAndFlush(wrapOutboundOut(reply.raw.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.bytes)))
                 if reply.close {
                     let channel = context.channel
                     write.whenComplete { _ in channel.close(promise: nil) }

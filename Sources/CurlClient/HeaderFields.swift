@@ -1,0 +1,55 @@
+/// An upstream answer's header fields as the bytes it sent, with where each name and value lies: no `String` is
+/// made per field on the way through (it ran for every field of every answer), and bytes that are not UTF-8
+/// (obs-text, RFC 9110 §5.5, such as a Latin-1 file name) reach the client unchanged.
+public struct HeaderFields: Sendable {
+    /// Where one field's name and value lie in `bytes`.
+    private struct Span: Sendable {
+        var name: Range<Int>
+        var value: Range<Int>
+    }
+
+    /// Every field's name and value bytes, back to back (dropped fields' bytes included).
+    public private(set) var bytes: [UInt8] = []
+    private var spans: [Span] = []
+
+    public init() {}
+
+    public var count: Int { spans.count }
+
+    public func name(_ index: Int) -> ArraySlice<UInt8> { bytes[spans[index].name] }
+    public func value(_ index: Int) -> ArraySlice<UInt8> { bytes[spans[index].value] }
+
+    /// The fields as text, for the few readers off the hot path; bytes that are not UTF-8 read as U+FFFD.
+    public var text: [(name: String, value: String)] {
+        spans.indices.map { (String(decoding: name($0), as: UTF8.self), String(decoding: value($0), as: UTF8.self)) }
+    }
+
+    /// Whether a field named `lowercase` (ignoring ASCII case) is present.
+    public func contains(_ lowercase: String) -> Bool {
+        spans.indices.contains { name($0).equalsIgnoringASCIICase(lowercase) }
+    }
+
+    /// Drops the fields for which `drop` is true (their bytes stay, unreferenced).
+    public mutating func removeAll(where drop: (_ name: ArraySlice<UInt8>) -> Bool) {
+        let bytes = self.bytes
+        spans.removeAll { drop(bytes[$0.name]) }
+    }
+
+    mutating func reserve(fields: Int, bytes count: Int) {
+        spans.reserveCapacity(fields)
+        bytes.reserveCapacity(count)
+    }
+
+    mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameStart = bytes.count
+        bytes.append(contentsOf: name)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value)
+        spans.append(Span(name: nameStart..<valueStart, value: valueStart..<bytes.count))
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+    }
+}
