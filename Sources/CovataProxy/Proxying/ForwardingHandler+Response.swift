@@ -41,7 +41,9 @@ extension ForwardingHandler {
         recordUpstreamLatency(exchange)
         exchange.bytesOut += Int64(body.readableBytes)
         transfer.didConsume(body.readableBytes)
-        answered(exchange, done: sendHead(head, exchange: exchange, completeBody: body), context: context)
+        var answer = clientAnswer(head, exchange: exchange)
+        answer.completeBody = body
+        answered(exchange, done: context.write(wrapOutboundOut(.head(answer))))
         return true
     }
 
@@ -61,30 +63,25 @@ extension ForwardingHandler {
         forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
     }
 
-    /// Writes the head of an upstream answer; with `completeBody`, the whole answer (the future says when it is out).
-    @discardableResult
-    private func sendHead(
-        _ head: CurlResponseHead, exchange: Exchange, completeBody: ByteBuffer? = nil
-    ) -> EventLoopFuture<Void>? {
-        guard let context else { return nil }
-        var answer = clientHead(
+    private func sendHead(_ head: CurlResponseHead, exchange: Exchange) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(.head(clientAnswer(head, exchange: exchange))), promise: nil)
+    }
+
+    /// The client's head for an upstream answer, its fields through the header policy; the answer counts as started.
+    private func clientAnswer(_ head: CurlResponseHead, exchange: Exchange) -> ClientResponseHead {
+        let answer = clientHead(
             status: head.status, reason: head.reason, upstreamFields: HeaderPolicy.clientResponseFields(head),
             exchange: exchange)
-        answer.completeBody = completeBody
         exchange.responseHeadSent = true
         exchange.status = head.status
-        guard completeBody != nil else {
-            context.write(wrapOutboundOut(.head(answer)), promise: nil)
-            return nil
-        }
-        return context.write(wrapOutboundOut(.head(answer)))
+        return answer
     }
 
     /// The answer to `exchange` has been written in full (`done` completes once it is out).
-    private func answered(_ exchange: Exchange, done: EventLoopFuture<Void>?, context: ChannelHandlerContext) {
+    private func answered(_ exchange: Exchange, done: EventLoopFuture<Void>) {
         exchange.responseEnded = true
-        answerEnded(done ?? context.eventLoop.makeSucceededVoidFuture(),
-            closesConnection: !exchange.keepAlive || !exchange.requestEnded)
+        answerEnded(done, closesConnection: !exchange.keepAlive || !exchange.requestEnded)
         finishIfDone(exchange)
     }
 
@@ -158,7 +155,7 @@ extension ForwardingHandler {
         }
         switch result {
         case .success:
-            answered(exchange, done: context.write(wrapOutboundOut(.end)), context: context)
+            answered(exchange, done: context.write(wrapOutboundOut(.end)))
         case .failure(let error):
             if exchange.responseHeadSent {
                 // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
@@ -220,6 +217,6 @@ extension ForwardingHandler {
         if head.framing != .none { exchange.bytesOut += Int64(body.count) }
         exchange.responseHeadSent = true
         exchange.status = Int(status.code)
-        answered(exchange, done: context.writeAndFlush(wrapOutboundOut(.head(head))), context: context)
+        answered(exchange, done: context.writeAndFlush(wrapOutboundOut(.head(head))))
     }
 }
