@@ -32,9 +32,8 @@ extension ForwardingHandler {
         }
         let head = ClientResponseHead(
             status: Int(status.code), reason: status.reasonPhrase,
-            headers: [("Connection", "close"), ("Content-Length", "0")], framing: .length)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+            headers: [("Connection", "close"), ("Content-Length", "0")], framing: .length, completeBody: ByteBuffer())
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.head(head))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

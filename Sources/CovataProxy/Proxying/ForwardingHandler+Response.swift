@@ -38,9 +38,9 @@ extension ForwardingHandler {
         }
         // A 401 may be a revoked token, decided by its body: the general path holds it.
         guard head.status != 401 || exchange.replayed else { return false }
+        // No didConsume: the transfer has ended, so curl waits for nothing these bytes could release.
         recordUpstreamLatency(exchange)
         exchange.bytesOut += Int64(body.readableBytes)
-        transfer.didConsume(body.readableBytes)
         var answer = clientAnswer(head, exchange: exchange)
         answer.completeBody = body
         answered(exchange, done: context.write(wrapOutboundOut(.head(answer))))
