@@ -1,0 +1,44 @@
+# Sourced by bench/cpu and bench/instructions, which measure covata-proxy alone against the same loopback setup:
+# an nginx upstream answering with the Authorization header it got, covata-mock, and a proxy.json for one route.
+# Everything started is stopped at exit, by process id.
+
+# The folder of the shipped-style build (release, Swift runtime linked in), made if missing.
+shipped_build() {
+    local build=(-c release --static-swift-stdlib --build-path .build-static)
+    swift build "${build[@]}" >/dev/null
+    swift build "${build[@]}" --show-bin-path
+}
+
+# Starts the upstream on port $1 and covata-mock (from folder $2) on $1 + 1, and writes $work/proxy.json for a
+# covata-proxy on $1 + 2. Sets work, pids, UPSTREAM, MOCK and PROXY.
+bench_setup() {
+    UPSTREAM=$1 MOCK=$(($1 + 1)) PROXY=$(($1 + 2))
+    work="$(mktemp -d)"
+    chmod 755 "$work"   # nginx workers run as an unprivileged user
+    pids=()
+    trap bench_cleanup EXIT
+    cat >"$work/upstream.conf" <<CONF
+worker_processes 1; daemon off; pid $work/upstream.pid; error_log $work/upstream.err;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UPSTREAM; keepalive_requests 100000;
+    location / { default_type text/plain; return 200 "\$http_authorization\n"; } } }
+CONF
+    nginx -c "$work/upstream.conf" -p "$work" & pids+=($!)
+    printf 'correct horse battery staple\n' >"$work/password"
+    cat >"$work/proxy.json" <<CONF
+{ "routes": [{ "listen": "127.0.0.1:$PROXY", "upstream": "http://127.0.0.1:$UPSTREAM" }],
+  "oauth": { "tokenURL": "http://127.0.0.1:$MOCK/api/oauth/token", "clientID": "exampleClientApplication",
+    "clientSecret": "exampleClientApplicationSecret", "username": "svc-legacy@example.com",
+    "password": { "file": "password" } },
+  "log": { "level": "warning", "accessLog": false } }
+CONF
+    "$2/covata-mock" --port "$MOCK" --password-file "$work/password" >/dev/null & pids+=($!)
+}
+
+bench_cleanup() {
+    # Processes started inside $(...) are listed in a file: a subshell's pids+=() does not reach here.
+    [[ -f "$work/pids" ]] && while read -r pid; do pids+=("$pid"); done <"$work/pids"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
