@@ -36,15 +36,7 @@ import Testing
         try await ProxyHarness.with { harness in
             let (received, closedAfter) = try await Self.exchange(port: harness.port(), item.requests, waitFor: nil)
             let text = String(decoding: received, as: UTF8.self)
-            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
-            #expect(statuses == Array(repeating: "200", count: item.targets.count), "\(text.prefix(300))")
-            var position = text.startIndex
-            for target in item.targets {
-                let uri = "\"uri\":\"\(target.replacingOccurrences(of: "/", with: "\\/"))\""
-                let found = text.range(of: uri, range: position..<text.endIndex)
-                #expect(found != nil, "no answer for \(target) in order")
-                position = found?.upperBound ?? position
-            }
+            AnswersInOrder.expectOK(text, targets: item.targets)
             // Closed after the answers, not by the 75 s idle limit.
             #expect(closedAfter < .seconds(5))
         }

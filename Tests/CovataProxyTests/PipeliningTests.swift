@@ -84,15 +84,7 @@ import Testing
                 try await connection.read(untilSeen: "\"uri\"", count: item.targets.count)
                 let text = connection.text
                 #expect(!text.contains("HTTP/1.1 4"), "refused: \(text.prefix(200))")
-                let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
-                #expect(statuses == Array(repeating: "200", count: item.targets.count))
-                let uris = item.targets.map { "\"uri\":\"\($0.replacingOccurrences(of: "/", with: "\\/"))\"" }
-                var position = text.startIndex
-                for uri in uris {
-                    let found = text.range(of: uri, range: position..<text.endIndex)
-                    #expect(found != nil, "no answer for \(uri) in order")
-                    position = found?.upperBound ?? position
-                }
+                AnswersInOrder.expectOK(text, targets: item.targets)
             }
         }
     }
