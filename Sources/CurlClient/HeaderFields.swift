@@ -35,6 +35,16 @@ public struct HeaderFields: Sendable {
         spans.removeAll { drop(bytes[$0.name]) }
     }
 
+    /// Replaces the value of every field for which `transform` returns new bytes (the old bytes stay, unreferenced).
+    public mutating func rewriteValues(_ transform: (_ name: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>) -> [UInt8]?) {
+        for index in spans.indices {
+            guard let new = transform(name(index), value(index)) else { continue }
+            let start = bytes.count
+            bytes.append(contentsOf: new)
+            spans[index].value = start..<bytes.count
+        }
+    }
+
     mutating func reserve(fields: Int, bytes count: Int) {
         spans.reserveCapacity(fields)
         bytes.reserveCapacity(count)

@@ -18,7 +18,8 @@ import Testing
     /// `mockPort`; `signIn` completes the `oauth` object after the client credentials.
     static func writeConfig(mockPort: Int, files: [String: String] = [:], signIn: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for (name, content) in files {
             try content.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }

@@ -12,11 +12,19 @@ import Testing
         oauth["username"] = nil
         oauth["password"] = nil
         oauth["grant"] = "authorization_code"
-        oauth["stateFile"] = FileManager.default.temporaryDirectory.appendingPathComponent("absent-state.json").path
+        oauth["stateFile"] = privateFolder + "/absent-state.json"
         for (key, value) in changes { oauth[key] = value }
         object["oauth"] = oauth
         return object
     }
+
+    /// A folder only the proxy's user can write, as the state file's folder must be.
+    static let privateFolder: String = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sic-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return folder
+    }()
 
     @Test func codeGrantDefaultsNextToTheTokenEndpoint() throws {
         let config = try ConfigTests.parse(Self.codeGrant())

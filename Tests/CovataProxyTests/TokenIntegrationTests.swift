@@ -17,6 +17,8 @@ import Testing
         var config = TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token", password: password)
         config.retryInitialSeconds = 0.05
         config.retryMaxSeconds = 0.2
+        // These tests retire tokens back to back to force renewals; the 401 bound has tests of its own.
+        config.minRenewalIntervalSeconds = 0
         let tokens = TokenManager(
             config: config, transport: CurlTokenTransport(worker: worker, timeouts: .defaults), logger: logs.logger())
         do {

@@ -92,6 +92,7 @@ import Testing
     func corruptFileIsUnusableNotFatal(content: String) throws {
         try Self.withFolder { path in
             try content.write(toFile: path, atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
             guard case .unusable = TokenStateFile(StateFileConfig(path: path, key: Self.key)).load() else {
                 Issue.record("corrupt content was accepted: \(content)")
                 return

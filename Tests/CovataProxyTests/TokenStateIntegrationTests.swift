@@ -74,10 +74,11 @@ import Testing
             let token = try await first.token()
             await first.invalidate(token)
             _ = try await first.token()
+            await first.stop()  // As a restart would: the last write lands first.
             #expect(mock.state.tokenRequests(grant: "refresh_token") == 1)
 
             let restarted = make(CapturedLogs())
-            await restarted.restoreSavedState()
+            await restarted.start()
             let restored = try await restarted.token()
             await restarted.invalidate(restored)
             _ = try await restarted.token()
@@ -101,7 +102,7 @@ import Testing
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
             let logs = CapturedLogs()
             let tokens = make(logs)
-            await tokens.restoreSavedState()
+            await tokens.start()
             _ = try await tokens.token()
             #expect(mock.state.tokenRequests(grant: "password") == 1)
             #expect(logs.text.contains("token state file ignored"))

@@ -6,7 +6,7 @@ extension ProxyConfig {
         try reader.rejectUnknownKeys([
             "tokenURL", "clientID", "clientSecret", "grant", "username", "password", "authorizeURL", "redirectURI",
             "pkce", "scope", "stateFile", "stateKey", "refreshAheadSeconds", "defaultLifetimeSeconds",
-            "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds", "allowPlainHTTP",
+            "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds", "minRenewalIntervalSeconds", "allowPlainHTTP",
         ])
         let allowPlainHTTP = try reader.bool("allowPlainHTTP", default: false)
         let tokenURL = try reader.requiredString("tokenURL")
@@ -34,7 +34,8 @@ extension ProxyConfig {
             defaultLifetimeSeconds: try reader.seconds("defaultLifetimeSeconds", default: 300, range: 1...86400 * 30),
             rejectedRetrySeconds: try reader.seconds("rejectedRetrySeconds", default: 900, range: 1...86400 * 7),
             retryInitialSeconds: retryInitial,
-            retryMaxSeconds: retryMax
+            retryMaxSeconds: retryMax,
+            minRenewalIntervalSeconds: try reader.seconds("minRenewalIntervalSeconds", default: 30, range: 0...3600)
         )
     }
 

@@ -1,31 +1,46 @@
 import Foundation
 
 extension StateFileConfig {
-    /// An existing state file must be a regular file that only its owner, the proxy's user, can read: it holds a
-    /// refresh token, which is as good as a login. A missing file is fine (the first sign-in writes it).
+    /// The state file holds a refresh token, which is as good as a login, so whoever can write its folder or the file
+    /// could make the proxy adopt a token of their choosing. At start both are checked and a problem is refused,
+    /// naming the key; a missing file is fine (the first sign-in writes it).
     static func checkExisting(path: String, keyPath: String) throws(ConfigError) {
-        let manager = FileManager.default
+        if let problem = folderProblem(path) ?? fileProblem(path) { throw ConfigError(keyPath, problem) }
+    }
+
+    /// Why the state file's folder is not safe, or nil when it is.
+    static func folderProblem(_ path: String) -> String? {
         let folder = (path as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ConfigError(keyPath, "folder \(folder) does not exist")
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: folder),
+            attributes[.type] as? FileAttributeType == .typeDirectory
+        else { return "folder \(folder) does not exist" }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o022 == 0 else {
+            return "folder \(folder) has mode \(String(mode, radix: 8)); others could plant a refresh token there, so "
+                + "group and others must not be able to write it (chmod go-w \(folder))"
         }
-        guard let attributes = try? manager.attributesOfItem(atPath: path) else { return }
+        return nil
+    }
+
+    /// Why an existing state file must not be used, or nil when it is safe (or missing). Checked at start and again
+    /// every time the running proxy reads the file.
+    static func fileProblem(_ path: String) -> String? {
+        // attributesOfItem does not follow a final symlink, so a link reports as one.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw ConfigError(keyPath, "\(path) is not a regular file")
+            return "\(path) is not a regular file (a symlink or something else)"
         }
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
         guard mode & 0o077 == 0 else {
-            throw ConfigError(
-                keyPath,
-                "\(path) has mode \(String(mode, radix: 8)); it holds a refresh token, so group and others must have "
-                    + "no access (chmod 600 \(path))")
+            return "\(path) has mode \(String(mode, radix: 8)); it holds a refresh token, so group and others must "
+                + "have no access (chmod 600 \(path))"
         }
         if let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue, let user = effectiveUserID(),
             owner != user
         {
-            throw ConfigError(keyPath, "\(path) is owned by user \(owner), not by the proxy's user \(user)")
+            return "\(path) is owned by user \(owner), not by the proxy's user \(user)"
         }
+        return nil
     }
 
     /// The process's effective user: Linux gives /proc/self to it.

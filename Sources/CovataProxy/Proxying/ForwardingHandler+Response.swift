@@ -36,8 +36,8 @@ extension ForwardingHandler {
             guard case .body(let only) = events[1] else { return false }
             body = only
         }
-        // A 401 may be a revoked token, decided by its body: the general path holds it.
-        guard head.status != 401 || exchange.replayed else { return false }
+        // A 401 may be a revoked token, decided by its body, and may echo the token: the general path holds it.
+        guard head.status != 401 else { return false }
         // No didConsume: the transfer has ended, so curl waits for nothing these bytes could release.
         recordUpstreamLatency(exchange)
         exchange.bytesOut += Int64(body.readableBytes)
@@ -50,8 +50,8 @@ extension ForwardingHandler {
     private func upstreamHead(_ head: CurlResponseHead, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer else { return }
         recordUpstreamLatency(exchange)
-        if head.status == 401, !exchange.replayed {
-            // Maybe the token was revoked: hold the answer until its body tells us.
+        if head.status == 401 {
+            // Maybe the token was revoked: hold the answer until its body tells us (and to take the token out).
             exchange.heldUnauthorized = (head, ByteBuffer())
             return
         }
@@ -147,11 +147,19 @@ extension ForwardingHandler {
     private func upstreamDone(_ result: Result<Void, CurlError>, transfer: CurlTransfer) {
         guard let exchange, exchange.transfer === transfer, let context else { return }
         if case .success = result, let (head, body) = exchange.heldUnauthorized {
-            if TokenRejection.isInvalidToken(head: head, body: body), exchange.isReplayable {
-                replay(exchange, context: context)
-                return
+            exchange.heldUnauthorized = nil
+            if TokenRejection.isInvalidToken(head: head, body: body), let rejected = exchange.token {
+                if exchange.isReplayable, !exchange.replayed {
+                    replayOrRelay(exchange, rejected: rejected, head: head, body: body, context: context)
+                    return
+                }
+                // Not replayable (or already replayed): relayed, but the token is still retired (if current) so the
+                // client's next request gets a fresh one.
+                let tokens = forwarder.tokens
+                Task { await tokens.invalidate(rejected) }
             }
-            releaseHeld(exchange)
+            relayUnauthorized(exchange, head: head, body: body)
+            return
         }
         switch result {
         case .success:
@@ -172,28 +180,54 @@ extension ForwardingHandler {
         }
     }
 
-    /// The upstream rejected the token: drop it (if still current), get a fresh one, send the request once more.
-    private func replay(_ exchange: Exchange, context: ChannelHandlerContext) {
-        exchange.heldUnauthorized = nil
-        exchange.replayed = true
-        forwarder.metrics.replayed()
+    /// The upstream rejected the token: retire it, and send the request once more if that gives it a different
+    /// token. A token renewed moments ago is kept (see `minRenewalIntervalSeconds`) and the 401 relayed instead.
+    private func replayOrRelay(
+        _ exchange: Exchange, rejected: AccessToken, head: CurlResponseHead, body: ByteBuffer,
+        context: ChannelHandlerContext
+    ) {
         exchange.transfer = nil
         exchange.firstByteDeadline = nil
-        forwarder.logger.info(
-            "upstream rejected the token; replaying once", metadata: ["jti": "\(exchange.token?.jti ?? "-")"])
         let tokens = forwarder.tokens
-        let rejected = exchange.token
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let id = exchange.id
         Task {
-            if let rejected { await tokens.invalidate(rejected) }
+            let replaced = await tokens.invalidate(rejected)
             eventLoop.execute {
                 let handler = handler.value
                 guard let exchange = handler.exchange, exchange.id == id, let context = handler.context else { return }
+                guard replaced else {
+                    handler.relayUnauthorized(exchange, head: head, body: body)
+                    context.flush()
+                    return
+                }
+                exchange.replayed = true
+                handler.forwarder.metrics.replayed()
+                handler.forwarder.logger.info(
+                    "upstream rejected the token; replaying once", metadata: ["jti": "\(rejected.jti ?? "-")"])
                 handler.fetchTokenAndSend(exchange, context: context)
             }
         }
+    }
+
+    /// A held 401, whole, with the token it rejected taken out of its fields and body: Covata's error answers
+    /// echo it ("Invalid access token: eyJ…"), and the client must never see the credential.
+    private func relayUnauthorized(_ exchange: Exchange, head: CurlResponseHead, body: ByteBuffer) {
+        guard let context else { return }
+        let token = exchange.token?.value.value ?? ""
+        var fields = HeaderPolicy.clientResponseFields(head)
+        fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
+        fields.rewriteValues { _, value in TokenRejection.redacting(token, in: value) }
+        let cleanBody = TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body
+        var answer = clientHead(
+            status: head.status, reason: head.reason, upstreamFields: fields,
+            headers: [("Content-Length", "\(cleanBody.readableBytes)")], exchange: exchange)
+        exchange.responseHeadSent = true
+        exchange.status = head.status
+        answer.completeBody = cleanBody
+        if answer.framing != .none { exchange.bytesOut += Int64(cleanBody.readableBytes) }
+        answered(exchange, done: context.write(wrapOutboundOut(.head(answer))))
     }
 
     /// Answers with our own error. The connection closes unless the request was read to its end.

@@ -1,5 +1,5 @@
 /// A bearer token with what we know about it. Printing it shows its jti, never its value.
-public struct AccessToken: Sendable, CustomStringConvertible {
+public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     /// The bearer value to put in `Authorization`.
     public let value: Secret
     /// A refresh token that came with it, if any (Covata may rotate it on every refresh).

@@ -1,5 +1,5 @@
 /// Exponential backoff with full jitter: a random delay up to min(cap, initial × 2^(attempt−1)).
-struct Backoff: Sendable {
+struct Backoff: Sendable, Equatable {
     var initial: Double
     var cap: Double
 

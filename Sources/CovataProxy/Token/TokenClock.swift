@@ -18,6 +18,7 @@ public struct SystemTokenClock: TokenClock {
     }
 
     public func sleep(seconds: Double) async throws {
-        try await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1000)))
+        // Rounded up: a timer that fires before its moment finds nothing due yet.
+        try await Task.sleep(for: .nanoseconds(Int64((max(0, seconds) * 1e9).rounded(.up))))
     }
 }

@@ -1,81 +1,13 @@
+import CurlClient
+import Logging
 import NIOPosix
 
-/// The token state file: restored at start, written after every token operation, watched while signed out.
+/// The token state file (restored at start, written after every token operation, polled while signed out) and the
+/// one-shot commands built on it.
 extension TokenManager {
-    /// How long "sign-in required" lasts without a new refresh token: in effect, until one appears.
-    static let signInWait: Double = 86400 * 365
-    /// How often the state file is looked at while waiting for `covata-proxy login`.
-    static let statePollSeconds: Double = 2
-
-    /// Takes the refresh token and, while it is valid, the access token from the state file, so a restart within
-    /// the token's lifetime makes no token request at all. A corrupt or foreign file is reported and ignored.
-    func restoreSavedState() async {
-        guard let state = await loadState(reportingProblems: true) else { return }
-        adopt(state)
-    }
-
-    /// Takes over a state read from the file.
-    private func adopt(_ state: TokenState) {
-        refreshToken = state.refreshToken
-        if let value = state.accessToken, let expiresAt = state.accessTokenExpiresAt {
-            let remaining = expiresAt - wallClock()
-            let lifetime = max(state.accessTokenLifetime ?? remaining, remaining)
-            let restored = AccessToken(
-                value: value, refreshToken: nil, jti: state.jti, scope: state.scope, lifetime: lifetime,
-                obtainedAt: clock.now - (lifetime - remaining))
-            if isUsable(restored) { current = restored }
-        }
-        logger.info(
-            "token state restored",
-            metadata: [
-                "path": "\(stateFile?.path ?? "-")", "access_token": current == nil ? "expired" : "valid",
-                "refresh_token": refreshToken == nil ? "none" : "present", "jti": "\(current?.jti ?? "-")",
-            ])
-    }
-
-    /// Writes the current tokens. A failure is logged and the proxy carries on: tokens in memory still work.
-    @discardableResult
-    func persist() async -> Bool {
-        guard let stateFile, let current else { return false }
-        var username: String?
-        if case .password(let name, _) = config.signIn { username = name }
-        let state = TokenState(
-            tokenURL: config.tokenURL, clientID: config.clientID, username: username, refreshToken: refreshToken,
-            accessToken: current.value, accessTokenExpiresAt: wallClock() + (current.expiresAt - clock.now),
-            accessTokenLifetime: current.lifetime, jti: current.jti, scope: current.scope)
-        let problem: String?
-        do {
-            problem = try await NIOThreadPool.singleton.runIfActive { stateFile.save(state) }
-        } catch {
-            problem = "the file thread pool is shut down"
-        }
-        if let problem {
-            logger.error(
-                "cannot write token state file", metadata: ["path": "\(stateFile.path)", "reason": "\(problem)"])
-            return false
-        }
-        logger.debug("token state saved", metadata: ["path": "\(stateFile.path)", "jti": "\(current.jti ?? "-")"])
-        return true
-    }
-
-    /// The refresh token in the state file now, if it is ours.
-    func storedRefreshToken() async -> Secret? {
-        await loadState(reportingProblems: false)?.refreshToken
-    }
-
-    /// While signed out: a refresh token that `covata-proxy login` stored since Covata refused ours ends the wait.
-    func adoptNewSignIn() async {
-        guard let state = await loadState(reportingProblems: false), let stored = state.refreshToken,
-            stored != rejectedRefreshToken, stored != refreshToken
-        else { return }
-        logger.notice("new refresh token found in the state file", metadata: ["path": "\(stateFile?.path ?? "-")"])
-        adopt(state)
-        lastFailure = nil
-        consecutiveFailures = 0
-        nextAttemptAt = 0
-    }
-
-    private func loadState(reportingProblems: Bool) async -> TokenState? {
+    /// The tokens in the state file, if it passes its checks and belongs to this config. A corrupt, foreign or unsafe
+    /// file is reported (once, at start) and ignored, never adopted.
+    func loadStored(reportingProblems: Bool) async -> TokenLifecycle.Stored? {
         guard let stateFile else { return nil }
         let loaded: TokenStateFile.Loaded
         do {
@@ -89,21 +21,123 @@ extension TokenManager {
         let reason: String
         switch loaded {
         case .missing:
-            if reportingProblems {
-                logger.info("no token state file yet", metadata: ["path": "\(stateFile.path)"])
-            }
+            if reportingProblems { logger.info("no token state file yet", metadata: ["path": "\(stateFile.path)"]) }
             return nil
         case .unusable(let problem):
             reason = problem
+        case .unsafe(let problem):
+            // Worth a line on every look, not only at start: someone may be planting a token.
+            logger.warning(
+                "token state file ignored: unsafe", metadata: ["path": "\(stateFile.path)", "reason": "\(problem)"])
+            return nil
         case .state(let state):
-            guard let mismatch = state.mismatch(with: config) else { return state }
+            guard let mismatch = state.mismatch(with: config) else {
+                let stored = stored(from: state)
+                if reportingProblems {
+                    logger.info(
+                        "token state restored",
+                        metadata: [
+                            "path": "\(stateFile.path)", "access_token": stored.accessToken == nil ? "none" : "present",
+                            "refresh_token": stored.refreshToken == nil ? "none" : "present",
+                            "jti": "\(stored.accessToken?.jti ?? "-")",
+                        ])
+                }
+                return stored
+            }
             reason = mismatch
         }
         if reportingProblems {
             logger.warning(
-                "token state file ignored; signing in afresh",
-                metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
+                "token state file ignored; signing in afresh", metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
         }
         return nil
+    }
+
+    /// The file's access token is converted from wall time to the token clock.
+    private func stored(from state: TokenState) -> TokenLifecycle.Stored {
+        var token: AccessToken?
+        if let value = state.accessToken, let expiresAt = state.accessTokenExpiresAt {
+            let remaining = expiresAt - wallClock()
+            let lifetime = max(state.accessTokenLifetime ?? remaining, remaining)
+            token = AccessToken(
+                value: value, refreshToken: nil, jti: state.jti, scope: state.scope, lifetime: lifetime,
+                obtainedAt: clock.now - (lifetime - remaining))
+        }
+        return TokenLifecycle.Stored(accessToken: token, refreshToken: state.refreshToken)
+    }
+
+    /// Queues a write of the tokens behind any earlier one. A failure is logged and the proxy carries on: tokens in
+    /// memory still work.
+    func persist(_ token: AccessToken, refreshToken: Secret?) {
+        guard let stateFile else { return }
+        let state = TokenState(
+            tokenURL: config.tokenURL, clientID: config.clientID, username: config.signIn.username,
+            refreshToken: refreshToken, accessToken: token.value,
+            accessTokenExpiresAt: wallClock() + (token.expiresAt - clock.now), accessTokenLifetime: token.lifetime,
+            jti: token.jti, scope: token.scope)
+        let previous = persisting
+        let logger = logger
+        persisting = Task {
+            _ = await previous?.value
+            let problem: String?
+            do {
+                problem = try await NIOThreadPool.singleton.runIfActive { stateFile.save(state) }
+            } catch {
+                problem = "the file thread pool is shut down"
+            }
+            if let problem {
+                logger.error(
+                    "cannot write token state file", metadata: ["path": "\(stateFile.path)", "reason": "\(problem)"])
+                return false
+            }
+            logger.debug("token state saved", metadata: ["path": "\(stateFile.path)", "jti": "\(token.jti ?? "-")"])
+            return true
+        }
+    }
+
+    // MARK: - One-shot commands
+
+    /// A token manager on its own curl worker, for the one-shot commands (`token`, `login`). Shut the worker down
+    /// when done.
+    public static func standalone(config: ProxyConfig, logger: Logger) -> (TokenManager, CurlWorker) {
+        let worker = CurlWorker(options: config.curlOptions)
+        let tokens = TokenManager(
+            config: config.oauth, transport: CurlTokenTransport(worker: worker, timeouts: config.timeouts),
+            logger: logger, loginCommand: config.loginCommand)
+        return (tokens, worker)
+    }
+
+    /// Logs in once with the config's credentials over libcurl, for `covata-proxy token`.
+    public static func loginOnce(config: ProxyConfig, logger: Logger) async -> (
+        Result<AccessToken, TokenError>, TokenStatus
+    ) {
+        let (tokens, worker) = standalone(config: config, logger: logger)
+        defer { worker.shutdown() }
+        // Starts from (and keeps) the state file like the proxy does: a rotated refresh token must not be lost.
+        await tokens.start()
+        let result = await tokens.tokenResult()
+        let status = await tokens.status()
+        await tokens.stop()
+        return (result, status)
+    }
+
+    /// Exchanges the code from a sign-in for tokens and stores them in the state file, for `covata-proxy login`.
+    /// Succeeds only when Covata also issued a refresh token: without one the proxy could not run unattended.
+    public func completeSignIn(code: String, request: AuthorizationRequest) async -> Result<AccessToken, LoginError> {
+        switch await self.request(request.grant(code: code)) {
+        case .success(let token):
+            guard token.refreshToken != nil else {
+                return .failure(
+                    LoginError(
+                        "Covata issued no refresh token: the client application needs the refresh_token grant type"))
+            }
+            handle(.signedIn(token))
+            guard await persisted() else {
+                return .failure(LoginError("the token state file could not be written; see the log above"))
+            }
+            return .success(token)
+        case .failure(let failure):
+            return .failure(LoginError("the code exchange failed: \(failure.reason)"))
+        }
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 
-/// Owns the Covata token: obtains it, refreshes it ahead of expiry, and hands it to requests.
+/// Owns the Covata token. The lifecycle's decisions are `TokenLifecycle`'s; this actor performs what it asks for
+/// (token requests, the state file, the one timer, waking callers, log lines) and feeds the results back in.
 ///
-/// One token operation runs at a time (single flight) however many callers wait; they share its result.
-/// Requests never wait for a refresh they do not need: while the current token is valid they get it at once.
+/// One token operation runs at a time however many callers wait; they share its result. While the current token is
+/// valid, callers get it at once, usually from the lock-free snapshot without entering the actor.
 public actor TokenManager {
-    var config: OAuthConfig
+    private(set) var config: OAuthConfig
     let transport: any TokenTransport
     let clock: any TokenClock
     let logger: Logger
@@ -15,21 +16,16 @@ public actor TokenManager {
     let metrics: ProxyMetrics?
     /// Where tokens survive restarts, if configured.
     let stateFile: TokenStateFile?
-    /// What an operator runs when the code grant needs a fresh sign-in.
     let loginCommand: String
 
-    var current: AccessToken? {
-        didSet { publishSnapshot() }
-    }
+    private(set) var machine: TokenLifecycle
     nonisolated let snapshot = TokenSnapshot()
-    var refreshToken: Secret?
-    /// The refresh token Covata last refused, so the state file is not re-read into the same refusal.
-    var rejectedRefreshToken: Secret?
-    var flight: Task<Void, Never>?
-    var nextAttemptAt: Double = 0
-    var consecutiveFailures = 0
-    var lastFailure: TokenFailure?
-    var refresher: Task<Void, Never>?
+    /// Callers waiting for the token operation in flight.
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// The one timer, armed for the moment the machine asked to be woken.
+    private var timer: Task<Void, Never>?
+    /// The last state-file write; each write waits for the one before, so an older state never lands last.
+    var persisting: Task<Bool, Never>?
 
     public init(
         config: OAuthConfig,
@@ -50,35 +46,21 @@ public actor TokenManager {
         self.logger = logger
         self.random = random
         self.wallClock = wallClock
+        self.machine = TokenLifecycle(settings: .init(config, loginCommand: loginCommand))
     }
 
-    /// A token valid now. Waits only when there is none; starts a background refresh when one is due.
+    // MARK: - What callers use
+
+    /// A token valid now. Waits only while a token operation that can give one is in flight.
     public func token() async throws(TokenError) -> AccessToken {
-        if let token = current, isUsable(token) {
-            if clock.now >= refreshAt(token) { startFlightIfAllowed() }
-            return token
+        handle(.tokenNeeded)
+        while true {
+            switch machine.answer(now: clock.now) {
+            case .token(let token): return token
+            case .unavailable(let error): throw error
+            case .wait: await withCheckedContinuation { waiters.append($0) }
+            }
         }
-        if flight == nil {
-            guard clock.now >= nextAttemptAt else { throw unavailableError() }
-            startFlight()
-        }
-        await flight?.value
-        if let token = current, isUsable(token) { return token }
-        throw unavailableError()
-    }
-
-    /// The current token without waiting, when it is valid and no refresh is due; nil means "call `token()`".
-    public nonisolated func cachedToken() -> AccessToken? {
-        snapshot.token(at: clock.now)
-    }
-
-    func publishSnapshot() {
-        snapshot.publish(
-            current.map { token in
-                TokenSnapshot.Entry(
-                    token: token, refreshAt: refreshAt(token),
-                    usableUntil: usableUntil(token))
-            })
     }
 
     /// `token()` as a Result, for callers that hop executors with it.
@@ -90,94 +72,197 @@ public actor TokenManager {
         }
     }
 
-    /// The upstream refused `token` as invalid: drop it if it is still the current one, so a burst of
-    /// 401s for the same token causes one refresh.
-    public func invalidate(_ token: AccessToken) {
-        guard let current, current.value == token.value else { return }
-        logger.info("access token invalidated by upstream", metadata: ["jti": "\(current.jti ?? "-")"])
-        self.current = nil
+    /// The current token without waiting, when it is valid and no refresh is due; nil means "call `token()`".
+    public nonisolated func cachedToken() -> AccessToken? {
+        snapshot.token(at: clock.now)
     }
 
-    /// Restores the state file, if any, then keeps the token fresh in the background until `stop()`, so it is valid
-    /// even between requests.
+    /// The upstream refused `token` (401 `invalid_token`). It is retired if it is still the current one and was not
+    /// itself obtained because of a refusal moments ago.
+    /// - Returns: whether a request replayed now would carry a different token.
+    @discardableResult
+    public func invalidate(_ token: AccessToken) -> Bool {
+        handle(.rejectedByUpstream(token.value))
+        return machine.current?.value != token.value
+    }
+
+    /// Restores the state file, if any, then keeps the token fresh in the background until `stop()`.
     public func start() async {
-        guard refresher == nil else { return }
-        await restoreSavedState()
-        refresher = Task { await self.refreshLoop() }
+        guard machine.phase == .idle else { return }
+        let stored = await loadStored(reportingProblems: true)
+        handle(.start(stored))
     }
 
-    /// Wakes a refresher that sleeps towards a refresh that no longer applies (it polls the state file instead).
-    func restartRefresher() {
-        guard let running = refresher else { return }
-        running.cancel()
-        refresher = Task { await self.refreshLoop() }
+    /// Ends the timer and answers waiting callers; returns once the last state-file write is done.
+    public func stop() async {
+        handle(.stop)
+        _ = await persisting?.value
     }
 
-    public func stop() {
-        refresher?.cancel()
-        refresher = nil
-    }
-
-    /// New credentials (a reload): forget a rejection so they are tried at once.
-    public func update(config: OAuthConfig) {
-        let credentialsChanged = config != self.config
-        self.config = config
-        publishSnapshot()
-        switch lastFailure {
-        case .credentialsRejected? where credentialsChanged, .signInRequired?:
-            nextAttemptAt = 0
-            consecutiveFailures = 0
-        default:
-            break
-        }
+    /// A reloaded config. Changed credentials end any pause or backoff and are tried at once.
+    public func update(config new: OAuthConfig) {
+        let old = config
+        config = new
+        let identityChanged =
+            new.tokenURL != old.tokenURL || new.clientID != old.clientID || new.signIn.username != old.signIn.username
+        let credentialsChanged = identityChanged || new.clientSecret != old.clientSecret || new.signIn != old.signIn
+        handle(
+            .reloaded(
+                .init(new, loginCommand: loginCommand), credentialsChanged: credentialsChanged,
+                identityChanged: identityChanged))
     }
 
     public func status() -> TokenStatus {
-        let usable = current.map(isUsable) ?? false
+        let now = clock.now
+        let usable = machine.usableToken(now: now)
+        let failure = machine.lastFailure
         var rejected = false
         var signInRequired = false
-        switch lastFailure {
+        switch failure {
         case .credentialsRejected?: rejected = true
         case .signInRequired?: signInRequired = true
         default: break
         }
         return TokenStatus(
-            hasValidToken: usable,
-            jti: usable ? current?.jti : nil,
-            scope: usable ? current?.scope : nil,
-            secondsToExpiry: usable ? current.map { $0.expiresAt - clock.now } : nil,
-            credentialsRejected: rejected,
-            signInRequired: signInRequired,
-            signInCommand: loginCommand,
-            hasRefreshToken: refreshToken != nil,
-            lastError: lastFailure?.reason)
+            hasValidToken: usable != nil, jti: usable?.jti, scope: usable?.scope,
+            secondsToExpiry: usable.map { $0.expiresAt - now }, credentialsRejected: rejected,
+            signInRequired: signInRequired, signInCommand: loginCommand,
+            hasRefreshToken: machine.refreshToken != nil, lastError: failure?.reason)
     }
 
-    // MARK: - Timing
-
-    /// A token is handed out only while it has at least a second left, so it does not expire in flight.
-    func isUsable(_ token: AccessToken) -> Bool {
-        clock.now < usableUntil(token)
+    /// Waits for the state-file writes asked for so far. - Returns: whether the last one succeeded.
+    func persisted() async -> Bool {
+        await persisting?.value ?? false
     }
 
-    /// The moment a token stops being handed out: a second (or 5% of its lifetime) before it expires.
-    nonisolated func usableUntil(_ token: AccessToken) -> Double {
-        token.expiresAt - min(1, token.lifetime * 0.05)
+    // MARK: - Performing the machine's actions
+
+    func handle(_ event: TokenLifecycle.Event) {
+        for action in machine.handle(event, now: clock.now) { perform(action) }
     }
 
-    /// Refresh ahead by the configured margin, bounded to a fifth of the lifetime so a short-lived token is
-    /// not refreshed on every request.
-    func refreshAt(_ token: AccessToken) -> Double {
-        token.expiresAt - min(config.refreshAheadSeconds, token.lifetime * 0.2)
-    }
-
-    func unavailableError() -> TokenError {
-        let retryAfter = max(1, Int(min(nextAttemptAt - clock.now, 86400 * 7).rounded(.up)))
-        switch lastFailure {
-        case .credentialsRejected?: return .credentialsRejected(retryAfterSeconds: retryAfter)
-        case .signInRequired?: return .signInRequired(command: loginCommand)
-        default: break
+    private func perform(_ action: TokenLifecycle.Action) {
+        switch action {
+        case .request(let grant):
+            Task {
+                switch await request(grant) {
+                case .success(let token): handle(.obtained(token))
+                case .failure(let failure): handle(.failed(failure, jitter: random()))
+                }
+            }
+        case .readStateFile:
+            Task { handle(.stateFileRead(await loadStored(reportingProblems: false))) }
+        case .persist(let token, let refreshToken):
+            persist(token, refreshToken: refreshToken)
+        case .publish:
+            let now = clock.now
+            snapshot.publish(
+                machine.usableToken(now: now).map {
+                    TokenSnapshot.Entry(
+                        token: $0, refreshAt: machine.refreshAt(now: now), usableUntil: TokenLifecycle.usableUntil($0))
+                })
+        case .wake(let at):
+            timer?.cancel()
+            timer = at.map { at in
+                Task { [clock] in
+                    do { try await clock.sleep(seconds: at - clock.now) } catch { return }
+                    guard !Task.isCancelled else { return }
+                    handle(.tick)
+                }
+            }
+        case .answerWaiters:
+            let waiting = waiters
+            waiters.removeAll()
+            for waiter in waiting { waiter.resume() }
+        case .report(let report):
+            log(report)
         }
-        return .unavailable(reason: lastFailure?.reason ?? "no access token yet", retryAfterSeconds: retryAfter)
+    }
+
+    /// One token request with the grant the machine chose; the password comes from the config only here.
+    private func request(_ grant: TokenLifecycle.Grant) async -> Result<AccessToken, TokenFailure> {
+        let wire: TokenGrant
+        switch (grant, config.signIn) {
+        case (.refreshToken(let token), _):
+            wire = .refreshToken(token)
+        case (.signIn, .password(let username, let password)):
+            wire = .password(username: username, password: password)
+        case (.signIn, .authorizationCode):
+            // A reload switched grants while this was queued: the code grant has nothing to sign in with here.
+            return .failure(.signInRequired(reason: "no refresh token stored"))
+        }
+        return await request(wire)
+    }
+
+    func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {
+        let wire = TokenEndpointRequest(config: config, grant: grant)
+        let sentAt = clock.now
+        let response: TokenHTTPResponse
+        do {
+            response = try await transport.post(url: wire.url, headers: wire.headers, body: wire.body)
+        } catch {
+            metrics?.tokenOperation(grant: grant.description, outcome: "failed")
+            logger.debug("token endpoint transport error", metadata: ["detail": "\(error.description)"])
+            return .failure(.transient(reason: "token endpoint unreachable or too slow"))
+        }
+        let result = TokenResponse.interpret(
+            response, grant: grant, obtainedAt: sentAt, wallClock: wallClock(),
+            defaultLifetime: config.defaultLifetimeSeconds)
+        metrics?.tokenOperation(grant: grant.description, outcome: result.outcomeLabel)
+        return result
+    }
+
+    private func log(_ report: TokenLifecycle.Report) {
+        switch report {
+        case .obtained(let token, let grant):
+            logger.info(
+                "access token obtained",
+                metadata: [
+                    "grant": "\(grant)", "jti": "\(token.jti ?? "-")", "scope": "\(token.scope ?? "-")",
+                    "expires_in": "\(Int(token.lifetime))",
+                ])
+        case .willRetry(let reason, let attempt, let delay):
+            logger.warning(
+                "token request failed; will retry",
+                metadata: ["reason": "\(reason)", "attempt": "\(attempt)", "retry_in_ms": "\(Int(delay * 1000))"])
+        case .credentialsRejected(let reason, let pause):
+            logger.error(
+                "credentials rejected by Covata; not retrying until the pause ends or changed credentials are loaded",
+                metadata: ["reason": "\(reason)", "retry_in_s": "\(Int(pause))"])
+        case .signInRequired(let reason):
+            logger.error(
+                "sign-in required; waiting for a new refresh token in the state file",
+                metadata: ["reason": "\(reason)", "run": "\(loginCommand)"])
+        case .refreshTokenRejected(let error):
+            logger.notice(
+                "refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
+        case .retired(let jti):
+            logger.info("access token invalidated by upstream", metadata: ["jti": "\(jti ?? "-")"])
+        case .keptDespiteRejection(let jti):
+            logger.notice(
+                "upstream rejected a token renewed moments ago; keeping it",
+                metadata: ["jti": "\(jti ?? "-")", "min_interval_s": "\(machine.settings.minRenewalIntervalSeconds)"])
+        case .newSignInFound:
+            logger.notice("new refresh token found in the state file", metadata: ["path": "\(stateFile?.path ?? "-")"])
+        }
+    }
+}
+
+extension Result where Success == AccessToken, Failure == TokenFailure {
+    /// The `outcome` label of the token-operations metric.
+    var outcomeLabel: String {
+        switch self {
+        case .success: "success"
+        case .failure(.transient): "failed"
+        case .failure: "rejected"
+        }
+    }
+}
+
+extension OAuthSignIn {
+    /// The password grant's account, nil for the code grant.
+    var username: String? {
+        if case .password(let username, _) = self { return username }
+        return nil
     }
 }

@@ -11,6 +11,8 @@ struct TokenStateFile: Sendable {
         case state(TokenState)
         /// Corrupt, foreign or undecryptable: reported and ignored, never fatal.
         case unusable(reason: String)
+        /// A symlink, readable by others or owned by someone else: possibly planted, never adopted.
+        case unsafe(reason: String)
     }
 
     let path: String
@@ -25,6 +27,7 @@ struct TokenStateFile: Sendable {
 
     func load(removingLeftovers: Bool = false) -> Loaded {
         if removingLeftovers { removeLeftovers() }
+        if let problem = StateFileConfig.fileProblem(path) { return .unsafe(reason: problem) }
         guard let data = FileManager.default.contents(atPath: path) else {
             return FileManager.default.fileExists(atPath: path) ? .unusable(reason: "cannot be read") : .missing
         }
