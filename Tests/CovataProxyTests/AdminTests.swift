@@ -62,9 +62,11 @@ import Testing
             #expect(
                 await eventually { (try? await RawHTTPClient.get(port: harness.adminPort, "/readyz").status) == 200 })
             // Revoked at Covata and refused on refresh and password alike: not ready again once it expires.
-            await harness.proxy.tokens.invalidate(try await harness.proxy.tokens.token())
+            let token = try await harness.proxy.tokens.token()
             harness.mock.state.revokeAll(includingRefreshTokens: true)
             harness.mock.state.setPassword("changed")
+            // The retired token is replaced at once, before any client asks.
+            await harness.proxy.tokens.invalidate(token)
             _ = try? await harness.proxy.tokens.token()
             #expect(try await RawHTTPClient.get(port: harness.adminPort, "/readyz").status == 503)
         }

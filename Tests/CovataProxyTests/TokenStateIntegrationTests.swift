@@ -104,6 +104,7 @@ import Testing
             let tokens = make(logs)
             await tokens.start()
             _ = try await tokens.token()
+            await tokens.stop()  // Returns once the state file is written.
             #expect(mock.state.tokenRequests(grant: "password") == 1)
             #expect(logs.text.contains("token state file ignored"))
             guard case .state(let rewritten) = TokenStateFile(StateFileConfig(path: path, key: nil)).load() else {
