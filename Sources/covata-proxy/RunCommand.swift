@@ -12,13 +12,15 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let (logger, level) = LoggingBootstrap.makeLogger(config.log)
+        let metrics = MetricsBootstrap.makeMetrics()
+        let logging = LoggingBootstrap.makeLogger(config.log, background: true, droppedLines: metrics.logLinesDropped)
+        let (logger, level) = (logging.logger, logging.level)
+        defer { logging.writer.flush() }
         signal(SIGPIPE, SIG_IGN)
         let signals = SignalStream(SIGINT, SIGTERM, SIGHUP)
         let runtime: ProxyRuntime
         do {
-            runtime = try await ProxyRuntime.start(
-                config: config, logger: logger, metrics: MetricsBootstrap.makeMetrics())
+            runtime = try await ProxyRuntime.start(config: config, logger: logger, metrics: metrics)
         } catch {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
             throw ExitCode(1)

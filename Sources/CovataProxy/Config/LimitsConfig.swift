@@ -9,6 +9,11 @@ public struct LimitsConfig: Sendable, Equatable {
     public var maxHeaderBytes: Int
     /// Most header lines in one request.
     public var maxHeaderCount: Int
+    /// Request-body bytes kept for replays across all connections; a request that would exceed it streams without
+    /// a replay copy (and is then not replayable).
+    public var replayBudgetBytes: Int = 16 << 20
+    /// Requests in flight at once, all routes together; more are answered 503 with `Retry-After: 1`.
+    public var maxConcurrentRequests: Int = 1024
 
     public static let defaults = LimitsConfig(
         maxRequestBodyBytes: 64 << 20, replayBufferBytes: 1 << 20, maxHeaderBytes: 64 << 10, maxHeaderCount: 100)

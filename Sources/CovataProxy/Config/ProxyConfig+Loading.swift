@@ -155,7 +155,10 @@ extension ProxyConfig {
     }
 
     private static func parseLimits(_ reader: ConfigReader) throws(ConfigError) -> LimitsConfig {
-        try reader.rejectUnknownKeys(["maxRequestBodyBytes", "replayBufferBytes", "maxHeaderBytes", "maxHeaderCount"])
+        try reader.rejectUnknownKeys([
+            "maxRequestBodyBytes", "replayBufferBytes", "maxHeaderBytes", "maxHeaderCount", "replayBudgetBytes",
+            "maxConcurrentRequests",
+        ])
         let defaults = LimitsConfig.defaults
         func count(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
             let value = try reader.seconds(key, default: fallback, range: range)
@@ -168,7 +171,11 @@ extension ProxyConfig {
             replayBufferBytes: Int(
                 try count("replayBufferBytes", Double(defaults.replayBufferBytes), 0...1_073_741_824)),
             maxHeaderBytes: Int(try count("maxHeaderBytes", Double(defaults.maxHeaderBytes), 1024...16_777_216)),
-            maxHeaderCount: Int(try count("maxHeaderCount", Double(defaults.maxHeaderCount), 8...10_000))
+            maxHeaderCount: Int(try count("maxHeaderCount", Double(defaults.maxHeaderCount), 8...10_000)),
+            replayBudgetBytes: Int(
+                try count("replayBudgetBytes", Double(defaults.replayBudgetBytes), 0...17_179_869_184)),
+            maxConcurrentRequests: Int(
+                try count("maxConcurrentRequests", Double(defaults.maxConcurrentRequests), 1...1_000_000))
         )
     }
 

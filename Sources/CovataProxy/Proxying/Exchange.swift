@@ -35,7 +35,11 @@ final class Exchange {
     /// For the access log and metrics.
     let startedAt = NIODeadline.now()
     var upstreamSentAt: NIODeadline?
+    /// When the upstream's answer head arrived (the access log's `upstream_ms`).
+    var upstreamHeadAt: NIODeadline?
     var status = 0
+    /// The proxy's own error code when it answered itself (the access log's `error`).
+    var errorCode: String?
     var bytesOut: Int64 = 0
 
     init(id: Int, head: HTTPRequestHead, body: CurlRequestBody) {
@@ -50,16 +54,20 @@ final class Exchange {
         self.body = body
     }
 
-    /// Records a body part for a possible replay, giving up once the buffer would overflow.
-    func keep(_ buffer: ByteBuffer, limit: Int) {
+    /// Records a body part for a possible replay, giving up once the request's buffer or the process-wide budget
+    /// would overflow (what was kept goes back to the budget; the ending exchange returns the rest).
+    func keep(_ buffer: ByteBuffer, limit: Int, budget: RequestBudget) {
         guard keptAll else { return }
-        keptBytes += buffer.readableBytes
-        if keptBytes > limit {
+        let count = buffer.readableBytes
+        guard keptBytes + count <= limit, budget.reserveReplay(count) else {
             keptAll = false
+            budget.releaseReplay(keptBytes)
+            keptBytes = 0
             kept.removeAll()
-        } else {
-            kept.append(buffer)
+            return
         }
+        keptBytes += count
+        kept.append(buffer)
     }
 
     /// Whether the whole request can be sent again: no body, or all of it kept and received.

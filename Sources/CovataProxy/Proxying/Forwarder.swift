@@ -10,7 +10,7 @@ final class Forwarder: Sendable {
     let connectTimeoutMilliseconds: Int
     let firstByteMilliseconds: Int64
     let limits: LimitsConfig
-    let inFlight: InFlightRequests
+    let budget: RequestBudget
     let metrics: ProxyMetrics
     let routeMetrics: RouteMetrics
     let settings: RuntimeSettings
@@ -21,7 +21,7 @@ final class Forwarder: Sendable {
 
     init(
         route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
-        limits: LimitsConfig, inFlight: InFlightRequests, metrics: ProxyMetrics, settings: RuntimeSettings,
+        limits: LimitsConfig, budget: RequestBudget, metrics: ProxyMetrics, settings: RuntimeSettings,
         logger: Logger
     ) {
         self.metrics = metrics
@@ -32,7 +32,7 @@ final class Forwarder: Sendable {
         self.limits = limits
         self.route = route
         self.upstreamPrefix = route.upstream.origin + route.upstream.basePath
-        self.inFlight = inFlight
+        self.budget = budget
         self.worker = worker
         self.tokens = tokens
         self.logger = logger

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 
 /// The access-log line and the per-request metrics, written once an exchange ends.
@@ -9,16 +10,26 @@ extension ForwardingHandler {
             method: method, status: exchange.status, bytesIn: exchange.bodyBytes,
             bytesOut: exchange.bytesOut)
         guard forwarder.settings.accessLog else { return }
-        let milliseconds = (NIODeadline.now() - exchange.startedAt).nanoseconds / 1_000_000
-        forwarder.logger.info(
-            "request",
-            metadata: [
-                "route": "\(forwarder.name)", "method": "\(method)",
-                "path": "\(Self.pathWithoutQueryValues(exchange.head.uri))",
-                "status": "\(exchange.status)", "bytes_in": "\(exchange.bodyBytes)",
-                "bytes_out": "\(exchange.bytesOut)",
-                "duration_ms": "\(milliseconds)", "replayed": "\(exchange.replayed)",
-            ])
+        let now = NIODeadline.now()
+        var fields: Logger.Metadata = [
+            "route": .string(forwarder.name), "client": .string(client), "method": .string(method),
+            "path": .string(Self.pathWithoutQueryValues(exchange.head.uri)),
+            "status": .stringConvertible(exchange.status), "bytes_in": .stringConvertible(exchange.bodyBytes),
+            "bytes_out": .stringConvertible(exchange.bytesOut),
+            "duration_ms": .stringConvertible(Self.milliseconds(now - exchange.startedAt)),
+            "replayed": .stringConvertible(exchange.replayed),
+        ]
+        if let code = exchange.errorCode { fields["error"] = .string(code) }
+        if let sent = exchange.upstreamSentAt, let head = exchange.upstreamHeadAt {
+            fields["upstream_ms"] = .stringConvertible(Self.milliseconds(head - sent))
+        }
+        if let jti = exchange.token?.jti { fields["jti"] = .string(jti) }
+        forwarder.logger.info("request", metadata: fields)
+    }
+
+    /// Milliseconds with microsecond resolution.
+    static func milliseconds(_ interval: TimeAmount) -> Double {
+        (Double(interval.nanoseconds) / 1000).rounded() / 1000
     }
 
     /// `/a/b?user=x&id=7` → `/a/b?user&id`: query values can carry personal data or credentials.

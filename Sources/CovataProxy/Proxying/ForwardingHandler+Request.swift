@@ -5,13 +5,18 @@ import NIOHTTP1
 /// Starting a request: checks, the token, then the curl transfer.
 extension ForwardingHandler {
     func begin(_ head: HTTPRequestHead, id: Int, context: ChannelHandlerContext) {
-        forwarder.inFlight.begin()
+        let admitted = forwarder.budget.beginRequest()
         let framing = bodyFraming(head)
         let body: CurlRequestBody
         if case .success(let value) = framing { body = value } else { body = .none }
         let exchange = Exchange(id: id, head: head, body: body)
         self.exchange = exchange
         cycle.enter(body.isEmpty ? .awaitingResponse : .readingBody)
+        guard admitted else {
+            forwarder.metrics.overloaded()
+            fail(exchange, .overloaded)
+            return
+        }
         if head.method == .CONNECT {
             // Never a tunnel: this is not a forward proxy. The answer closes the connection (the request has not
             // ended: NIO's parser reads nothing after a CONNECT head).

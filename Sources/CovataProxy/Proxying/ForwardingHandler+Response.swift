@@ -60,7 +60,9 @@ extension ForwardingHandler {
 
     private func recordUpstreamLatency(_ exchange: Exchange) {
         guard let sentAt = exchange.upstreamSentAt else { return }
-        forwarder.routeMetrics.upstreamLatency(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds)
+        let now = NIODeadline.now()
+        exchange.upstreamHeadAt = now
+        forwarder.routeMetrics.upstreamLatency(nanoseconds: (now - sentAt).nanoseconds)
     }
 
     private func sendHead(_ head: CurlResponseHead, exchange: Exchange) {
@@ -240,7 +242,8 @@ extension ForwardingHandler {
         exchange.failed = true
         exchange.heldUnauthorized = nil
         exchange.transfer?.cancel()
-        let (status, headers, body) = error.response
+        let (status, code, headers, body) = error.response
+        exchange.errorCode = code
         var fields = headers.map { ($0.name, $0.value) }
         fields.append(("Content-Length", "\(body.count)"))
         if !exchange.requestEnded { exchange.keepAlive = false }

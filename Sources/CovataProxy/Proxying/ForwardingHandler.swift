@@ -25,6 +25,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     var inputClosed = false
     /// When the last answer written so far is out, so a close never cuts it short.
     var lastAnswerEnd: EventLoopFuture<Void>?
+    /// Who is connected, for the access log: the peer's IP address, or `unix`.
+    var client = "-"
     private var nextExchangeID = 0
     private var readBlocked = false
     private var pendingRead = false
@@ -47,6 +49,11 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         forwarder.metrics.connectionOpened()
+        switch context.channel.remoteAddress {
+        case .unixDomainSocket?: client = "unix"
+        case let address?: client = address.ipAddress ?? "-"
+        case nil: break
+        }
         context.fireChannelActive()
     }
 
@@ -101,7 +108,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
                 fail(exchange, .payloadTooLarge)
                 return
             }
-            exchange.keep(buffer, limit: forwarder.limits.replayBufferBytes)
+            exchange.keep(buffer, limit: forwarder.limits.replayBufferBytes, budget: forwarder.budget)
             if let transfer = exchange.transfer {
                 if !transfer.send(buffer) { blockReads() }
             } else {
@@ -144,7 +151,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     private func end(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
         self.exchange = nil
-        forwarder.inFlight.end()
+        forwarder.budget.endRequest()
+        forwarder.budget.releaseReplay(exchange.keptBytes)
         record(exchange)
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import NIOHTTP1
 
 extension ProxyError {
-    /// The one place errors become answers: status, headers and a short JSON body `{"error","message"}`.
-    var response: (status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8]) {
+    /// The one place errors become answers: status, headers and a short JSON body `{"error","message"}`; `code` is
+    /// the body's `error`, also logged as the access log's `error`.
+    var response: (status: HTTPResponseStatus, code: String, headers: HTTPHeaders, body: [UInt8]) {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
         let status: HTTPResponseStatus
         let code: String
@@ -85,6 +86,11 @@ extension ProxyError {
             status = .requestTimeout
             code = "request_timeout"
             message = "the request did not arrive in time"
+        case .overloaded:
+            status = .serviceUnavailable
+            code = "overloaded"
+            message = "the proxy is handling as many requests as it may (limits.maxConcurrentRequests); retry shortly"
+            headers.add(name: "Retry-After", value: "1")
         case .shuttingDown:
             status = .serviceUnavailable
             code = "shutting_down"
@@ -94,6 +100,6 @@ extension ProxyError {
         let body =
             (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys]))
             ?? Data()
-        return (status, headers, Array(body))
+        return (status, code, headers, Array(body))
     }
 }

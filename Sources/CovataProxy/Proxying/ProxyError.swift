@@ -24,6 +24,8 @@ enum ProxyError: Error, Sendable {
     case notImplemented(String)
     case requestTimeout
     case shuttingDown
+    /// More requests in flight than `limits.maxConcurrentRequests`.
+    case overloaded
 
     /// Maps a failed transfer that produced no response head.
     init(_ error: CurlError) {

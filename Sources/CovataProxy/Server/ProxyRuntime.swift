@@ -15,11 +15,14 @@ public final class ProxyRuntime: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let listeners: [any Channel]
     private let admin: (any Channel)?
-    private let inFlight: InFlightRequests
+    private let budget: RequestBudget
     private let logger: Logger
 
     /// Requests being handled now.
-    var inFlightCount: Int { inFlight.current }
+    var inFlightCount: Int { budget.requestsInFlight }
+
+    /// Request-body bytes kept for replays now, across all connections.
+    var replayBytesInUse: Int { budget.replayBytesInUse }
 
     /// The address each route actually listens on, in route order (useful with port 0).
     public var listenAddresses: [ListenAddress] { zip(config.routes.map(\.listen), listeners).map(Self.bound) }
@@ -54,7 +57,8 @@ public final class ProxyRuntime: Sendable {
             logger: logger, metrics: metrics, loginCommand: config.loginCommand)
         await tokens.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        let inFlight = InFlightRequests()
+        let budget = RequestBudget(
+            maxRequests: config.limits.maxConcurrentRequests, replayBytes: config.limits.replayBudgetBytes)
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
         var listeners: [any Channel] = []
         var admin: (any Channel)?
@@ -62,7 +66,7 @@ public final class ProxyRuntime: Sendable {
             for route in config.routes {
                 let forwarder = Forwarder(
                     route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
-                    inFlight: inFlight, metrics: metrics, settings: settings, logger: logger)
+                    budget: budget, metrics: metrics, settings: settings, logger: logger)
                 listeners.append(
                     try await RouteListener.bind(
                         route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
@@ -83,7 +87,7 @@ public final class ProxyRuntime: Sendable {
         }
         let runtime = ProxyRuntime(
             config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, admin: admin, inFlight: inFlight, logger: logger)
+            listeners: listeners, admin: admin, budget: budget, logger: logger)
         for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
         if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
         return runtime
@@ -92,7 +96,7 @@ public final class ProxyRuntime: Sendable {
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
         metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel],
-        admin: (any Channel)?, inFlight: InFlightRequests, logger: Logger
+        admin: (any Channel)?, budget: RequestBudget, logger: Logger
     ) {
         self.config = config
         self.tokens = tokens
@@ -102,7 +106,7 @@ public final class ProxyRuntime: Sendable {
         self.group = group
         self.listeners = listeners
         self.admin = admin
-        self.inFlight = inFlight
+        self.budget = budget
         self.logger = logger
     }
 
@@ -126,12 +130,12 @@ public final class ProxyRuntime: Sendable {
         settings.draining = true
         for channel in listeners { try? await channel.close() }
         let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
-        if inFlight.current > 0 { logger.info("draining", metadata: ["in_flight": "\(inFlight.current)"]) }
-        while inFlight.current > 0, ContinuousClock.now < deadline {
+        if budget.requestsInFlight > 0 { logger.info("draining", metadata: ["in_flight": "\(budget.requestsInFlight)"]) }
+        while budget.requestsInFlight > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if inFlight.current > 0 {
-            logger.warning("drain time over; closing", metadata: ["in_flight": "\(inFlight.current)"])
+        if budget.requestsInFlight > 0 {
+            logger.warning("drain time over; closing", metadata: ["in_flight": "\(budget.requestsInFlight)"])
         }
         try? await admin?.close()
         await tokens.stop()

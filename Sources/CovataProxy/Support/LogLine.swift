@@ -1,0 +1,188 @@
+import Logging
+
+/// One log line, formatted into a reused byte buffer: the timestamp from the clock by hand (RFC 3339, milliseconds,
+/// UTC), strings escaped once, numbers and booleans as themselves. No formatter or serialiser object per line: the
+/// Foundation ones cost more than the whole request they describe.
+public struct LogLine: Sendable {
+    public enum Style: Sendable {
+        /// One JSON object per line: `ts`, `level`, `msg`, `logger`, then the metadata in key order.
+        case json
+        /// `ts level logger: msg key=value …`, values quoted when they hold spaces, quotes or controls.
+        case text
+    }
+
+    var timestamp: Double
+    var level: Logger.Level
+    var message: String
+    var label: String
+    var metadata: Logger.Metadata
+
+    /// Appends the line, newline included.
+    func write(_ style: Style, to out: inout [UInt8]) {
+        switch style {
+        case .json:
+            out.append(contentsOf: #"{"ts":""#.utf8)
+            Self.appendTimestamp(timestamp, to: &out)
+            out.append(contentsOf: #"","level":""#.utf8)
+            out.append(contentsOf: level.rawValue.utf8)
+            out.append(contentsOf: #"","msg":"#.utf8)
+            Self.appendJSONString(message, to: &out)
+            out.append(contentsOf: #","logger":"#.utf8)
+            Self.appendJSONString(label, to: &out)
+            for key in metadata.keys.sorted() {
+                out.append(UInt8(ascii: ","))
+                Self.appendJSONString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                Self.appendJSON(metadata[key]!, to: &out)
+            }
+            out.append(contentsOf: "}\n".utf8)
+        case .text:
+            Self.appendTimestamp(timestamp, to: &out)
+            out.append(UInt8(ascii: " "))
+            out.append(contentsOf: level.rawValue.utf8)
+            out.append(UInt8(ascii: " "))
+            out.append(contentsOf: label.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: message.utf8)
+            for key in metadata.keys.sorted() {
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: key.utf8)
+                out.append(UInt8(ascii: "="))
+                Self.appendText(metadata[key]!, to: &out)
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    // MARK: - Time
+
+    /// `2026-12-01T02:13:20.123Z` from seconds since 1970.
+    static func appendTimestamp(_ time: Double, to out: inout [UInt8]) {
+        let milliseconds = Int64((time * 1000).rounded(.down))
+        let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let (year, month, day) = civil(fromDays: Int(days) - (msOfDay < 0 ? 1 : 0))
+        let ms = Int(msOfDay < 0 ? msOfDay + 86_400_000 : msOfDay)
+        appendDigits(year, 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(month, 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(day, 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(ms / 3_600_000, 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(ms / 60_000 % 60, 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(ms / 1000 % 60, 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(ms % 1000, 3, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    // MARK: - Values
+
+    private static func appendJSON(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
+        switch value {
+        case .string(let string):
+            appendJSONString(string, to: &out)
+        case .stringConvertible(let convertible):
+            if let literal = literal(convertible) {
+                out.append(contentsOf: literal.utf8)
+            } else {
+                appendJSONString(convertible.description, to: &out)
+            }
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSON(element, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .dictionary(let object):
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSONString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendJSON(object[key]!, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Numbers and booleans as JSON literals; nil for anything that must be a string. Non-finite doubles have no
+    /// JSON form and go as strings.
+    private static func literal(_ value: any CustomStringConvertible & Sendable) -> String? {
+        switch value {
+        case let bool as Bool: return bool ? "true" : "false"
+        case let int as Int: return String(int)
+        case let int as Int64: return String(int)
+        case let int as UInt64: return String(int)
+        case let int as Int32: return String(int)
+        case let double as Double where double.isFinite:
+            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)
+        default: return nil
+        }
+    }
+
+    /// RFC 8259 §7: quote, backslash and controls escaped; everything else, UTF-8 included, as it is.
+    static func appendJSONString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex(byte >> 4))
+                out.append(hex(byte & 0xF))
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func hex(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
+
+    /// A text value as it is when it is one plain word, else JSON-quoted (so a reader can still split the line).
+    private static func appendText(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
+        let text: String
+        switch value {
+        case .string(let string): text = string
+        case .stringConvertible(let convertible): text = convertible.description
+        case .array, .dictionary:
+            appendJSON(value, to: &out)
+            return
+        }
+        let plain = !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") }
+        if plain { out.append(contentsOf: text.utf8) } else { appendJSONString(text, to: &out) }
+    }
+}

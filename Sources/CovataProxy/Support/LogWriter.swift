@@ -1,0 +1,125 @@
+import CoreMetrics
+import Foundation
+import Logging
+
+/// Where every log line goes: handed over from any thread in a few instructions (a lock and an append) and written
+/// by one thread of its own, in batches, so an event loop never formats JSON or waits on stderr. The queue is
+/// bounded: when it is full, lines are dropped, counted, and the next batch starts with a line that says so.
+public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable field is guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [LogLine] = []
+    private var dropped = 0
+    private var writing = false
+    private let capacity: Int
+    private let style: LogLine.Style
+    private let output: FileHandle
+    private let droppedLines: Counter?
+    /// nil: lines are written on the caller's thread (the one-shot commands, which exit right after).
+    private var thread: Thread?
+
+    /// - Parameter background: write from a thread of its own (the running proxy); otherwise on the caller's.
+    public init(
+        style: LogLine.Style, output: FileHandle = .standardError, background: Bool, capacity: Int = 16_384,
+        droppedLines: Counter? = nil
+    ) {
+        self.style = style
+        self.output = output
+        self.capacity = capacity
+        self.droppedLines = droppedLines
+        guard background else { return }
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "covata-log"
+        self.thread = thread
+        thread.start()
+    }
+
+    func enqueue(_ line: LogLine) {
+        guard thread != nil else {
+            var bytes: [UInt8] = []
+            line.write(style, to: &bytes)
+            condition.lock()
+            try? output.write(contentsOf: bytes)
+            condition.unlock()
+            return
+        }
+        condition.lock()
+        guard queue.count < capacity else {
+            dropped += 1
+            condition.unlock()
+            droppedLines?.increment()
+            return
+        }
+        queue.append(line)
+        // The writer waits only on an empty queue, so only the first line needs to wake it.
+        if queue.count == 1 { condition.broadcast() }
+        condition.unlock()
+    }
+
+    /// Returns once every line handed over so far has been written.
+    public func flush() {
+        guard thread != nil else { return }
+        condition.lock()
+        while !queue.isEmpty || dropped > 0 || writing { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        var batch: [LogLine] = []
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1 << 16)
+        while true {
+            condition.lock()
+            while queue.isEmpty && dropped == 0 { condition.wait() }
+            swap(&batch, &queue)
+            let lost = dropped
+            dropped = 0
+            writing = true
+            condition.unlock()
+
+            if lost > 0 {
+                LogLine(
+                    timestamp: Date().timeIntervalSince1970, level: .warning, message: "log lines dropped",
+                    label: "covata-proxy", metadata: ["dropped": .stringConvertible(lost)]
+                ).write(style, to: &bytes)
+            }
+            for line in batch { line.write(style, to: &bytes) }
+            batch.removeAll(keepingCapacity: true)
+            try? output.write(contentsOf: bytes)
+            bytes.removeAll(keepingCapacity: true)
+
+            condition.lock()
+            writing = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}
+
+/// swift-log's handler for the proxy: callers keep using `Logger`; the line is built and written by `LogWriter`.
+public struct ProxyLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let writer: LogWriter
+
+    public init(label: String, writer: LogWriter) {
+        self.label = label
+        self.writer = writer
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata {
+            if merged.isEmpty { merged = extra } else { merged.merge(extra) { $1 } }
+        }
+        writer.enqueue(
+            LogLine(
+                timestamp: Date().timeIntervalSince1970, level: event.level, message: event.message.description,
+                label: label, metadata: merged))
+    }
+}

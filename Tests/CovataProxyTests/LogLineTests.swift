@@ -1,0 +1,129 @@
+import CovataMock
+import Foundation
+import Logging
+import Testing
+
+@testable import CovataProxy
+
+/// The log path: lines formatted by hand, written by one thread in batches, never blocking a caller.
+@Suite struct LogLineTests {
+    static func line(_ metadata: Logger.Metadata, message: String = "request", at time: Double = 0) -> LogLine {
+        LogLine(timestamp: time, level: .info, message: message, label: "covata-proxy", metadata: metadata)
+    }
+
+    static func render(_ line: LogLine, _ style: LogLine.Style = .json) -> String {
+        var bytes: [UInt8] = []
+        line.write(style, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The hand-made timestamp agrees with Foundation's formatter across eras, leap days and millisecond edges.
+    @Test func timestampsMatchFoundation() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var random = SplitMix(seed: 42)
+        let fixed: [Double] = [0, 951_782_400.999, 1_709_164_800.5, 4_102_444_799.999, 1_798_761_600.001]
+        for time in fixed + (0..<2000).map({ _ in Double(random.next(4_102_444_800_000)) / 1000 }) {
+            var bytes: [UInt8] = []
+            LogLine.appendTimestamp(time, to: &bytes)
+            let expected = formatter.string(from: Date(timeIntervalSince1970: (time * 1000).rounded(.down) / 1000))
+            #expect(String(decoding: bytes, as: UTF8.self) == expected, "\(time)")
+        }
+    }
+
+    @Test func jsonKeepsNumbersAndBooleansAndEscapesStrings() throws {
+        let text = Self.render(
+            Self.line([
+                "status": .stringConvertible(200), "duration_ms": .stringConvertible(1.25),
+                "replayed": .stringConvertible(false), "path": .string("/a\"b\\c\n\u{1}é"),
+                "bytes_in": .stringConvertible(Int64(7)),
+            ]))
+        #expect(text.hasSuffix("}\n"))
+        #expect(text.contains(#""status":200"#))
+        #expect(text.contains(#""duration_ms":1.25"#))
+        #expect(text.contains(#""replayed":false"#))
+        #expect(text.contains(#""bytes_in":7"#))
+        let object = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["path"] as? String == "/a\"b\\c\n\u{1}é")
+        #expect(object["msg"] as? String == "request")
+        #expect(object["ts"] as? String == "1970-01-01T00:00:00.000Z")
+    }
+
+    @Test func textQuotesValuesThatWouldSplitTheLine() {
+        let text = Self.render(
+            Self.line(["reason": .string("token endpoint answered HTTP 503"), "status": .stringConvertible(503)]),
+            .text)
+        #expect(text == #"1970-01-01T00:00:00.000Z info covata-proxy: request reason="token endpoint answered HTTP 503" status=503"# + "\n")
+    }
+
+    /// A full queue drops lines instead of blocking the caller, counts them, and the next batch says so.
+    @Test func aFullQueueDropsCountsAndSaysSo() throws {
+        let path = Shell.temporaryFile("log")
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let writer = LogWriter(style: .json, output: output, background: true, capacity: 10)
+        var logger = Logger(label: "t") { ProxyLogHandler(label: $0, writer: writer) }
+        logger.logLevel = .info
+        for index in 0..<50_000 { logger.info("line", metadata: ["n": .stringConvertible(index)]) }
+        writer.flush()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let written = lines.filter { $0.contains(#""msg":"line""#) }.count
+        let dropNotes = lines.filter { $0.contains("log lines dropped") }
+        let dropped = dropNotes.compactMap { line -> Int? in
+            guard let range = line.range(of: #""dropped":"#) else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }.reduce(0, +)
+        #expect(written + dropped == 50_000)
+        #expect(dropped > 0)
+    }
+
+    /// Every line handed over before `flush` is out after it, in order.
+    @Test func flushWritesEverythingInOrder() throws {
+        let path = Shell.temporaryFile("log")
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let writer = LogWriter(
+            style: .text, output: try FileHandle(forWritingTo: URL(fileURLWithPath: path)), background: true)
+        let logger = Logger(label: "t") { ProxyLogHandler(label: $0, writer: writer) }
+        for index in 0..<1000 { logger.info("line", metadata: ["n": .stringConvertible(index)]) }
+        writer.flush()
+        let numbers = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            Int($0.split(separator: "=").last!)!
+        }
+        #expect(numbers == Array(0..<1000))
+    }
+
+    /// The access log as an operator reads it, from the real binary: one JSON object per request, numbers as
+    /// numbers, the proxy's own error code when it answered itself, the upstream's time when there was one.
+    @Test func accessLogLinesHaveTheDocumentedFieldsAndTypes() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(mockPort: mock.port)
+        try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
+            (proxy: ProductBinary.Running, port: Int) async throws in
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/files?user=alice&id=7").status == 200)
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/x", headers: ["Origin: https://evil.example"]).status == 403)
+            #expect(await eventually { proxy.printed.components(separatedBy: #""msg":"request""#).count == 3 })
+            let lines = proxy.printed.split(separator: "\n").filter { $0.contains(#""msg":"request""#) }
+            let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            let forwarded = try #require(objects.first { ($0["path"] as? String)?.hasPrefix("/api/v1/files") == true })
+            #expect(forwarded["path"] as? String == "/api/v1/files?user&id")
+            #expect(forwarded["client"] as? String == "127.0.0.1")
+            #expect(forwarded["method"] as? String == "GET")
+            #expect(forwarded["error"] == nil)
+            #expect(forwarded["jti"] is String)
+            #expect(forwarded["level"] as? String == "info")
+            for key in ["status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms"] {
+                #expect(forwarded[key] is NSNumber, "\(key) is not a number")
+            }
+            let line = try #require(lines.first { $0.contains("/api/v1/files") })
+            #expect(line.contains(#""status":200"#))
+            #expect(line.contains(#""replayed":false"#))
+            #expect(line.range(of: #""ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z""#, options: .regularExpression) != nil)
+            let refused = try #require(objects.first { $0["path"] as? String == "/api/v1/x" })
+            #expect(refused["status"] as? Int == 403)
+            #expect(refused["error"] as? String == "browser_request_refused")
+            #expect(refused["upstream_ms"] == nil)
+        }
+    }
+}
