@@ -10,7 +10,8 @@ shipped_build() {
 }
 
 # Starts the upstream on port $1 and covata-mock (from folder $2) on $1 + 1, and writes $work/proxy.json for a
-# covata-proxy on $1 + 2. Sets work, pids, UPSTREAM, MOCK and PROXY.
+# covata-proxy on $1 + 2: the defaults users run (access log on), or with $PROXY_LOG as its `log` object when set
+# (PROXY_LOG='{"accessLog": false}' shows the log's own cost). Sets work, pids, UPSTREAM, MOCK and PROXY.
 bench_setup() {
     UPSTREAM=$1 MOCK=$(($1 + 1)) PROXY=$(($1 + 2))
     work="$(mktemp -d)"
@@ -29,8 +30,8 @@ CONF
 { "routes": [{ "listen": "127.0.0.1:$PROXY", "upstream": "http://127.0.0.1:$UPSTREAM" }],
   "oauth": { "tokenURL": "http://127.0.0.1:$MOCK/api/oauth/token", "clientID": "exampleClientApplication",
     "clientSecret": "exampleClientApplicationSecret", "username": "svc-legacy@example.com",
-    "password": { "file": "password" } },
-  "log": { "level": "warning", "accessLog": false } }
+    "password": { "file": "password" } }${PROXY_LOG:+,
+  \"log\": $PROXY_LOG} }
 CONF
     "$2/covata-mock" --port "$MOCK" --password-file "$work/password" >/dev/null & pids+=($!)
 }

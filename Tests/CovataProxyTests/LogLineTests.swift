@@ -50,6 +50,25 @@ import Testing
         #expect(object["ts"] as? String == "1970-01-01T00:00:00.000Z")
     }
 
+    /// The access log's typed record becomes top-level members, numbers as numbers, absent fields left out.
+    @Test func accessRecordIsWrittenAsTypedMembers() throws {
+        let record = AccessRecord(
+            route: "127.0.0.1:8080", client: "unix", method: "GET", path: "/a?b", status: 503,
+            error: "token_unavailable", bytesIn: 0, bytesOut: 120, durationMilliseconds: 12.0004,
+            upstreamMilliseconds: nil, replayed: true, jti: nil)
+        let text = Self.render(Self.line(["request": .stringConvertible(record)]))
+        #expect(text.contains(#""status":503,"#))
+        #expect(text.contains(#""duration_ms":12.000,"#))
+        #expect(text.contains(#""replayed":true"#))
+        #expect(!text.contains("upstream_ms"))
+        #expect(!text.contains("jti"))
+        let object = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["error"] as? String == "token_unavailable")
+        #expect(object["client"] as? String == "unix")
+        #expect(Self.render(Self.line(["request": .stringConvertible(record)]), .text).contains(
+            "status=503 error=token_unavailable bytes_in=0 bytes_out=120 duration_ms=12.0004 replayed=true"))
+    }
+
     @Test func textQuotesValuesThatWouldSplitTheLine() {
         let text = Self.render(
             Self.line(["reason": .string("token endpoint answered HTTP 503"), "status": .stringConvertible(503)]),

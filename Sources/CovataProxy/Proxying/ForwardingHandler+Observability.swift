@@ -10,21 +10,15 @@ extension ForwardingHandler {
             method: method, status: exchange.status, bytesIn: exchange.bodyBytes,
             bytesOut: exchange.bytesOut)
         guard forwarder.settings.accessLog else { return }
-        let now = NIODeadline.now()
-        var fields: Logger.Metadata = [
-            "route": .string(forwarder.name), "client": .string(client), "method": .string(method),
-            "path": .string(Self.pathWithoutQueryValues(exchange.head.uri)),
-            "status": .stringConvertible(exchange.status), "bytes_in": .stringConvertible(exchange.bodyBytes),
-            "bytes_out": .stringConvertible(exchange.bytesOut),
-            "duration_ms": .stringConvertible(Self.milliseconds(now - exchange.startedAt)),
-            "replayed": .stringConvertible(exchange.replayed),
-        ]
-        if let code = exchange.errorCode { fields["error"] = .string(code) }
-        if let sent = exchange.upstreamSentAt, let head = exchange.upstreamHeadAt {
-            fields["upstream_ms"] = .stringConvertible(Self.milliseconds(head - sent))
-        }
-        if let jti = exchange.token?.jti { fields["jti"] = .string(jti) }
-        forwarder.logger.info("request", metadata: fields)
+        let record = AccessRecord(
+            route: forwarder.name, client: client, method: method, path: Self.pathWithoutQueryValues(exchange.head.uri),
+            status: exchange.status, error: exchange.errorCode, bytesIn: exchange.bodyBytes, bytesOut: exchange.bytesOut,
+            durationMilliseconds: Self.milliseconds(NIODeadline.now() - exchange.startedAt),
+            upstreamMilliseconds: exchange.upstreamHeadAt.flatMap { head in
+                exchange.upstreamSentAt.map { Self.milliseconds(head - $0) }
+            },
+            replayed: exchange.replayed, jti: exchange.token?.jti)
+        forwarder.logger.info("request", metadata: ["request": .stringConvertible(record)])
     }
 
     /// Milliseconds with microsecond resolution.

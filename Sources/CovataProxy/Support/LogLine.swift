@@ -29,11 +29,17 @@ public struct LogLine: Sendable {
             Self.appendJSONString(message, to: &out)
             out.append(contentsOf: #","logger":"#.utf8)
             Self.appendJSONString(label, to: &out)
-            for key in metadata.keys.sorted() {
+            if let record = Self.accessRecord(metadata) {
+                record.appendJSONMembers(to: &out)
+                out.append(contentsOf: "}\n".utf8)
+                return
+            }
+            // In the dictionary's order: sorting cost more than the rest of the line, and JSON readers do not care.
+            for (key, value) in metadata {
                 out.append(UInt8(ascii: ","))
                 Self.appendJSONString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                Self.appendJSON(metadata[key]!, to: &out)
+                Self.appendJSON(value, to: &out)
             }
             out.append(contentsOf: "}\n".utf8)
         case .text:
@@ -44,14 +50,28 @@ public struct LogLine: Sendable {
             out.append(contentsOf: label.utf8)
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: message.utf8)
-            for key in metadata.keys.sorted() {
+            if let record = Self.accessRecord(metadata) {
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: record.description.utf8)
+                out.append(UInt8(ascii: "\n"))
+                return
+            }
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
                 out.append(UInt8(ascii: " "))
                 out.append(contentsOf: key.utf8)
                 out.append(UInt8(ascii: "="))
-                Self.appendText(metadata[key]!, to: &out)
+                Self.appendText(value, to: &out)
             }
             out.append(UInt8(ascii: "\n"))
         }
+    }
+
+    /// The access log's typed record, when the metadata is just that.
+    private static func accessRecord(_ metadata: Logger.Metadata) -> AccessRecord? {
+        guard metadata.count == 1, case .stringConvertible(let value)? = metadata.first?.value,
+            ObjectIdentifier(type(of: value)) == ObjectIdentifier(AccessRecord.self)
+        else { return nil }
+        return value as? AccessRecord
     }
 
     // MARK: - Time
@@ -109,10 +129,14 @@ public struct LogLine: Sendable {
         case .string(let string):
             appendJSONString(string, to: &out)
         case .stringConvertible(let convertible):
-            if let literal = literal(convertible) {
-                out.append(contentsOf: literal.utf8)
-            } else {
-                appendJSONString(convertible.description, to: &out)
+            // Compared by type first, so a value costs at most one cast: a conformance check or a cast per number
+            // type cost more than formatting the whole line.
+            switch ObjectIdentifier(type(of: convertible)) {
+            case ObjectIdentifier(Int.self): (convertible as? Int)?.appendJSON(to: &out)
+            case ObjectIdentifier(Int64.self): (convertible as? Int64)?.appendJSON(to: &out)
+            case ObjectIdentifier(Double.self): (convertible as? Double).map { appendJSONNumber($0, to: &out) }
+            case ObjectIdentifier(Bool.self): (convertible as? Bool)?.appendJSON(to: &out)
+            default: appendJSONString(convertible.description, to: &out)
             }
         case .array(let values):
             out.append(UInt8(ascii: "["))
@@ -133,39 +157,72 @@ public struct LogLine: Sendable {
         }
     }
 
-    /// Numbers and booleans as JSON literals; nil for anything that must be a string. Non-finite doubles have no
-    /// JSON form and go as strings.
-    private static func literal(_ value: any CustomStringConvertible & Sendable) -> String? {
-        switch value {
-        case let bool as Bool: return bool ? "true" : "false"
-        case let int as Int: return String(int)
-        case let int as Int64: return String(int)
-        case let int as UInt64: return String(int)
-        case let int as Int32: return String(int)
-        case let double as Double where double.isFinite:
-            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)
-        default: return nil
-        }
-    }
-
-    /// RFC 8259 §7: quote, backslash and controls escaped; everything else, UTF-8 included, as it is.
+    /// RFC 8259 §7: quote, backslash and controls escaped; everything else, UTF-8 included, as it is. A string with
+    /// nothing to escape (nearly all) is copied in one piece.
     static func appendJSONString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20, 0x7F:
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex(byte >> 4))
-                out.append(hex(byte & 0xF))
-            default: out.append(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            var clean = true
+            for byte in bytes where needsEscape(byte) {
+                clean = false
+                break
+            }
+            if clean {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+                case 0..<0x20, 0x7F:
+                    out.append(contentsOf: #"\u00"#.utf8)
+                    out.append(hex(byte >> 4))
+                    out.append(hex(byte & 0xF))
+                default: out.append(byte)
+                }
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// A whole number as digits, any other as Swift prints it; non-finite values have no JSON form and go as
+    /// strings.
+    static func appendJSONNumber(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else {
+            appendJSONString(value.description, to: &out)
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            Int64(value).appendJSON(to: &out)
+        } else {
+            out.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) { value.appendJSON(to: &out) }
+
+    /// Milliseconds as `12.345` (three decimals, microseconds), without going through `String(Double)`.
+    static func appendMilliseconds(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite, abs(value) < 1e12 else {
+            appendJSONNumber(value, to: &out)
+            return
+        }
+        let microseconds = Int64((value * 1000).rounded())
+        if microseconds < 0 { out.append(UInt8(ascii: "-")) }
+        let (whole, fraction) = abs(microseconds).quotientAndRemainder(dividingBy: 1000)
+        whole.appendJSON(to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(Int(fraction), 3, to: &out)
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F
     }
 
     private static func hex(_ nibble: UInt8) -> UInt8 {
@@ -174,15 +231,35 @@ public struct LogLine: Sendable {
 
     /// A text value as it is when it is one plain word, else JSON-quoted (so a reader can still split the line).
     private static func appendText(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
-        let text: String
         switch value {
-        case .string(let string): text = string
-        case .stringConvertible(let convertible): text = convertible.description
-        case .array, .dictionary:
-            appendJSON(value, to: &out)
-            return
+        case .string(let string): appendText(string, to: &out)
+        case .stringConvertible(let convertible): appendText(convertible.description, to: &out)
+        case .array, .dictionary: appendJSON(value, to: &out)
         }
+    }
+
+    static func appendText(_ text: String, to out: inout [UInt8]) {
         let plain = !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") }
         if plain { out.append(contentsOf: text.utf8) } else { appendJSONString(text, to: &out) }
     }
 }
+
+extension Bool {
+    fileprivate func appendJSON(to out: inout [UInt8]) { out.append(contentsOf: (self ? "true" : "false").utf8) }
+}
+
+extension BinaryInteger {
+    /// Decimal digits straight into the buffer, no String in between.
+    fileprivate func appendJSON(to out: inout [UInt8]) {
+        if self < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = UInt64(self.magnitude)
+        var divisor: UInt64 = 1
+        while divisor <= magnitude / 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+            magnitude %= divisor
+            divisor /= 10
+        }
+    }
+}
+
