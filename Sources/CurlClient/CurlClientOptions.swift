@@ -12,6 +12,9 @@ public struct CurlClientOptions: Sendable {
     /// Upper bound on connections per upstream host kept by the worker.
     public var maxConnectionsPerHost: Int
 
+    /// libcurl's NOPROXY list for loopback names and addresses (CIDR since libcurl 7.86).
+    static let loopbackNoProxy = "localhost,127.0.0.0/8,::1"
+
     public init(
         caFile: String? = nil,
         clientCertFile: String? = nil,

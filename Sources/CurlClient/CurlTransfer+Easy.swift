@@ -30,6 +30,9 @@ extension CurlTransfer {
         set(cp_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         // An empty proxy string turns off libcurl's own http_proxy/https_proxy environment lookup.
         set(cp_setopt_str(easy, CURLOPT_PROXY, options.egressProxy ?? ""))
+        // Loopback never goes through the egress proxy: it would see plain-HTTP loopback traffic (the password
+        // grant's form, the client secret, bearer tokens) that is allowed without TLS only because it stays here.
+        set(cp_setopt_str(easy, CURLOPT_NOPROXY, CurlClientOptions.loopbackNoProxy))
         configureTLS(easy, options: options, set: set)
         configureMethod(easy, set: set)
 

@@ -11,5 +11,8 @@ struct CheckConfigCommand: ParsableCommand {
         let config = try options.load()
         print("configuration OK: \(config.routes.count) route(s)")
         for route in config.routes { print("  \(route.listen) -> \(route.upstream)") }
+        for source in config.secretFiles {
+            if let problem = source.exposure() { print("warning: \(source.keyPath): \(problem)") }
+        }
     }
 }

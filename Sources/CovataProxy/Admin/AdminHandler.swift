@@ -1,27 +1,49 @@
 import NIOCore
 import NIOHTTP1
 
-/// One admin connection: answers each request from `AdminEndpoints`, ignoring request bodies.
+/// One admin connection: answers each request from `AdminEndpoints`, ignoring request bodies. The same Host and
+/// browser rule as the routes applies: `/status` and `/metrics` name the token's jti, the upstreams and versions,
+/// which a web page must not read through DNS rebinding.
 final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let endpoints: AdminEndpoints
+    private let listen: ListenAddress
+    private let cycle: ConnectionCycle
     private var head: HTTPRequestHead?
 
-    init(endpoints: AdminEndpoints) {
+    init(endpoints: AdminEndpoints, listen: ListenAddress, cycle: ConnectionCycle) {
         self.endpoints = endpoints
+        self.listen = listen
+        self.cycle = cycle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            cycle.enter(.readingBody)
         case .body:
             break
         case .end:
             guard let head else { return }
             self.head = nil
+            cycle.enter(.awaitingResponse)
+            // RFC 9110 §7.4 and §15.5.20, as on the routes (RequestScreen steps 2 and 3).
+            if let host = head.headers.first(name: "host"),
+                !RequestScreen.hostNames(host, listen: listen)
+            {
+                refuse(.misdirected(host: host), keepAlive: head.isKeepAlive, context: context)
+                return
+            }
+            if RequestScreen.isFromBrowser(head.headers) {
+                refuse(
+                    .callerRefused(
+                        code: "browser_request_refused", message: "web pages may not read the admin listener"),
+                    keepAlive: head.isKeepAlive, context: context)
+                return
+            }
             let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
             let endpoints = self.endpoints
             let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -36,6 +58,20 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A request body that stalled: nothing here reads bodies, so the connection just goes.
+        if event is ClientTimeoutHandler.BodyTimedOut {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func refuse(_ error: ProxyError, keepAlive: Bool, context: ChannelHandlerContext) {
+        let (status, _, _, body) = error.response
+        write(status, "application/json", body, keepAlive: keepAlive, context: context)
+    }
+
     private func write(
         _ status: HTTPResponseStatus, _ contentType: String, _ body: [UInt8], keepAlive: Bool,
         context: ChannelHandlerContext
@@ -48,6 +84,7 @@ final class AdminHandler: ChannelInboundHandler {
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        cycle.enter(.idle)
         let channel = context.channel
         if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
     }

@@ -3,17 +3,21 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Binds the admin listener: health, readiness, metrics and status, never on a route listener.
+/// Binds the admin listener: health, readiness, metrics and status, never on a route listener. It gets the routes'
+/// client time limits, so idle and half-sent requests do not hold connections open.
 enum AdminListener {
-    static func bind(_ address: ListenAddress, group: any EventLoopGroup, endpoints: AdminEndpoints) async throws
-        -> any Channel
-    {
+    static func bind(
+        _ address: ListenAddress, group: any EventLoopGroup, endpoints: AdminEndpoints, timeouts: TimeoutsConfig
+    ) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(endpoints: endpoints))
+                    let cycle = ConnectionCycle()
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle), position: .first)
+                    try pipeline.addHandler(AdminHandler(endpoints: endpoints, listen: address, cycle: cycle))
                 }
             }
         return try await bootstrap.bind(to: address)

@@ -7,8 +7,18 @@ struct ConfigReader {
     private let environment: [String: String]
     /// Relative file paths in the config are relative to the config file's folder.
     let baseDirectory: String
+    /// Every secret read from a file, shared by the readers of one document.
+    let secretFiles: SecretFiles
 
-    init(value: JSONValue, path: String, environment: [String: String], baseDirectory: String) throws(ConfigError) {
+    /// Where the secrets read from files came from, in reading order.
+    final class SecretFiles {
+        var sources: [SecretFileSource] = []
+    }
+
+    init(
+        value: JSONValue, path: String, environment: [String: String], baseDirectory: String,
+        secretFiles: SecretFiles = SecretFiles()
+    ) throws(ConfigError) {
         guard case .object(let members) = value else {
             throw ConfigError(path, "expected an object, found \(value.typeName)")
         }
@@ -16,6 +26,7 @@ struct ConfigReader {
         self.members = members
         self.environment = environment
         self.baseDirectory = baseDirectory
+        self.secretFiles = secretFiles
     }
 
     /// A file path from the config, made absolute against the config file's folder.
@@ -76,8 +87,7 @@ struct ConfigReader {
 
     func object(_ key: String) throws(ConfigError) -> ConfigReader? {
         guard let value = value(key) else { return nil }
-        return try ConfigReader(
-            value: value, path: keyPath(key), environment: environment, baseDirectory: baseDirectory)
+        return try child(value, path: keyPath(key))
     }
 
     func array(_ key: String) throws(ConfigError) -> [JSONValue]? {
@@ -89,7 +99,8 @@ struct ConfigReader {
     }
 
     func child(_ value: JSONValue, path: String) throws(ConfigError) -> ConfigReader {
-        try ConfigReader(value: value, path: path, environment: environment, baseDirectory: baseDirectory)
+        try ConfigReader(
+            value: value, path: path, environment: environment, baseDirectory: baseDirectory, secretFiles: secretFiles)
     }
 
     /// A secret given as a literal, `{"env": "NAME"}` or `{"file": "PATH"}`, resolved now.
@@ -109,7 +120,9 @@ struct ConfigReader {
                 return Secret(resolved)
             }
             if let file = try source.string("file") {
-                return try Secret(file: resolvePath(file), keyPath: path)
+                let resolved = resolvePath(file)
+                secretFiles.sources.append(SecretFileSource(keyPath: path, path: resolved))
+                return try Secret(file: resolved, keyPath: path)
             }
             throw ConfigError(path, "expected {\"env\": \"NAME\"} or {\"file\": \"PATH\"}")
         default:

@@ -34,8 +34,9 @@ extension ProxyConfig {
         }
         let admin = try root.object("admin").map { reader throws(ConfigError) in try parseAdmin(reader) }
         let tls = try root.object("tls").map { reader throws(ConfigError) in try parseTLS(reader) }
-        var egressProxy = try root.string("egressProxy")
-        if let proxy = egressProxy, !proxy.contains("://") { egressProxy = "http://\(proxy)" }
+        let egressProxy = try root.string("egressProxy").map { text throws(ConfigError) in
+            try Self.parseEgressProxy(text, keyPath: root.keyPath("egressProxy"))
+        }
         let log = try root.object("log").map { reader throws(ConfigError) in try parseLog(reader) }
         let timeouts = try root.object("timeouts").map { reader throws(ConfigError) in try parseTimeouts(reader) }
         let limits = try root.object("limits").map { reader throws(ConfigError) in try parseLimits(reader) }
@@ -47,7 +48,8 @@ extension ProxyConfig {
             egressProxy: egressProxy,
             log: log ?? LogConfig(level: "info", format: nil),
             timeouts: timeouts ?? .defaults,
-            limits: limits ?? .defaults
+            limits: limits ?? .defaults,
+            secretFiles: root.secretFiles.sources
         )
         try config.checkListenersAreDistinct()
         return config
@@ -92,7 +94,29 @@ extension ProxyConfig {
                 "\(listen) is reachable from other machines, which lets them use the Covata credential; "
                     + "bind to loopback or a unix socket, or set allowNonLoopback")
         }
+        if case .unix(let socket) = listen, let problem = unixSocketProblem(socket) {
+            throw ConfigError(path, problem)
+        }
         return listen
+    }
+
+    /// A unix socket path may replace only a stale socket, in a folder others cannot write (unless the sticky bit
+    /// stops them from replacing what is not theirs, as in /tmp).
+    static func unixSocketProblem(_ path: String) -> String? {
+        let manager = FileManager.default
+        if let type = try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType, type != .typeSocket {
+            return "\(path) exists and is not a socket; it is never removed to make room (choose another path)"
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard let attributes = try? manager.attributesOfItem(atPath: folder),
+            attributes[.type] as? FileAttributeType == .typeDirectory
+        else { return "folder \(folder) does not exist" }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        if mode & 0o022 != 0, mode & 0o1000 == 0 {
+            return "folder \(folder) has mode \(String(mode, radix: 8)): others could replace the socket; "
+                + "use a folder only the proxy's user can write, or one with the sticky bit"
+        }
+        return nil
     }
 
     private static func parseAdmin(_ reader: ConfigReader) throws(ConfigError) -> AdminConfig {
@@ -177,6 +201,20 @@ extension ProxyConfig {
             maxConcurrentRequests: Int(
                 try count("maxConcurrentRequests", Double(defaults.maxConcurrentRequests), 1...1_000_000))
         )
+    }
+
+    /// `host:port` means `http://host:port`; otherwise a proxy URL libcurl understands, with a host.
+    static func parseEgressProxy(_ text: String, keyPath: String) throws(ConfigError) -> String {
+        let url = text.contains("://") ? text : "http://\(text)"
+        let schemes = ["http", "https", "socks4", "socks4a", "socks5", "socks5h"]
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            schemes.contains(scheme), let host = components.host, !host.isEmpty, !host.contains(" "),
+            components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil
+        else {
+            throw ConfigError(
+                keyPath, "expected host:port or a proxy URL (http://, https://, socks5://, socks5h://) with a host")
+        }
+        return url
     }
 
     /// Two listeners on one address would fail at bind time; say so now, naming the key.

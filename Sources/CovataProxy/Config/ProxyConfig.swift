@@ -9,6 +9,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var log: LogConfig
     public var timeouts: TimeoutsConfig
     public var limits: LimitsConfig
+    /// Every secret read from a file, with its key: checked for who else can read it, and watched for rotation.
+    public var secretFiles: [SecretFileSource] = []
     /// The file this was loaded from, to name it in advice such as "run covata-proxy login --config …".
     public var sourcePath: String?
 

@@ -25,3 +25,32 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
+
+/// A secret read from a file: which key, which file.
+public struct SecretFileSource: Sendable, Equatable {
+    public var keyPath: String
+    public var path: String
+
+    /// Why others may learn this secret, or nil. Not refused, only warned about: Kubernetes mounts secrets 0644 and
+    /// owned by root unless told otherwise. A symlink is judged by what it points to (Kubernetes' `..data` links).
+    public func exposure() -> String? {
+        let manager = FileManager.default
+        let target = (try? manager.destinationOfSymbolicLink(atPath: path)).map { link in
+            link.hasPrefix("/") ? link : ((path as NSString).deletingLastPathComponent as NSString)
+                .appendingPathComponent(link)
+        } ?? path
+        guard let attributes = try? manager.attributesOfItem(atPath: (target as NSString).resolvingSymlinksInPath)
+        else { return nil }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        if mode & 0o044 != 0 {
+            return "\(path) is readable by \(mode & 0o004 != 0 ? "every user" : "its group") (mode "
+                + "\(String(mode, radix: 8))); chmod 600 it, or mount it with defaultMode 0400"
+        }
+        if let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue,
+            let user = StateFileConfig.effectiveUserID(), owner != user
+        {
+            return "\(path) is owned by user \(owner), not by the proxy's user \(user)"
+        }
+        return nil
+    }
+}

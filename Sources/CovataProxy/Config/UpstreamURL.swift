@@ -11,7 +11,7 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
     /// Parses an http(s) URL; plain http off loopback needs `allowPlainHTTP`.
     static func parse(_ text: String, keyPath: String, allowPlainHTTP: Bool) throws(ConfigError) -> UpstreamURL {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-            let host = components.host, !host.isEmpty
+            var host = components.host, !host.isEmpty
         else {
             throw ConfigError(keyPath, "expected an absolute http:// or https:// URL, found \"\(text)\"")
         }
@@ -26,6 +26,8 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
                 keyPath,
                 "plain http:// to a non-loopback host sends the token unencrypted; use https:// or set allowPlainHTTP")
         }
+        // An IPv6 literal is kept bare (`::1`); `origin` brackets it again, once.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         var basePath = components.percentEncodedPath
         while basePath.hasSuffix("/") { basePath.removeLast() }
         return UpstreamURL(scheme: scheme, host: host, port: components.port, basePath: basePath)

@@ -12,6 +12,11 @@ enum HeaderPolicy {
     ]
     /// Redone for the upstream by curl and by us: Host, the framing, and Expect (steps 3 to 5 below).
     static let redoneHere: [String] = ["host", "content-length", "expect"]
+    /// Headers that make some frameworks act on another method or path than the request line's: forwarded, they
+    /// would let a client around a route's `allowMethods` and `allowPaths` (step 7 below).
+    static let overrides: [String] = [
+        "x-http-method-override", "x-method-override", "x-http-method", "x-original-url", "x-rewrite-url",
+    ]
     /// Connection options that name nothing forwardable (see `connectionOptions`).
     static let nothingNamed: [String] = ["keep-alive", "close"]
 
@@ -36,6 +41,9 @@ enum HeaderPolicy {
             // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
             //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
             if name.equalsIgnoringASCIICase("forwarded") || isForwardedFamily(name) { continue }
+            //    Method and URL overrides, always: what the upstream acts on must be what the route's checks saw,
+            //    and no Covata API needs them.
+            if (name.utf8.first ?? 0) | 0x20 == UInt8(ascii: "x"), isListed(name, in: overrides) { continue }
             if let callerProof, name.equalsIgnoringASCIICase(callerProof) { continue }
             out.append((name, value))
         }

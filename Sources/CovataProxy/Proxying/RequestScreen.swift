@@ -15,9 +15,7 @@ enum RequestScreen {
             return .misdirected(host: host)
         }
         // 3. Browsers announce cross-origin requests (RFC 6454 Origin, Fetch metadata); legacy tools never do.
-        if head.headers.contains(name: "origin")
-            || head.headers[canonicalForm: "sec-fetch-site"].contains(where: { $0.lowercased() != "none" })
-        {
+        if isFromBrowser(head.headers) {
             return .callerRefused(
                 code: "browser_request_refused", message: "requests from web pages may not use the Covata credential")
         }
@@ -54,7 +52,15 @@ enum RequestScreen {
     /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
     /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
     static func hostNamesListener(_ value: String, route: RouteConfig) -> Bool {
-        guard case .tcp(let listenHost, _) = route.listen else { return true }
+        hostNames(value, listen: route.listen, upstreamHost: route.upstream.host, hosts: route.hosts)
+    }
+
+    /// Whether a Host value names a listener on `listen`: a loopback name, the listener's own host, or one of the
+    /// other names given (the admin listener has none).
+    static func hostNames(_ value: String, listen: ListenAddress, upstreamHost: String? = nil, hosts: [String] = [])
+        -> Bool
+    {
+        guard case .tcp(let listenHost, _) = listen else { return true }
         // Byte offsets, not Characters: this runs on every request.
         let colon = UInt8(ascii: ":")
         var name = Substring(value)
@@ -66,8 +72,14 @@ enum RequestScreen {
         // The usual answer first, without copies: the request path runs this on every request.
         if HostName.isLoopback(name) { return true }
         let host = name.lowercased()
-        return host == route.upstream.host.lowercased() || route.hosts.contains { $0.lowercased() == host }
+        return host == upstreamHost?.lowercased() || hosts.contains { $0.lowercased() == host }
             || host == listenHost.lowercased()
+    }
+
+    /// A web page's request: it carries Origin or Fetch metadata naming another site.
+    static func isFromBrowser(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(name: "origin")
+            || headers[canonicalForm: "sec-fetch-site"].contains(where: { $0.lowercased() != "none" })
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was right.

@@ -46,6 +46,10 @@ public final class ProxyRuntime: Sendable {
         if config.tls.insecureSkipVerify {
             logger.warning("tls.insecureSkipVerify is on: upstream certificates are not verified")
         }
+        for source in config.secretFiles {
+            guard let problem = source.exposure() else { continue }
+            logger.warning("secret file readable by others", metadata: ["key": "\(source.keyPath)", "reason": "\(problem)"])
+        }
         for route in config.routes where !route.listen.isLocalOnly {
             logger.warning(
                 "route listener is reachable from other machines; anyone who reaches it acts as the Covata user",
@@ -76,7 +80,8 @@ public final class ProxyRuntime: Sendable {
                 let endpoints = AdminEndpoints(
                     tokens: tokens, settings: settings, metrics: metrics,
                     routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
-                admin = try await AdminListener.bind(address, group: group, endpoints: endpoints)
+                admin = try await AdminListener.bind(
+                    address, group: group, endpoints: endpoints, timeouts: config.timeouts)
             }
         } catch {
             for channel in listeners { try? await channel.close() }

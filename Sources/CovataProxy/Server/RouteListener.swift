@@ -37,12 +37,8 @@ enum RouteListener {
                     try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
                 }
             }
-        let channel = try await bootstrap.bind(to: address)
-        if case .unix(let path) = address {
-            // Who on this machine may connect, and so act as the Covata user (default owner only).
-            try FileManager.default.setAttributes(
-                [.posixPermissions: forwarder.route.access.socketMode], ofItemAtPath: path)
-        }
-        return channel
+        // A unix socket's mode says who on this machine may connect, and so act as the Covata user (default: the
+        // owner only); it is set before the socket can be reached.
+        return try await bootstrap.bind(to: address, socketMode: forwarder.route.access.socketMode)
     }
 }

@@ -30,7 +30,7 @@ final class ScriptedUpstream: Sendable {
         self.replies = replies
     }
 
-    func start(port: Int = 0) async throws {
+    func start(host: String = "127.0.0.1", port: Int = 0) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -38,7 +38,7 @@ final class ScriptedUpstream: Sendable {
                 }
             }
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: port).get()
+            .bind(host: host, port: port).get()
         channel.withLock { $0 = server }
     }
 
