@@ -20,9 +20,24 @@ import Testing
         return config
     }
 
+    /// A port that is free now, below Linux's ephemeral range (32768 and up): a port-0 port would be handed to the
+    /// next port-0 listener of a test running alongside once released.
     static func freePort() async throws -> Int {
-        let script = "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"
-        return Int(try await Shell.run("python3 -c \"\(script)\"")) ?? 0
+        let script = """
+            import random, socket
+            while True:
+                port = random.randrange(20000, 32000)
+                s = socket.socket()
+                try:
+                    s.bind(('127.0.0.1', port))
+                    print(port)
+                    break
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+            """
+        return Int(try await Shell.run("python3 - <<'EOF'\n\(script)\nEOF")) ?? 0
     }
 
     /// The authorize URL the command printed, once it has.
