@@ -64,7 +64,7 @@ extension ProxyConfig {
             let route = try root.child(item, path: "routes[\(index)]")
             try route.rejectUnknownKeys([
                 "listen", "upstream", "hosts", "allowNonLoopback", "allowPlainHTTP", "requireHeader", "allowMethods",
-                "allowPaths", "socketMode",
+                "allowPaths", "socketMode", "rewriteRedirects",
             ])
             let listen = try parseListen(route)
             let upstream = try UpstreamURL.parse(
@@ -79,7 +79,9 @@ extension ProxyConfig {
                 hosts.append(name)
             }
             routes.append(
-                RouteConfig(listen: listen, upstream: upstream, hosts: hosts, access: try parseAccess(route)))
+                RouteConfig(
+                    listen: listen, upstream: upstream, hosts: hosts, access: try parseAccess(route),
+                    rewriteRedirects: try route.bool("rewriteRedirects", default: true)))
         }
         return routes
     }

@@ -6,6 +6,9 @@ public struct RouteConfig: Sendable, Equatable {
     public var hosts: [String] = []
     /// Who may use the credential on this route beyond reaching the listener.
     public var access = RouteAccess()
+    /// Absolute URLs in answers' Location, Content-Location and Link that point at a route's upstream are rewritten
+    /// to point at that route's listener (see `RedirectRewriter`).
+    public var rewriteRedirects = true
 
     /// Whether an absolute-form request's authority names this route's upstream (see the README's mapping):
     /// the host is the upstream's or one of `hosts`, and a port other than the request scheme's default is the

@@ -16,14 +16,20 @@ final class Forwarder: Sendable {
     let settings: RuntimeSettings
     /// The route's name in metrics and access logs: its listen address.
     let name: String
+    /// The route's place in the config, and the redirect rewriter all routes share.
+    let index: Int
+    let redirects: SharedRedirects
     /// `scheme://host[:port]/base`, worked out once: every request's URL starts with it.
     private let upstreamPrefix: String
 
     init(
-        route: RouteConfig, worker: CurlWorker, tokens: TokenManager, timeouts: TimeoutsConfig,
+        route: RouteConfig, index: Int, redirects: SharedRedirects, worker: CurlWorker, tokens: TokenManager,
+        timeouts: TimeoutsConfig,
         limits: LimitsConfig, budget: RequestBudget, metrics: ProxyMetrics, settings: RuntimeSettings,
         logger: Logger
     ) {
+        self.index = index
+        self.redirects = redirects
         self.metrics = metrics
         self.settings = settings
         self.name = route.listen.description

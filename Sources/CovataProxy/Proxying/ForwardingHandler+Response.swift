@@ -73,11 +73,32 @@ extension ForwardingHandler {
     /// The client's head for an upstream answer, its fields through the header policy; the answer counts as started.
     private func clientAnswer(_ head: CurlResponseHead, exchange: Exchange) -> ClientResponseHead {
         let answer = clientHead(
-            status: head.status, reason: head.reason, upstreamFields: HeaderPolicy.clientResponseFields(head),
+            status: head.status, reason: head.reason, upstreamFields: clientFields(head, exchange: exchange),
             exchange: exchange)
         exchange.responseHeadSent = true
         exchange.status = head.status
         return answer
+    }
+
+    /// An upstream answer's fields through the header policy, with URLs that point back at Covata pointed at the
+    /// proxy: on a base-URL route only (origin-form requests); in forward-proxy mode the client already sends those
+    /// hosts through the proxy.
+    private func clientFields(_ head: CurlResponseHead, exchange: Exchange) -> HeaderFields {
+        var fields = HeaderPolicy.clientResponseFields(head)
+        guard forwarder.route.rewriteRedirects, exchange.head.uri.utf8.first == UInt8(ascii: "/"),
+            RedirectRewriter.mentionsURLs(fields), let rewriter = forwarder.redirects.current
+        else { return fields }
+        // The Host the client used, when this route accepts it: the address it knows the proxy by.
+        let host = exchange.head.headers.first(name: "host").flatMap {
+            RequestScreen.hostNamesListener($0, route: forwarder.route) ? $0 : nil
+        }
+        var unixRoutes: [String] = []
+        rewriter.rewrite(&fields, own: forwarder.index, clientHost: host, unixRoutes: &unixRoutes)
+        for route in unixRoutes where forwarder.redirects.firstWarning(for: route) {
+            forwarder.logger.notice(
+                "answer points at a route on a unix socket; URL left unchanged", metadata: ["route": "\(route)"])
+        }
+        return fields
     }
 
     /// The answer to `exchange` has been written in full (`done` completes once it is out).
@@ -218,7 +239,7 @@ extension ForwardingHandler {
     private func relayUnauthorized(_ exchange: Exchange, head: CurlResponseHead, body: ByteBuffer) {
         guard let context else { return }
         let token = exchange.token?.value.value ?? ""
-        var fields = HeaderPolicy.clientResponseFields(head)
+        var fields = clientFields(head, exchange: exchange)
         fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
         fields.rewriteValues { _, value in TokenRejection.redacting(token, in: value) }
         let cleanBody = TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body

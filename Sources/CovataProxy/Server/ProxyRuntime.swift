@@ -67,14 +67,18 @@ public final class ProxyRuntime: Sendable {
         var listeners: [any Channel] = []
         var admin: (any Channel)?
         do {
-            for route in config.routes {
+            let redirects = SharedRedirects()
+            for (index, route) in config.routes.enumerated() {
                 let forwarder = Forwarder(
-                    route: route, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
+                    route: route, index: index, redirects: redirects, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
                 listeners.append(
                     try await RouteListener.bind(
                         route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
             }
+            redirects.set(
+                RedirectRewriter(
+                    targets: zip(config.routes, listeners).map { RedirectRewriter.Target($0, bound: bound($0.listen, $1)) }))
             // The admin listener comes after the routes, so readiness is only reported once they are up.
             if let address = config.admin?.listen {
                 let endpoints = AdminEndpoints(
