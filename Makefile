@@ -7,7 +7,7 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps build test run bench soak clean
+.PHONY: deps build test run bench soak image-check clean
 
 deps:
 	@.ci/install-deps
@@ -25,6 +25,11 @@ test: deps
 # The soak at full length: steady load, token rotation every few seconds, injected faults; see bench/soak.
 soak: build
 	bench/soak --seconds 180 --bin "$(BIN)"
+
+# The image's build stage without a Docker engine: its swift commands in exactly the context its COPY lines make, and
+# both executables out (minutes; `make test` runs the quick form, which only loads the package there).
+image-check: deps
+	docker/check-build-stage --build
 
 # Starts covata-mock on :9900 and covata-proxy with the shipped proxy.json; Ctrl-C stops both.
 .ONESHELL:

@@ -25,24 +25,46 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        for await number in signals.stream {
-            if number == SIGHUP {
-                await reload(runtime, level: level, logger: logger)
-                continue
+        // SIGHUP and a changed config or secret file both reload; SIGINT and SIGTERM stop.
+        let (wakes, wake) = AsyncStream.makeStream(of: Wake.self)
+        let watcher = FileChangeWatcher()
+        watcher.watch(config.watchedFiles)
+        let listening = [
+            Task { for await number in signals.stream { wake.yield(.signal(number)) } },
+            Task { for await paths in watcher.changes() { wake.yield(.filesChanged(paths)) } },
+        ]
+        defer { for task in listening { task.cancel() } }
+        loop: for await event in wakes {
+            switch event {
+            case .signal(SIGHUP):
+                await reload(runtime, level: level, watcher: watcher, logger: logger)
+            case .filesChanged(let paths):
+                logger.info("watched file changed; reloading", metadata: ["paths": "\(paths.joined(separator: ", "))"])
+                await reload(runtime, level: level, watcher: watcher, logger: logger)
+            case .signal(let number):
+                logger.info("stopping", metadata: ["signal": "\(number)"])
+                break loop
             }
-            logger.info("stopping", metadata: ["signal": "\(number)"])
-            break
         }
         await runtime.stop()
     }
 
-    /// Re-reads proxy.json and secret files. A broken file is refused and the running config stays.
-    private func reload(_ runtime: ProxyRuntime, level: LogLevelSwitch, logger: Logger) async {
+    private enum Wake {
+        case signal(Int32)
+        case filesChanged([String])
+    }
+
+    /// Re-reads proxy.json and secret files. A broken file is refused and the running config stays; a good one also
+    /// sets which files are watched.
+    private func reload(_ runtime: ProxyRuntime, level: LogLevelSwitch, watcher: FileChangeWatcher, logger: Logger)
+        async
+    {
         do {
             var config = try ProxyConfig.load(path: options.config)
             if let level = options.logLevel { config.log.level = level }
             level.current = Logger.Level(rawValue: config.log.level) ?? .info
             await runtime.reload(config)
+            watcher.watch(config.watchedFiles)
         } catch {
             logger.error("reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
         }

@@ -62,6 +62,36 @@ import Testing
         #expect(printed.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1)
     }
 
+    /// The image's health check: ready, not ready (rejected credentials), and no admin listener to ask.
+    @Test func healthAsksTheAdminListener() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let noAdmin = try Self.writeConfig(mockPort: mock.port)
+        let (status, printed) = try await binary.run(
+            ["health", "--config", noAdmin.path], environment: Self.secretEnvironment)
+        #expect(status == 2)
+        #expect(printed.contains("no admin listener is configured (admin.listen)"))
+        for (password, expected) in [(MockSettings().password, Int32(0)), ("wrong", Int32(1))] {
+            let config = try Self.writeConfig(mockPort: mock.port, password: password)
+            var text = try String(contentsOf: config, encoding: .utf8)
+            let adminPort = try await LoginCommandTests.freePort()
+            let end = try #require(text.range(of: "}", options: .backwards))
+            text.replaceSubrange(end, with: #", "admin": { "listen": "127.0.0.1:\#(adminPort)" } }"#)
+            try text.write(to: config, atomically: true, encoding: .utf8)
+            try await ProductBinary.withProxy(config: config, environment: Self.secretEnvironment) {
+                (proxy: ProductBinary.Running, _: Int) async throws in
+                #expect(await eventually { proxy.printed.contains("admin listening") })
+                if expected == 1 { #expect(await eventually { proxy.printed.contains("credentials rejected") }) }
+                var result: (status: Int32, printed: String) = (-1, "")
+                #expect(await eventually {
+                    result = (try? await binary.run(["health", "--config", config.path], environment: Self.secretEnvironment)) ?? (-1, "")
+                    return result.status == expected
+                })
+                #expect(result.printed.contains(expected == 0 ? "ready:" : "not ready:"), "\(result.printed)")
+            }
+        }
+    }
+
     @Test func missingSecretEnvironmentIsAConfigError() async throws {
         let config = try Self.writeConfig(mockPort: 9)
         let (status, printed) = try await binary.run(

@@ -19,24 +19,71 @@ import Testing
     /// The admin paths the proxy really serves, asked of a running one.
     static let adminPaths = ["/healthz", "/readyz", "/metrics", "/status"]
 
+    static let root = docker.deletingLastPathComponent()
+
+    /// A tool from the project's own venv (`.ci/install-deps` makes it).
+    static func venvTool(_ name: String) throws -> String {
+        let path = root.appendingPathComponent(".venv-ci/bin/\(name)").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ToolMissing(name: name)
+        }
+        return path
+    }
+
+    struct ToolMissing: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "\(name) is not installed: run make deps (.ci/install-deps)" }
+    }
+
     @Test func dockerfileBuildsInOneStageAndRunsSlimAndUnprivileged() throws {
         let text = try String(contentsOf: Self.docker.appendingPathComponent("Dockerfile"), encoding: .utf8)
-        let stages = text.split(separator: "\n").filter { $0.hasPrefix("FROM ") }
+        let lines = text.split(separator: "\n")
+        let stages = lines.filter { $0.hasPrefix("FROM ") }
         #expect(stages.count == 2)
         #expect(stages.first?.contains("swift:6.3") == true)
         #expect(stages.last?.contains("slim") == true)
         #expect(text.contains("libcurl4 ") && text.contains("ca-certificates"))
-        let user = try #require(text.split(separator: "\n").last { $0.hasPrefix("USER ") })
+        let user = try #require(lines.last { $0.hasPrefix("USER ") })
         #expect(!user.contains("root") && !user.hasPrefix("USER 0"))
+        // The health check is covata-proxy itself: no curl in the image, and it says when no admin listener is set.
         let healthcheck = try #require(text.range(of: "HEALTHCHECK"))
-        #expect(text[healthcheck.lowerBound...].contains("http://127.0.0.1:9901/readyz"))
-        #expect(text.contains("EXPOSE 8080 8081 9901"))
+        #expect(text[healthcheck.lowerBound...].contains(#""/usr/local/bin/covata-proxy", "health""#))
+        #expect(!text.contains(" curl"))
+        // The listeners are loopback-only by design: nothing to publish.
+        #expect(!lines.contains { $0.hasPrefix("EXPOSE") })
         // Config and secrets are mounted, never copied in.
         #expect(!text.contains("COPY proxy.json") && !text.contains("password"))
         // The token state gets a private folder owned by the user the proxy runs as, kept as a volume.
         #expect(text.contains("install -d -o 10001 -g 10001 -m 0700 /var/lib/covata-proxy"))
         #expect(user.contains("10001"))
         #expect(text.contains("VOLUME /var/lib/covata-proxy"))
+    }
+
+    /// The build stage in exactly the context its COPY lines make (the full build is `make image-check`).
+    @Test func buildStageLoadsThePackageInItsOwnContext() async throws {
+        let checker = Self.docker.appendingPathComponent("check-build-stage").path
+        let printed = try await Shell.run("'\(checker)' 2>&1")
+        #expect(printed.contains("the package loads in the build context"))
+        // What the image copied before (Package.swift and Sources/ only) does not load: the check can fail.
+        let old = Shell.temporaryFile("Dockerfile")
+        try """
+            FROM swift:6.3-bookworm AS build
+            WORKDIR /src
+            COPY Package.swift ./
+            COPY Sources ./Sources
+            RUN swift build -c release
+            FROM debian:bookworm-slim
+            """.write(toFile: old, atomically: true, encoding: .utf8)
+        let failed = try await Shell.run("'\(checker)' --dockerfile '\(old)' 2>&1; echo \"exit $?\"")
+        #expect(failed.contains("overlapping sources"))
+        #expect(failed.hasSuffix("exit 1"))
+    }
+
+    @Test func hadolintFindsNoErrors() async throws {
+        let hadolint = try Self.venvTool("hadolint")
+        let dockerfile = Self.docker.appendingPathComponent("Dockerfile").path
+        let printed = try await Shell.run("'\(hadolint)' --no-color --failure-threshold error '\(dockerfile)'; echo \"exit $?\"")
+        #expect(printed.hasSuffix("exit 0"), "\(printed)")
     }
 
     @Test func composeFileParsesAndReferencesExistingFiles() async throws {
@@ -49,53 +96,92 @@ import Testing
             #expect(
                 FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(source).path), "\(source)")
         }
-        for case let secret as [String: String] in (compose["secrets"] as? [String: Any] ?? [:]).values {
-            #expect(
-                FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(secret["file"] ?? "").path))
+        var secretFiles: [String: String] = [:]
+        for case let (name, secret as [String: String]) in compose["secrets"] as? [String: Any] ?? [:] {
+            let file = Self.docker.appendingPathComponent(secret["file"] ?? "").path
+            #expect(FileManager.default.fileExists(atPath: file))
+            secretFiles["/run/secrets/\(name)"] = file
         }
         let build = services["covata-mock"]?["build"] as? [String: String]
         let context = Self.docker.appendingPathComponent(build?["context"] ?? "")
         #expect(FileManager.default.fileExists(atPath: context.appendingPathComponent(build?["dockerfile"] ?? "").path))
         let test = (services["covata-proxy"]?["healthcheck"] as? [String: Any])?["test"] as? [String]
-        #expect(test?.contains("http://127.0.0.1:9901/readyz") == true)
-        // The compose proxy.json is a valid config (its password file is the compose secret).
+        #expect(test?.contains("health") == true)
+        // The compose proxy.json is a valid config whose secrets are the compose secrets' files.
         var text = try String(contentsOf: Self.docker.appendingPathComponent("compose/proxy.json"), encoding: .utf8)
-        text = text.replacingOccurrences(of: "/run/secrets/covata-password", with: "covata-password.txt")
+        for (mounted, file) in secretFiles { text = text.replacingOccurrences(of: mounted, with: file) }
         let config = try ProxyConfig.parse(
-            Data(text.utf8), environment: ["COVATA_CLIENT_SECRET": "x"],
-            baseDirectory: Self.docker.appendingPathComponent("compose").path)
+            Data(text.utf8), environment: [:], baseDirectory: Self.docker.appendingPathComponent("compose").path)
         #expect(config.admin?.listen == .tcp(host: "127.0.0.1", port: 9901))
+        #expect(Set(config.secretFiles.map(\.keyPath)) == ["oauth.clientSecret", "oauth.password"])
     }
 
-    @Test func kubernetesPodHasProbesOnRealAdminPathsAndAValidConfig() async throws {
+    /// The manifests validate against Kubernetes' schemas, and the sidecar is native, probed with covata-proxy
+    /// itself, reads secrets and config from mounted folders (so rotation reaches it) and keeps its state writable.
+    @Test func kubernetesSidecarIsNativeAndPicksUpRotatedSecrets() async throws {
+        let validator = try Self.venvTool("kubernetes-validate")
+        let manifest = Self.docker.appendingPathComponent("kubernetes/covata-proxy.yaml").path
+        let validated = try await Shell.run("'\(validator)' --strict --quiet '\(manifest)' 2>&1; echo \"exit $?\"")
+        #expect(validated.hasSuffix("exit 0"), "\(validated)")
+
         let documents = try await Self.yaml("kubernetes/covata-proxy.yaml")
-        let pod = try #require(documents.first { $0["kind"] as? String == "Pod" })
-        let containers = (pod["spec"] as? [String: Any])?["containers"] as? [[String: Any]] ?? []
-        let proxy = try #require(containers.first { $0["name"] as? String == "covata-proxy" })
         let configMap = try #require(documents.first { $0["kind"] as? String == "ConfigMap" })
         let proxyJSON = try #require((configMap["data"] as? [String: String])?["proxy.json"])
-        let config = try ProxyConfig.parse(
-            Data(proxyJSON.utf8), environment: ["COVATA_CLIENT_SECRET": "s", "COVATA_PASSWORD": "p"])
-        guard case .tcp(_, let adminPort)? = config.admin?.listen else {
-            Issue.record("the config map's proxy.json has no TCP admin listener")
-            return
-        }
-        for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
-            let command = ((proxy[probe] as? [String: Any])?["exec"] as? [String: Any])?["command"] as? [String] ?? []
-            let url = try #require(command.first { $0.hasPrefix("http://") })
-            #expect(url == "http://127.0.0.1:\(adminPort)\(path)")
-            #expect(Self.adminPaths.contains(path))
-        }
-        let env = (proxy["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(Set(env) == ["COVATA_CLIENT_SECRET", "COVATA_PASSWORD"])
         let secret = try #require(documents.first { $0["kind"] as? String == "Secret" })
-        #expect(Set((secret["stringData"] as? [String: String] ?? [:]).keys) == ["client-secret", "password"])
-        let resources = proxy["resources"] as? [String: [String: String]]
-        #expect(resources?["requests"]?["memory"] != nil && resources?["limits"]?["memory"] != nil)
+        let secretKeys = Set((secret["stringData"] as? [String: String] ?? [:]).keys)
+        let workloads = documents.filter { ["Deployment", "Job"].contains($0["kind"] as? String) }
+        #expect(Set(workloads.compactMap { $0["kind"] as? String }) == ["Deployment", "Job"])
+        for workload in workloads {
+            let template = (workload["spec"] as? [String: Any])?["template"] as? [String: Any]
+            let spec = try #require(template?["spec"] as? [String: Any])
+            let proxy = try #require(
+                (spec["initContainers"] as? [[String: Any]])?.first { $0["name"] as? String == "covata-proxy" })
+            #expect(proxy["restartPolicy"] as? String == "Always", "a native sidecar")
+            #expect((proxy["image"] as? String)?.hasSuffix(":latest") == false)
+            #expect(proxy["env"] == nil, "secrets through files, not the environment")
+            let mounts = proxy["volumeMounts"] as? [[String: Any]] ?? []
+            #expect(!mounts.contains { $0["subPath"] != nil }, "subPath mounts never see updates")
+            let mountPath = { (name: String) in mounts.first { $0["name"] as? String == name }?["mountPath"] as? String }
+            let volumes = spec["volumes"] as? [[String: Any]] ?? []
+            let volume = { (name: String) in volumes.first { $0["name"] as? String == name } }
+            #expect(volume("config")?["configMap"] != nil)
+            #expect(volume("secrets")?["secret"] != nil)
+            #expect(volume("state")?["emptyDir"] != nil)
+            #expect((proxy["securityContext"] as? [String: Any])?["readOnlyRootFilesystem"] as? Bool == true)
+
+            // The config the sidecar runs: its secrets are files in the mounted Secret, its state in the volume.
+            let secretsFolder = try #require(mountPath("secrets"))
+            let files = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: files) }
+            for key in secretKeys { try "x".write(to: files.appendingPathComponent(key), atomically: true, encoding: .utf8) }
+            let stateFolder = try #require(mountPath("state"))
+            let localized = proxyJSON.replacingOccurrences(of: secretsFolder, with: files.path)
+                .replacingOccurrences(of: stateFolder, with: files.path)
+            let config = try ProxyConfig.parse(Data(localized.utf8), environment: [:])
+            #expect(config.secretFiles.count == 2)
+            #expect(config.oauth.stateFile?.path.hasPrefix(files.path + "/") == true)
+
+            let args = proxy["args"] as? [String] ?? []
+            let configPath = try #require(args.last)
+            #expect(configPath.hasPrefix(try #require(mountPath("config")) + "/"))
+            let startup = ((proxy["startupProbe"] as? [String: Any])?["exec"] as? [String: Any])?["command"] as? [String]
+            #expect(startup == ["/usr/local/bin/covata-proxy", "health", "--config", configPath])
+            guard case .tcp(_, let adminPort)? = config.admin?.listen else {
+                Issue.record("the config map's proxy.json has no TCP admin listener")
+                return
+            }
+            if let liveness = (proxy["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any] {
+                #expect(liveness["path"] as? String == "/healthz")
+                #expect(liveness["port"] as? Int == adminPort)
+            }
+            let resources = proxy["resources"] as? [String: [String: String]]
+            #expect(resources?["requests"]?["memory"] != nil && resources?["limits"]?["memory"] != nil)
+        }
     }
 
     @Test func adminPathsUsedByTheProbesAreServed() async throws {
-        try await ProxyHarness.with { harness in
+        try await ProxyHarness.with { (harness: ProxyHarness) async throws in
             for path in Self.adminPaths {
                 let response = try await RawHTTPClient.get(port: harness.adminPort, path)
                 #expect(response.status != 404, "\(path)")

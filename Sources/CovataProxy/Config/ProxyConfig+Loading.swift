@@ -26,7 +26,7 @@ extension ProxyConfig {
         }
         let root = try ConfigReader(value: document, path: "", environment: environment, baseDirectory: baseDirectory)
         try root.rejectUnknownKeys([
-            "$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts", "limits",
+            "$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts", "limits", "reload",
         ])
         let routes = try parseRoutes(root)
         guard let oauthReader = try root.object("oauth") else {
@@ -40,6 +40,11 @@ extension ProxyConfig {
         let log = try root.object("log").map { reader throws(ConfigError) in try parseLog(reader) }
         let timeouts = try root.object("timeouts").map { reader throws(ConfigError) in try parseTimeouts(reader) }
         let limits = try root.object("limits").map { reader throws(ConfigError) in try parseLimits(reader) }
+        var watchFiles = true
+        if let reload = try root.object("reload") {
+            try reload.rejectUnknownKeys(["watchFiles"])
+            watchFiles = try reload.bool("watchFiles", default: true)
+        }
         let config = ProxyConfig(
             routes: routes,
             oauth: try parseOAuth(oauthReader),
@@ -49,6 +54,7 @@ extension ProxyConfig {
             log: log ?? LogConfig(level: "info", format: nil),
             timeouts: timeouts ?? .defaults,
             limits: limits ?? .defaults,
+            watchFiles: watchFiles,
             secretFiles: root.secretFiles.sources
         )
         try config.checkListenersAreDistinct()

@@ -34,13 +34,8 @@ public struct SecretFileSource: Sendable, Equatable {
     /// Why others may learn this secret, or nil. Not refused, only warned about: Kubernetes mounts secrets 0644 and
     /// owned by root unless told otherwise. A symlink is judged by what it points to (Kubernetes' `..data` links).
     public func exposure() -> String? {
-        let manager = FileManager.default
-        let target = (try? manager.destinationOfSymbolicLink(atPath: path)).map { link in
-            link.hasPrefix("/") ? link : ((path as NSString).deletingLastPathComponent as NSString)
-                .appendingPathComponent(link)
-        } ?? path
-        guard let attributes = try? manager.attributesOfItem(atPath: (target as NSString).resolvingSymlinksInPath)
-        else { return nil }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: target) else { return nil }
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
         if mode & 0o044 != 0 {
             return "\(path) is readable by \(mode & 0o004 != 0 ? "every user" : "its group") (mode "

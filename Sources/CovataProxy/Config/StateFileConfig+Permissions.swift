@@ -8,12 +8,20 @@ extension StateFileConfig {
         if let problem = folderProblem(path) ?? fileProblem(path) { throw ConfigError(keyPath, problem) }
     }
 
-    /// Why the state file's folder is not safe, or nil when it is.
+    /// Why the state file's folder is not safe, or nil when it is. A missing folder in an existing one is fine: the
+    /// first write creates it, private (a Kubernetes `emptyDir` is writable by all, so the file lives one level down).
     static func folderProblem(_ path: String) -> String? {
         let folder = (path as NSString).deletingLastPathComponent
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: folder),
-            attributes[.type] as? FileAttributeType == .typeDirectory
-        else { return "folder \(folder) does not exist" }
+        let manager = FileManager.default
+        guard let attributes = try? manager.attributesOfItem(atPath: folder) else {
+            var isFolder: ObjCBool = false
+            let parent = (folder as NSString).deletingLastPathComponent
+            if manager.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue { return nil }
+            return "folder \(folder) does not exist"
+        }
+        guard attributes[.type] as? FileAttributeType == .typeDirectory else {
+            return "\(folder) is not a folder"
+        }
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
         guard mode & 0o022 == 0 else {
             return "folder \(folder) has mode \(String(mode, radix: 8)); others could plant a refresh token there, so "

@@ -50,6 +50,16 @@ struct TokenStateFile: Sendable {
     /// - Returns: nil when written, else why not (a short reason holding no secret).
     func save(_ state: TokenState, stoppingAfter: Int? = nil) -> String? {
         guard let bytes = encode(state) else { return "cannot encode or encrypt the state" }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: folder) {
+            // Private from the start of its life as far as a folder can be: created, then narrowed before use.
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
+            } catch {
+                return "cannot create the folder \(folder)"
+            }
+        }
         do {
             try DurableFile.replace(path: path, with: bytes, stoppingAfter: stoppingAfter)
             return nil
