@@ -73,24 +73,73 @@ import Testing
     }
 
     @Test func metricsCountRequestsTokensAndReplays() async throws {
-        try await ProxyHarness.with { harness in
+        try await ProxyHarness.with { (harness: ProxyHarness) async throws in
             _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/a")
             harness.mock.state.revokeAll()
             _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/b")
             _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/c?status=404")
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/d", headers: ["Origin: https://x.example"])
             let text = String(
                 decoding: try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body, as: UTF8.self)
             let route = "127.0.0.1:0"
-            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="2xx"} 2"#))
-            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="read",status="4xx"} 1"#))
+            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="GET",status="2xx"} 2"#))
+            #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="GET",status="4xx"} 2"#))
+            #expect(text.contains(#"covata_proxy_own_answers_total{route="\#(route)",error="browser_request_refused"} 1"#))
             #expect(text.contains(#"covata_proxy_token_operations_total{grant="password",outcome="success"} 1"#))
             #expect(text.contains(#"covata_proxy_token_operations_total{grant="refresh_token",outcome="success"} 1"#))
             #expect(text.contains("covata_proxy_replays_total 1"))
             #expect(text.contains("covata_proxy_upstream_latency_seconds_bucket"))
-            #expect(text.contains("covata_proxy_bytes_out_total"))
+            #expect(text.contains("covata_proxy_response_body_bytes_total"))
             #expect(text.contains("covata_proxy_active_connections"))
-            let expiry = text.split(separator: "\n").first { $0.hasPrefix("covata_proxy_token_expiry_seconds ") }
-            #expect(Double(expiry?.split(separator: " ").last ?? "") ?? 0 > 3000)
+            #expect(text.contains(#"covata_proxy_build_info{version="\#(BuildInfo.version)",libcurl="#))
+            let now = Date().timeIntervalSince1970
+            func value(_ name: String) -> Double {
+                let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                return Double(line?.split(separator: " ").last ?? "") ?? 0
+            }
+            #expect(value("covata_proxy_token_expiry_timestamp_seconds") > now + 3000)
+            #expect(abs(value("covata_proxy_token_last_success_timestamp_seconds") - now) < 60)
+            #expect(value("process_resident_memory_bytes") > 1_000_000)
+            #expect(value("process_open_fds") > 3)
+            #expect(abs(value("process_start_time_seconds") - now) < 600)
+        }
+    }
+
+    /// /metrics read by Prometheus' own Python parser: every family has help and a type, and names follow the
+    /// conventions (counters end in _total, units in the name).
+    @Test func metricsFollowPrometheusConventions() async throws {
+        try await ProxyHarness.with { (harness: ProxyHarness) async throws in
+            _ = try await RawHTTPClient.get(port: harness.port(), "/api/v1/a")
+            let body = try await RawHTTPClient.get(port: harness.adminPort, "/metrics").body
+            let file = Shell.temporaryFile("metrics")
+            try Data(body).write(to: URL(fileURLWithPath: file))
+            let python = try DockerFilesTests.venvTool("python")
+            let script = """
+                import sys
+                from prometheus_client.parser import text_string_to_metric_families
+                for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+                    print(family.name, family.type, 'help' if family.documentation else 'nohelp')
+                """
+            let printed = try await Shell.run("'\(python)' - '\(file)' <<'EOF'\n\(script)\nEOF")
+            var families: [String: String] = [:]
+            for line in printed.split(separator: "\n") {
+                let parts = line.split(separator: " ").map(String.init)
+                #expect(parts.count == 3 && parts[2] == "help", "\(line)")
+                families[parts[0]] = parts[1]
+            }
+            // The parser reports counters without their _total suffix.
+            for counter in ["covata_proxy_requests", "covata_proxy_token_operations", "covata_proxy_replays",
+                "covata_proxy_request_body_bytes", "covata_proxy_response_body_bytes", "process_cpu_seconds"]
+            {
+                #expect(families[counter] == "counter", "\(counter)")
+            }
+            #expect(families["covata_proxy_upstream_latency_seconds"] == "histogram")
+            for gauge in ["covata_proxy_build_info", "covata_proxy_token_expiry_timestamp_seconds",
+                "covata_proxy_token_last_success_timestamp_seconds", "process_resident_memory_bytes",
+                "process_open_fds", "process_start_time_seconds"]
+            {
+                #expect(families[gauge] == "gauge", "\(gauge)")
+            }
         }
     }
 
@@ -99,7 +148,7 @@ import Testing
             let token = try await harness.proxy.tokens.token()
             let response = try await RawHTTPClient.get(port: harness.adminPort, "/status")
             let json = response.json
-            #expect(json["version"] as? String == AdminEndpoints.version)
+            #expect(json["version"] as? String == BuildInfo.version)
             #expect((json["routes"] as? [[String: String]])?.first?["listen"] == "127.0.0.1:\(harness.port())")
             let tokenInfo = json["token"] as? [String: Any]
             #expect(tokenInfo?["jti"] as? String == token.jti)

@@ -4,8 +4,6 @@ import NIOHTTP1
 
 /// What the admin listener answers. Each endpoint returns a status and a body; `AdminHandler` writes them.
 struct AdminEndpoints: Sendable {
-    static let version = "0.3.0"
-
     let tokens: TokenManager
     let settings: RuntimeSettings
     let metrics: ProxyMetrics
@@ -24,11 +22,8 @@ struct AdminEndpoints: Sendable {
             let (ready, reason) = await readiness()
             return (ready ? .ok : .serviceUnavailable, "text/plain", Array("\(reason)\n".utf8))
         case "/metrics":
-            if let seconds = await tokens.status().secondsToExpiry {
-                metrics.tokenExpires(inSeconds: seconds)
-            } else {
-                metrics.tokenExpires(inSeconds: 0)
-            }
+            let token = await tokens.status()
+            metrics.token(expiresAt: token.expiresAt, lastSuccessAt: token.lastSuccessAt)
             return (.ok, "text/plain; version=0.0.4", metrics.exposition())
         case "/status":
             return (.ok, "application/json", await status())
@@ -58,7 +53,7 @@ struct AdminEndpoints: Sendable {
         if let seconds = token.secondsToExpiry { tokenObject["secondsToExpiry"] = Int(seconds) }
         if let error = token.lastError { tokenObject["lastError"] = error }
         let document: [String: Any] = [
-            "version": Self.version,
+            "version": BuildInfo.version,
             "libcurl": CurlRuntime.version,
             "uptimeSeconds": Int(Date().timeIntervalSince(startedAt)),
             "draining": settings.draining,

@@ -7,7 +7,7 @@ extension ForwardingHandler {
         // A request that ended before any answer (client gone) is logged with status 0.
         let method = exchange.head.method.rawValue
         forwarder.routeMetrics.request(
-            method: method, status: exchange.status, bytesIn: exchange.bodyBytes,
+            method: method, status: exchange.status, error: exchange.errorCode, bytesIn: exchange.bodyBytes,
             bytesOut: exchange.bytesOut)
         guard forwarder.settings.accessLog else { return }
         let record = AccessRecord(

@@ -24,6 +24,8 @@ public actor TokenManager {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// The one timer, armed for the moment the machine asked to be woken.
     private var timer: Task<Void, Never>?
+    /// Unix time of the last successful token operation, for `/metrics`.
+    private var lastSuccessAt: Double?
     /// The last state-file write; each write waits for the one before, so an older state never lands last.
     var persisting: Task<Bool, Never>?
 
@@ -127,7 +129,8 @@ public actor TokenManager {
             hasValidToken: usable != nil, jti: usable?.jti, scope: usable?.scope,
             secondsToExpiry: usable.map { $0.expiresAt - now }, credentialsRejected: rejected,
             signInRequired: signInRequired, signInCommand: loginCommand,
-            hasRefreshToken: machine.refreshToken != nil, lastError: failure?.reason)
+            hasRefreshToken: machine.refreshToken != nil, lastError: failure?.reason,
+            expiresAt: usable.map { wallClock() + ($0.expiresAt - now) }, lastSuccessAt: lastSuccessAt)
     }
 
     /// Waits for the state-file writes asked for so far. - Returns: whether the last one succeeded.
@@ -215,6 +218,7 @@ public actor TokenManager {
     private func log(_ report: TokenLifecycle.Report) {
         switch report {
         case .obtained(let token, let grant):
+            lastSuccessAt = wallClock()
             logger.info(
                 "access token obtained",
                 metadata: [

@@ -11,4 +11,7 @@ public struct TokenStatus: Sendable {
     /// Whether a refresh token is held (so a restart or a refresh needs no login).
     public var hasRefreshToken: Bool
     public var lastError: String?
+    /// Unix times: when the valid token expires, and when a token operation last succeeded.
+    public var expiresAt: Double?
+    public var lastSuccessAt: Double?
 }
