@@ -55,7 +55,7 @@ struct LoginCommand: AsyncParsableCommand {
             Terminal.say("Signed in (jti \(token.jti ?? "-"), scope \(token.scope ?? "-")).")
             Terminal.say("Refresh token stored in \(config.oauth.stateFile?.path ?? "-").")
         case .failure(let error):
-            Terminal.fail("login failed: \(error)", code: 1)
+            Terminal.fail("login failed at \(config.oauth.tokenURL): \(error)", code: 1)
         }
     }
 }

@@ -23,6 +23,8 @@ struct RunCommand: AsyncParsableCommand {
             runtime = try await ProxyRuntime.start(config: config, logger: logger, metrics: metrics)
         } catch {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
+            logging.writer.flush()
+            FileHandle.standardError.write(Data("covata-proxy: \(error)\n".utf8))
             throw ExitCode(1)
         }
         // SIGHUP and a changed config or secret file both reload; SIGINT and SIGTERM stop.

@@ -23,7 +23,9 @@ struct TokenCommand: AsyncParsableCommand {
             print("expires in: \(Int(token.lifetime)) s")
             if showToken { print("access token: \(token.value.value)") }
         case .failure(let error):
-            FileHandle.standardError.write(Data("covata-proxy: login failed: \(status.lastError ?? "\(error)")\n".utf8))
+            let reason = status.lastError ?? "\(error)"
+            FileHandle.standardError.write(
+                Data("covata-proxy: login at \(config.oauth.tokenURL) failed: \(reason)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -2,6 +2,8 @@ import CovataMock
 import Foundation
 import Testing
 
+@testable import CovataProxy
+
 /// The covata-proxy executable as an operator runs it.
 @Suite struct CommandLineTests {
     let binary = ProductBinary("covata-proxy")
@@ -89,6 +91,46 @@ import Testing
                 })
                 #expect(result.printed.contains(expected == 0 ? "ready:" : "not ready:"), "\(result.printed)")
             }
+        }
+    }
+
+    /// A listener that cannot bind says which key and address, and the process exits 1.
+    @Test func bindErrorsNameTheAddress() async throws {
+        let taken = ScriptedUpstream([.init(bytes: "")])
+        try await taken.start()
+        defer { Task { await taken.stop() } }
+        let config = try Self.writeConfig(mockPort: 9)
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
+            of: #""listen": "127.0.0.1:0""#, with: #""listen": "127.0.0.1:\#(taken.port)""#)
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let (status, printed) = try await binary.run(["run", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 1)
+        #expect(printed.contains("cannot listen on 127.0.0.1:\(taken.port) (routes[0].listen)"), "\(printed)")
+    }
+
+    /// One-shot commands speak as one: the URL they called and the cause, at the default level, no daemon wording.
+    @Test func tokenFailuresNameTheURLAndTheCause() async throws {
+        let dead = try Self.writeConfig(mockPort: 9)
+        var (status, printed) = try await binary.run(["token", "--config", dead.path], environment: Self.secretEnvironment)
+        #expect(status == 1)
+        #expect(printed.contains("login at http://127.0.0.1:9/api/oauth/token failed"), "\(printed)")
+        #expect(printed.contains("onnect"), "\(printed)")
+        #expect(!printed.contains("will retry") && !printed.contains("retry_in"))
+
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let wrong = try Self.writeConfig(mockPort: mock.port, password: "wrong")
+        (status, printed) = try await binary.run(["token", "--config", wrong.path], environment: Self.secretEnvironment)
+        #expect(status == 1)
+        #expect(printed.contains("Covata rejected the configured credentials"), "\(printed)")
+        #expect(!printed.contains("not retrying") && !printed.contains("pause"))
+    }
+
+    @Test func versionComesFromOneSource() async throws {
+        for arguments in [["--version"], ["version"]] {
+            let (status, printed) = try await binary.run(arguments)
+            #expect(status == 0)
+            #expect(printed.hasPrefix("covata-proxy \(BuildInfo.version) (libcurl 7."), "\(printed)")
         }
     }
 

@@ -210,9 +210,54 @@ import Testing
         }
     }
 
-    @Test func notJSONIsOneClearError() {
-        #expect(throws: ConfigError("", "the file is not valid JSON")) {
-            try ProxyConfig.parse(Data("{ routes: ".utf8), environment: [:])
+    /// JSON mistakes say where they are; what a lenient parser lets through (trailing commas, a key given twice,
+    /// which schema validators and Foundation resolved differently) is refused.
+    @Test(arguments: [
+        ("{ routes: ", "", "line 1, column 3: expected a key in double quotes"),
+        ("{\n  \"routes\": [],\n}", "", "line 3, column 1: trailing comma before '}'"),
+        ("{\n  \"routes\": [1, 2,]\n}", "", "line 2, column 19: trailing comma before ']'"),
+        ("{\"log\": {\"level\": \"info\",\n \"level\": \"debug\"}}", "log.level", "duplicate key at line 2, column 2"),
+        ("{\"routes\": [{\"listen\": \"a\", \"listen\": \"b\"}]}", "routes[0].listen", "duplicate key at line 1"),
+        ("{\"a\": \"é\" \"b\": 1}", "", "line 1, column 11: expected ',' or '}'"),
+        ("{\"a\": 01}", "", "no leading zeros"),
+        ("{\"a\": \"x\"} extra", "", "unexpected text after the end of the document"),
+        ("", "", "line 1, column 1: unexpected end of the file"),
+    ])
+    func jsonMistakesNameLineAndColumn(text: String, keyPath: String, message: String) {
+        do {
+            _ = try ProxyConfig.parse(Data(text.utf8), environment: [:])
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.keyPath == keyPath)
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test func fileErrorsSayWhy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, why) in [(folder.path + "/missing.json", "no such file"), (folder.path, "is a directory")] {
+            do {
+                _ = try ProxyConfig.load(path: path)
+                Issue.record("loaded \(path)")
+            } catch {
+                #expect(error.message.hasSuffix(": \(why)"), "\(error.message)")
+            }
+        }
+    }
+
+    /// Every value is type-checked, whether or not it changes anything: the schema and the proxy agree.
+    @Test func typesAreCheckedEvenWhereTheValueChangesNothing() {
+        var object = Self.base()
+        var routes = object["routes"] as! [[String: Any]]
+        routes[0]["allowNonLoopback"] = "yes"
+        object["routes"] = routes
+        do {
+            _ = try Self.parse(object)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.keyPath == "routes[0].allowNonLoopback")
         }
     }
 

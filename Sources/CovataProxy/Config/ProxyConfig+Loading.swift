@@ -6,7 +6,7 @@ extension ProxyConfig {
         path: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> ProxyConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("", "cannot read config file \(path)")
+            throw ConfigError("", "cannot read config file \(path): \(Self.whyUnreadable(path))")
         }
         let directory = (path as NSString).deletingLastPathComponent
         var config = try parse(data, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
@@ -14,16 +14,19 @@ extension ProxyConfig {
         return config
     }
 
+    /// Why a file that could not be read could not be read, in the words an operator searches for.
+    static func whyUnreadable(_ path: String) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return "no such file" }
+        if isFolder.boolValue { return "is a directory" }
+        return FileManager.default.isReadableFile(atPath: path) ? "cannot be read" : "permission denied"
+    }
+
     /// Validates a proxy.json document.
     public static func parse(
         _ data: Data, environment: [String: String], baseDirectory: String = "."
     ) throws(ConfigError) -> ProxyConfig {
-        let document: JSONValue
-        do {
-            document = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ConfigError("", "the file is not valid JSON")
-        }
+        let document = try JSONValue.parse(Array(data))
         let root = try ConfigReader(value: document, path: "", environment: environment, baseDirectory: baseDirectory)
         try root.rejectUnknownKeys([
             "$schema", "routes", "oauth", "admin", "tls", "egressProxy", "log", "timeouts", "limits", "reload",
@@ -96,7 +99,9 @@ extension ProxyConfig {
     static func parseListen(_ reader: ConfigReader) throws(ConfigError) -> ListenAddress {
         let path = reader.keyPath("listen")
         let listen = try ListenAddress.parse(try reader.requiredString("listen"), keyPath: path)
-        if !listen.isLocalOnly, !(try reader.bool("allowNonLoopback", default: false)) {
+        // Read whatever the address, so a mistyped value is an error even where it changes nothing.
+        let allowNonLoopback = try reader.bool("allowNonLoopback", default: false)
+        if !listen.isLocalOnly, !allowNonLoopback {
             throw ConfigError(
                 path,
                 "\(listen) is reachable from other machines, which lets them use the Covata credential; "

@@ -9,7 +9,7 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     /// Reads a secret file, trimming one trailing newline (what `echo` and most editors add).
     init(file: String, keyPath: String) throws(ConfigError) {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError(keyPath, "secret file \(file) does not exist or cannot be read")
+            throw ConfigError(keyPath, "cannot read secret file \(file): \(ProxyConfig.whyUnreadable(file))")
         }
         var text = String(decoding: data, as: UTF8.self)
         if text.hasSuffix("\r\n") {

@@ -72,9 +72,13 @@ public final class ProxyRuntime: Sendable {
                 let forwarder = Forwarder(
                     route: route, index: index, redirects: redirects, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
-                listeners.append(
-                    try await RouteListener.bind(
-                        route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
+                do {
+                    listeners.append(
+                        try await RouteListener.bind(
+                            route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
+                } catch {
+                    throw ListenerError(keyPath: "routes[\(index)].listen", address: route.listen, reason: "\(error)")
+                }
             }
             redirects.set(
                 RedirectRewriter(
@@ -84,8 +88,12 @@ public final class ProxyRuntime: Sendable {
                 let endpoints = AdminEndpoints(
                     tokens: tokens, settings: settings, metrics: metrics,
                     routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
-                admin = try await AdminListener.bind(
-                    address, group: group, endpoints: endpoints, timeouts: config.timeouts)
+                do {
+                    admin = try await AdminListener.bind(
+                        address, group: group, endpoints: endpoints, timeouts: config.timeouts)
+                } catch {
+                    throw ListenerError(keyPath: "admin.listen", address: address, reason: "\(error)")
+                }
             }
         } catch {
             for channel in listeners { try? await channel.close() }
@@ -152,4 +160,12 @@ public final class ProxyRuntime: Sendable {
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
+}
+
+/// A listener that could not be opened, naming its key and address (the bare socket error names neither).
+public struct ListenerError: Error, CustomStringConvertible {
+    public var keyPath: String
+    public var address: ListenAddress
+    public var reason: String
+    public var description: String { "cannot listen on \(address) (\(keyPath)): \(reason)" }
 }

@@ -12,7 +12,7 @@ struct JWTClaims {
         var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64),
-            let value = try? JSONDecoder().decode(JSONValue.self, from: data),
+            let value = try? JSONValue.parse(Array(data)),
             case .object(let claims) = value
         else { return nil }
         if case .number(let exp)? = claims["exp"] { expiry = exp }

@@ -103,7 +103,7 @@ extension TokenManager {
         let worker = CurlWorker(options: config.curlOptions)
         let tokens = TokenManager(
             config: config.oauth, transport: CurlTokenTransport(worker: worker, timeouts: config.timeouts),
-            logger: logger, loginCommand: config.loginCommand)
+            logger: logger, loginCommand: config.loginCommand, logsRetries: false)
         return (tokens, worker)
     }
 

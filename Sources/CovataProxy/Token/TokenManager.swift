@@ -17,6 +17,8 @@ public actor TokenManager {
     /// Where tokens survive restarts, if configured.
     let stateFile: TokenStateFile?
     let loginCommand: String
+    /// The running proxy logs failures with what it will do next; a one-shot command says it all once, itself.
+    let logsRetries: Bool
 
     private(set) var machine: TokenLifecycle
     nonisolated let snapshot = TokenSnapshot()
@@ -37,8 +39,10 @@ public actor TokenManager {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         metrics: ProxyMetrics? = nil,
-        loginCommand: String = "covata-proxy login"
+        loginCommand: String = "covata-proxy login",
+        logsRetries: Bool = true
     ) {
+        self.logsRetries = logsRetries
         self.metrics = metrics
         self.stateFile = config.stateFile.map(TokenStateFile.init)
         self.loginCommand = loginCommand
@@ -205,8 +209,8 @@ public actor TokenManager {
             response = try await transport.post(url: wire.url, headers: wire.headers, body: wire.body)
         } catch {
             metrics?.tokenOperation(grant: grant.description, outcome: "failed")
-            logger.debug("token endpoint transport error", metadata: ["detail": "\(error.description)"])
-            return .failure(.transient(reason: "token endpoint unreachable or too slow"))
+            // curl's own words name the cause ("Failed to connect to … port …: Connection refused"); no secret in them.
+            return .failure(.transient(reason: "token endpoint unreachable or too slow: \(error.description)"))
         }
         let result = TokenResponse.interpret(
             response, grant: grant, obtainedAt: sentAt, wallClock: wallClock(),
@@ -216,6 +220,12 @@ public actor TokenManager {
     }
 
     private func log(_ report: TokenLifecycle.Report) {
+        switch report {
+        case .willRetry, .credentialsRejected, .signInRequired:
+            guard logsRetries else { return }
+        default:
+            break
+        }
         switch report {
         case .obtained(let token, let grant):
             lastSuccessAt = wallClock()

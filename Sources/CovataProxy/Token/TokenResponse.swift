@@ -63,7 +63,7 @@ enum TokenResponse {
     }
 
     private static func jsonObject(_ body: [UInt8]) -> [String: JSONValue]? {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+        guard let value = try? JSONValue.parse(body),
             case .object(let members) = value
         else { return nil }
         return members
