@@ -7,7 +7,7 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps build test run bench soak image-check clean
+.PHONY: deps build test run bench soak image-check deb clean
 
 deps:
 	@.ci/install-deps
@@ -30,6 +30,10 @@ soak: build
 # both executables out (minutes; `make test` runs the quick form, which only loads the package there).
 image-check: deps
 	docker/check-build-stage --build
+
+# The Debian package for VMs (release build, systemd unit, default config): dist/covata-proxy_VERSION_ARCH.deb.
+deb: deps
+	packaging/build-deb
 
 # Starts covata-mock on :9900 and covata-proxy with the shipped proxy.json; Ctrl-C stops both.
 .ONESHELL:
@@ -56,4 +60,4 @@ bench: deps
 	bench/run
 
 clean:
-	rm -rf .build run
+	rm -rf .build run dist

@@ -112,7 +112,7 @@ struct ConfigReader {
             return Secret(literal)
         case .object:
             let source = try child(value, path: path)
-            try source.rejectUnknownKeys(["env", "file"])
+            try source.rejectUnknownKeys(["env", "file", "credential"])
             if let name = try source.string("env") {
                 guard let resolved = environment[name], !resolved.isEmpty else {
                     throw ConfigError(path, "environment variable \(name) is not set or empty")
@@ -124,9 +124,23 @@ struct ConfigReader {
                 secretFiles.sources.append(SecretFileSource(keyPath: path, path: resolved))
                 return try Secret(file: resolved, keyPath: path)
             }
-            throw ConfigError(path, "expected {\"env\": \"NAME\"} or {\"file\": \"PATH\"}")
+            if let name = try source.string("credential") {
+                // systemd's LoadCredential= puts each credential in $CREDENTIALS_DIRECTORY, readable by the service only.
+                guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
+                    throw ConfigError(
+                        path, "credential \(name): CREDENTIALS_DIRECTORY is not set (the unit needs LoadCredential=\(name):…)")
+                }
+                guard !name.isEmpty, !name.contains("/") else {
+                    throw ConfigError(path, "expected a credential name without /")
+                }
+                let file = (folder as NSString).appendingPathComponent(name)
+                secretFiles.sources.append(SecretFileSource(keyPath: path, path: file))
+                return try Secret(file: file, keyPath: path)
+            }
+            throw ConfigError(path, "expected {\"env\": \"NAME\"}, {\"file\": \"PATH\"} or {\"credential\": \"NAME\"}")
         default:
-            throw ConfigError(path, "expected a string, {\"env\": \"NAME\"} or {\"file\": \"PATH\"}")
+            throw ConfigError(
+                path, "expected a string, {\"env\": \"NAME\"}, {\"file\": \"PATH\"} or {\"credential\": \"NAME\"}")
         }
     }
 }

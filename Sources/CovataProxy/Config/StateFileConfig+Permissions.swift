@@ -11,7 +11,9 @@ extension StateFileConfig {
     /// Why the state file's folder is not safe, or nil when it is. A missing folder in an existing one is fine: the
     /// first write creates it, private (a Kubernetes `emptyDir` is writable by all, so the file lives one level down).
     static func folderProblem(_ path: String) -> String? {
-        let folder = (path as NSString).deletingLastPathComponent
+        // The folder may be a link (systemd's DynamicUser= links /var/lib/NAME to /var/lib/private/NAME): what it
+        // leads to is judged. The file itself must never be one.
+        let folder = URL(fileURLWithPath: (path as NSString).deletingLastPathComponent).resolvingSymlinksInPath().path
         let manager = FileManager.default
         guard let attributes = try? manager.attributesOfItem(atPath: folder) else {
             var isFolder: ObjCBool = false

@@ -1,0 +1,123 @@
+import CovataMock
+import CurlClient
+import Foundation
+import Testing
+
+@testable import CovataProxy
+
+/// The VM install path: the Debian package, its systemd unit, systemd credentials and the notify protocol.
+@Suite struct PackagingTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `make deb` builds the release binary; here the package is built around the test build (same script, seconds
+    /// instead of minutes), unpacked with dpkg-deb and run from where it unpacked.
+    @Test func debianPackageHasTheBinaryTheUnitAndAConffile() async throws {
+        let out = Shell.temporaryFile("deb")
+        let bin = ProductBinary("covata-proxy").url.deletingLastPathComponent().path
+        let package = try await Shell.run("'\(Self.root.path)/packaging/build-deb' --bin '\(bin)' --out '\(out)'")
+        #expect(package.hasSuffix(".deb"))
+        let control = try await Shell.run("dpkg-deb -f '\(package)' Package Version Depends")
+        #expect(control.contains("Package: covata-proxy"))
+        #expect(control.contains("Version: \(BuildInfo.version)"))
+        #expect(control.contains("Depends: libcurl4"))
+        let conffiles = try await Shell.run("dpkg-deb --ctrl-tarfile '\(package)' | tar -xO ./conffiles")
+        #expect(conffiles == "/etc/covata-proxy/proxy.json")
+
+        let unpacked = Shell.temporaryFile("unpacked")
+        try await Shell.run("dpkg-deb -x '\(package)' '\(unpacked)'")
+        let binary = "\(unpacked)/usr/bin/covata-proxy"
+        #expect(try await Shell.run("'\(binary)' --version").hasPrefix("covata-proxy \(BuildInfo.version)"))
+
+        // The default config is valid once the credentials systemd would load are there.
+        let credentials = Shell.temporaryFile("credentials")
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        for name in ["client-secret", "password"] {
+            try "example\n".write(toFile: "\(credentials)/\(name)", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: "\(credentials)/\(name)")
+        }
+        let checked = try await Shell.run(
+            "CREDENTIALS_DIRECTORY='\(credentials)' '\(binary)' check-config --config '\(unpacked)/etc/covata-proxy/proxy.json'")
+        #expect(checked.hasPrefix("configuration OK"), "\(checked)")
+
+        // The unit: the keys that make it a hardened notify service, and systemd's own verdict.
+        let unitPath = "\(unpacked)/lib/systemd/system/covata-proxy.service"
+        let unit = try String(contentsOfFile: unitPath, encoding: .utf8)
+        for key in [
+            "Type=notify", "ExecStart=/usr/bin/covata-proxy run --config /etc/covata-proxy/proxy.json",
+            "ExecReload=/bin/kill -HUP $MAINPID", "DynamicUser=yes", "StateDirectory=covata-proxy",
+            "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+            "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "CapabilityBoundingSet=\n",
+            "SystemCallFilter=@system-service", "LoadCredential=client-secret:", "LoadCredential=password:",
+        ] {
+            #expect(unit.contains(key), "\(key)")
+        }
+        let local = "\(unpacked)/covata-proxy.service"
+        try unit.replacingOccurrences(of: "/usr/bin/covata-proxy", with: binary)
+            .write(toFile: local, atomically: true, encoding: .utf8)
+        let verified = try await Shell.run("systemd-analyze verify --man=no '\(local)' 2>&1; echo \"exit $?\"")
+        #expect(verified.hasSuffix("exit 0"), "\(verified)")
+    }
+
+    /// `{"credential": NAME}` reads `$CREDENTIALS_DIRECTORY/NAME`; without the variable or the file, one clear error.
+    @Test func systemdCredentialsAreASecretSource() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(
+            mockPort: mock.port, signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
+        let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials").path
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        let binary = ProductBinary("covata-proxy")
+        var environment = CommandLineTests.secretEnvironment
+        var (status, printed) = try await binary.run(["token", "--config", config.path], environment: environment)
+        #expect(status == 2)
+        #expect(printed.contains("oauth.password: credential password: CREDENTIALS_DIRECTORY is not set"), "\(printed)")
+        environment["CREDENTIALS_DIRECTORY"] = credentials
+        (status, printed) = try await binary.run(["token", "--config", config.path], environment: environment)
+        #expect(status == 2)
+        #expect(printed.contains("oauth.password: cannot read secret file \(credentials)/password: no such file"))
+        try "\(MockSettings().password)\n".write(toFile: "\(credentials)/password", atomically: true, encoding: .utf8)
+        (status, printed) = try await binary.run(["token", "--config", config.path], environment: environment)
+        #expect(status == 0, "\(printed)")
+        #expect(printed.contains("jti: "))
+    }
+
+    /// The notify protocol with a datagram socket standing in for systemd: READY=1 (with the token state) once a
+    /// token is held, RELOADING=1 then READY=1 around a reload, STOPPING=1 on the way out.
+    @Test func notifiesSystemdLikeATypeNotifyService() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(mockPort: mock.port)
+        let socket = config.deletingLastPathComponent().appendingPathComponent("notify").path
+        let received = Shell.temporaryFile("notify")
+        let script = Shell.temporaryFile("notify") + ".py"
+        try """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(sys.argv[1])
+            print("bound", flush=True)
+            while True:
+                data = s.recv(4096).decode()
+                print(data.replace("\\n", "|"), flush=True)
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let systemd = try ChildProcess(
+            executable: "/usr/bin/python3", arguments: [script, socket], environment: [:], stdinDescriptor: nil,
+            outputPath: received)
+        defer {
+            systemd.signal(SIGTERM)
+            _ = systemd.wait()
+        }
+        let seen = { (try? String(contentsOfFile: received, encoding: .utf8)) ?? "" }
+        #expect(await eventually { seen().contains("bound") })
+        var environment = CommandLineTests.secretEnvironment
+        environment["NOTIFY_SOCKET"] = socket
+        try await ProductBinary.withProxy(config: config, environment: environment) {
+            (proxy: ProductBinary.Running, _: Int) async throws in
+            #expect(await eventually { seen().contains("READY=1|STATUS=ready: token jti") }, "\(seen())")
+            kill(proxy.pid, SIGHUP)
+            #expect(await eventually { seen().contains("RELOADING=1\nREADY=1|STATUS=ready") }, "\(seen())")
+            #expect(proxy.stop() == 0)
+            #expect(await eventually { seen().contains("STOPPING=1") }, "\(seen())")
+        }
+    }
+}
