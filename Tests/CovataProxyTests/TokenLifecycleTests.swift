@@ -25,8 +25,7 @@ import Testing
 
     /// A machine that has started and holds `token("t1")` with refresh token "r1", obtained at 0.
     static func holding() -> Machine {
-        var machine = Machine(settings: settings())
-        _ = machine.handle(.start(nil), now: 0)
+        var machine = started()
         _ = machine.handle(.obtained(token("t1", refresh: "r1")), now: 0)
         return machine
     }
@@ -93,20 +92,12 @@ import Testing
             phase: .requesting(.init(attempt: .passwordGrant, afterRejection: false)), requests: [.signIn]),
         Row(
             name: "password rejected pauses",
-            setUp: {
-                var machine = Machine(settings: settings())
-                _ = machine.handle(.start(nil), now: 0)
-                return machine
-            },
+            setUp: { started() },
             event: .failed(.grantRejected(error: "invalid_grant"), jitter: 1), now: 0, phase: .paused(until: 900),
             requests: []),
         Row(
             name: "transient failure backs off in the background",
-            setUp: {
-                var machine = Machine(settings: settings())
-                _ = machine.handle(.start(nil), now: 0)
-                return machine
-            },
+            setUp: { started() },
             event: .failed(.transient(reason: "503"), jitter: 0.5), now: 0, phase: .retrying(at: 0.5), requests: []),
         Row(
             name: "paused: a caller before the pause ends asks nothing", setUp: paused, event: .tokenNeeded, now: 899,
@@ -128,11 +119,7 @@ import Testing
             phase: .requesting(.init(attempt: .readingStateFile, afterRejection: false)), requests: []),
         Row(
             name: "code grant: nothing in the state file means sign-in",
-            setUp: {
-                var machine = Machine(settings: settings(password: false))
-                _ = machine.handle(.start(nil), now: 0)
-                return machine
-            },
+            setUp: { started(password: false) },
             event: .stateFileRead(nil), now: 0, phase: .awaitingSignIn, requests: []),
         Row(
             name: "awaiting sign-in: a new refresh token in the file is used",
@@ -149,16 +136,21 @@ import Testing
             event: .tick, now: 1000, phase: .stopped, requests: []),
     ]
 
-    static func paused() -> Machine {
-        var machine = Machine(settings: settings())
+    /// Started with nothing stored: a request (or, for the code grant, a look at the state file) is out.
+    static func started(password: Bool = true) -> Machine {
+        var machine = Machine(settings: settings(password: password))
         _ = machine.handle(.start(nil), now: 0)
+        return machine
+    }
+
+    static func paused() -> Machine {
+        var machine = started()
         _ = machine.handle(.failed(.credentialsRejected(error: "invalid_client"), jitter: 1), now: 0)
         return machine
     }
 
     static func awaitingSignIn() -> Machine {
-        var machine = Machine(settings: settings(password: false))
-        _ = machine.handle(.start(nil), now: 0)
+        var machine = started(password: false)
         _ = machine.handle(.stateFileRead(nil), now: 0)
         return machine
     }

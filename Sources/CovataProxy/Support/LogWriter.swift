@@ -27,7 +27,8 @@ public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable
         self.capacity = capacity
         self.droppedLines = droppedLines
         guard background else { return }
-        let thread = Thread { [unowned self] in self.run() }
+        // The thread holds the writer for as long as the process runs: it waits on the writer's condition.
+        let thread = Thread { self.run() }
         thread.name = "covata-log"
         self.thread = thread
         thread.start()
