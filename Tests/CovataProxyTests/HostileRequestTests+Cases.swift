@@ -90,6 +90,17 @@ extension HostileRequestTests {
         Case("encoded backslash", 400, target("/api/v1/..%5cadmin")),
         Case("dot-dot with parameter", 400, target("/api/v1/..;/admin")),
         Case("encoded CR LF in path", 400, target("/api/v1/x%0d%0aX-Injected:%201")),
+        // Decided by rule, not by list: each of these got through a list of known encodings.
+        Case("fragment", 400, target("/api/v1/x#frag")),
+        Case("fragment after the query", 400, target("/api/v1/x?a=1#frag")),
+        Case("encoded percent then encoded digits", 400, target("/api/v1/%25%32%65%25%32%65/admin")),
+        Case("percent then encoded digits", 400, target("/api/v1/%%32%65%%32%65/admin")),
+        Case("IIS-style %u", 400, target("/api/v1/%u002e%u002e/admin")),
+        Case("overlong two-byte dot", 400, target("/api/v1/%c0%ae%c0%ae/admin")),
+        Case("overlong three-byte dot", 400, target("/api/v1/%e0%80%ae%e0%80%ae/admin")),
+        Case("full-width dots", 400, target("/api/v1/%ef%bc%8e%ef%bc%8e/admin")),
+        Case("full-width slash", 400, target("/api/v1/x%ef%bc%8fadmin")),
+        Case("lone percent", 400, target("/api/v1/100%")),
     ]
 
     static let sizesAndTime: [Case] = [

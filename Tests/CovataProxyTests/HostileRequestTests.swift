@@ -76,4 +76,39 @@ import Testing
             #expect(response.status == 200)
         }
     }
+
+    /// The encoding rules refuse by kind, not by accident: what legitimate paths use still passes, byte-exact, and
+    /// the query is not judged by path rules.
+    @Test(arguments: ["/api/v1/caf%C3%A9%20menu", "/api/v1/a%2Bb%3Dc", "/api/v1/x?q=%25&r=%2e%2e", "/api/v1/%E2%82%AC"])
+    func legitimateEncodingsPass(target: String) async throws {
+        try await ProxyHarness.with { (harness: ProxyHarness) async throws in
+            let response = try await RawHTTPClient.get(port: harness.port(), target)
+            #expect(response.status == 200)
+            #expect(response.json["uri"] as? String == target)
+        }
+    }
+
+    /// A head that is fine with a body that is malformed, in the same packet: refused before anything went upstream
+    /// (the transfer used to start as soon as the head was parsed, so the upstream often saw the head).
+    @Test(arguments: [
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        "Transfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+        "Transfer-Encoding: chunked\r\n\r\n3;\u{01}\r\nabc\r\n0\r\n\r\n",
+    ])
+    func malformedBodyInTheHeadsPacketNeverReachesTheUpstream(framing: String) async throws {
+        let upstream = ScriptedUpstream([.init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")])
+        try await upstream.start()
+        defer { Task { await upstream.stop() } }
+        try await ProxyHarness.with(configure: {
+            $0.routes[0].upstream = UpstreamURL(scheme: "http", host: "127.0.0.1", port: upstream.port, basePath: "")
+        }) { (harness: ProxyHarness) async throws in
+            for _ in 0..<10 {
+                let raw = try await RawHTTPClient.exchange(
+                    port: harness.port(), "POST /api/v1/x HTTP/1.1\r\nHost: localhost\r\n" + framing)
+                #expect(String(decoding: raw, as: UTF8.self).hasPrefix("HTTP/1.1 400"))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(upstream.connections == 0, "the upstream saw a request whose body was malformed")
+        }
+    }
 }

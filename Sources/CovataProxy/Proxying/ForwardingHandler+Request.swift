@@ -64,6 +64,8 @@ extension ForwardingHandler {
         blockReads()
         // The common case: a valid token with no refresh due, without leaving the event loop.
         if let token = forwarder.tokens.cachedToken() {
+            // A body may follow in the same read and turn out malformed: then nothing must have gone upstream.
+            if !exchange.body.isEmpty, deferIfReading(token, exchangeID: exchange.id) { return }
             tokenReady(.success(token), exchangeID: exchange.id)
             return
         }
@@ -77,8 +79,9 @@ extension ForwardingHandler {
         }
     }
 
-    private func tokenReady(_ result: Result<AccessToken, TokenError>, exchangeID: Int) {
-        guard let exchange, exchange.id == exchangeID, let context else { return }
+    func tokenReady(_ result: Result<AccessToken, TokenError>, exchangeID: Int) {
+        // A refusal (a parser error in the rest of the read) may have answered it meanwhile.
+        guard let exchange, exchange.id == exchangeID, !exchange.failed, let context else { return }
         let token: AccessToken
         switch result {
         case .failure(let error):

@@ -27,6 +27,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
     var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
     var client = "-"
+    /// Inside a read's parts (head, body, end): a transfer whose token was at hand waits for the read's end, so a
+    /// malformed body in the same bytes as its head is refused before anything went upstream.
+    private var reading = false
+    var deferredStart: (exchangeID: Int, token: AccessToken)?
     private var nextExchangeID = 0
     private var readBlocked = false
     private var pendingRead = false
@@ -90,9 +94,26 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         let part = unwrapInboundIn(data)
         if holdsPipelined(part) { return }
         handle(part, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if let (id, token) = deferredStart {
+            deferredStart = nil
+            tokenReady(.success(token), exchangeID: id)
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Whether a transfer about to start should wait for the end of the read in progress (see `reading`).
+    func deferIfReading(_ token: AccessToken, exchangeID: Int) -> Bool {
+        guard reading else { return false }
+        deferredStart = (exchangeID, token)
+        return true
     }
 
     func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {

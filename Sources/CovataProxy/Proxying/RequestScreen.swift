@@ -33,12 +33,16 @@ enum RequestScreen {
                     code: "caller_not_allowed", message: "this route requires the \(required.name) header")
             }
         }
-        // 6. RFC 3986 §5.2.4: dot segments, and encodings an upstream might decode into them, would leave the
+        // 6. RFC 9112 §3.2: a request-target carries no fragment (libcurl would drop it silently).
+        if pathAndQuery.utf8.contains(UInt8(ascii: "#")) {
+            return .badRequest("a request-target has no fragment (#)")
+        }
+        // 7. RFC 3986 §5.2.4: dot segments, and encodings an upstream might decode into them, would leave the
         //    route's base path; refuse rather than normalise (a second parser may normalise differently).
         // Split on the byte: walking Characters (grapheme clusters) cost more than all the other checks together.
         let path = pathAndQuery.utf8.firstIndex(of: UInt8(ascii: "?")).map { pathAndQuery[..<$0] } ?? pathAndQuery[...]
         if let problem = PathSafety.problem(in: path) { return .badRequest(problem) }
-        // 7. The route's allow-lists, when configured.
+        // 8. The route's allow-lists, when configured.
         if let methods = route.access.methods, !methods.contains(head.method.rawValue) {
             return .methodNotAllowedHere(allowed: methods.sorted())
         }
