@@ -52,6 +52,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // SHA-256 for upload digests and PKCE, HMAC for the JWTs it issues.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             // Optimised even in debug builds: it hashes and generates hundreds of MiB in the streaming tests.
             swiftSettings: [.unsafeFlags(["-O"])]
@@ -80,6 +82,8 @@ let package = Package(
                 "CurlClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// HS256 JWTs, shaped like the RS256 ones Covata issues (header, claims with exp, jti, user_name).
@@ -15,20 +16,12 @@ enum JWT {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    /// RFC 2104.
     static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var block =
-            key.count > 64
-            ? {
-                var h = SHA256()
-                h.update(key)
-                return h.finalize()
-            }() : key
-        block += [UInt8](repeating: 0, count: 64 - block.count)
-        var inner = SHA256()
-        inner.update(block.map { $0 ^ 0x36 } + message)
-        var outer = SHA256()
-        outer.update(block.map { $0 ^ 0x5c } + inner.finalize())
-        return outer.finalize()
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// Lower-case hex of a SHA-256 digest, as the echo's `bodySHA256` reports it.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

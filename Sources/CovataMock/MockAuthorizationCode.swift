@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// An authorization code waiting to be exchanged, with what the exchange must match (RFC 6749 §4.1.3, RFC 7636).
@@ -14,9 +15,7 @@ struct MockAuthorizationCode: Sendable {
         guard let verifier, !verifier.isEmpty else { return "Code verifier required" }
         let derived: String
         if challengeMethod == "S256" {
-            var hash = SHA256()
-            hash.update(Array(verifier.utf8))
-            derived = JWT.base64URL(hash.finalize())
+            derived = JWT.base64URL(Array(SHA256.hash(data: Array(verifier.utf8))))
         } else {
             derived = verifier
         }

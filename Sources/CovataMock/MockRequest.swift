@@ -1,3 +1,4 @@
+import Crypto
 import NIOHTTP1
 
 /// A request as the mock saw it: head plus a small body, or only a hash of a large one.
