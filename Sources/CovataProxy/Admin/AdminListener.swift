@@ -13,7 +13,7 @@ enum AdminListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let cycle = ConnectionCycle()
+                    let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                     try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle), position: .first)

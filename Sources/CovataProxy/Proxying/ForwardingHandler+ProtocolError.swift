@@ -30,9 +30,7 @@ extension ForwardingHandler {
         case .invalidVersion: status = .httpVersionNotSupported
         default: status = .badRequest
         }
-        let head = ClientResponseHead(
-            status: Int(status.code), reason: status.reasonPhrase,
-            headers: [("Connection", "close"), ("Content-Length", "0")], framing: .length, completeBody: ByteBuffer())
+        let head = OwnAnswers.bare(status)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.head(head))).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -52,7 +52,7 @@ extension ForwardingHandler {
             head.version == .http1_1, !body.isEmpty
         {
             context.writeAndFlush(
-                wrapOutboundOut(.head(ClientResponseHead(status: 100, reason: "Continue", framing: .none))),
+                wrapOutboundOut(.head(OwnAnswers.continueHead)),
                 promise: nil)
         }
         fetchTokenAndSend(exchange, context: context)

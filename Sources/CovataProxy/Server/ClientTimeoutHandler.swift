@@ -19,9 +19,6 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
     /// Sent inbound when a request body stalled.
     struct BodyTimedOut: Sendable {}
 
-    private static let timeoutResponse = ByteBuffer(
-        string: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-
     private let cycle: ConnectionCycle
     private let headerLimit: TimeAmount
     private let bodyIdleLimit: TimeAmount
@@ -42,11 +39,11 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { schedule(at: .now() + granule, context: context) }
+        if context.channel.isActive { schedule(at: context.eventLoop.now + granule, context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if timer == nil { schedule(at: .now() + granule, context: context) }
+        if timer == nil { schedule(at: context.eventLoop.now + granule, context: context) }
         context.fireChannelActive()
     }
 
@@ -60,9 +57,9 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
         switch cycle.phase {
         case .idle where headRound != cycle.rounds:
             headRound = cycle.rounds
-            headStartedAt = .now()
+            headStartedAt = context.eventLoop.now
         case .readingBody:
-            lastBodyBytesAt = .now()
+            lastBodyBytesAt = context.eventLoop.now
         default:
             break
         }
@@ -88,7 +85,8 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
     }
 
     private func fire(context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
+        // The loop's clock: the real one in production, a hand-moved one in EmbeddedEventLoop tests.
+        let now = context.eventLoop.now
         guard let deadline, deadline <= now else {
             schedule(at: min(deadline ?? .distantFuture, now + granule), context: context)
             return
@@ -97,7 +95,7 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
         case .idle where headRound == cycle.rounds:
             timer = nil
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(Self.timeoutResponse)).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(OwnAnswers.requestTimeout)).whenComplete { _ in
                 channel.close(promise: nil)
             }
         case .idle:

@@ -5,16 +5,23 @@ import NIOCore
 /// and no timer changes. One per connection, created with its pipeline; event-loop bound.
 final class ConnectionCycle {
     private(set) var phase = ConnectionPhase.idle
+    /// The connection's loop, whose clock the time limits use (nil: the system's monotonic clock).
+    private let eventLoop: (any EventLoop)?
     /// When `phase` last changed (for a new connection: when it was accepted).
-    private(set) var since = NIODeadline.now()
+    private(set) var since: NIODeadline
     /// How often the connection went back to idle: once per answered request.
     private(set) var rounds = 0
     /// Run once, the next time the connection goes idle (set only while a refusal waits for earlier answers).
     var whenIdle: (() -> Void)?
 
+    init(eventLoop: (any EventLoop)? = nil) {
+        self.eventLoop = eventLoop
+        since = eventLoop?.now ?? .now()
+    }
+
     func enter(_ phase: ConnectionPhase) {
         self.phase = phase
-        since = .now()
+        since = eventLoop?.now ?? .now()
         guard phase == .idle else { return }
         rounds += 1
         if let action = whenIdle {

@@ -86,9 +86,9 @@ final class RequestLineGuard: ChannelInboundHandler {
         refuseOnceAnswered(refusal, context: context)
     }
 
-    /// Checks the request-line bytes among `bytes`, skipping heads and bodies. Returns the status line of a refusal
-    /// (nil if none) and how many bytes come before the refused line.
-    private func check(_ bytes: UnsafeRawBufferPointer) -> (refusal: String?, goodBytes: Int) {
+    /// Checks the request-line bytes among `bytes`, skipping heads and bodies. Returns the refusal to write (nil if
+    /// none) and how many bytes come before the refused line.
+    private func check(_ bytes: UnsafeRawBufferPointer) -> (refusal: ByteBuffer?, goodBytes: Int) {
         // Worked on as locals and put back once: a class's stored properties are checked for exclusive access on
         // every mutation, which per byte cost more than the checks themselves.
         var line = Line()
@@ -109,26 +109,25 @@ final class RequestLineGuard: ChannelInboundHandler {
             index += 1
             guard byte == UInt8(ascii: "\n") else {
                 line.add(byte)
-                if line.length > maxBytes { return ("414 URI Too Long", lineStart) }
+                if line.length > maxBytes { return (OwnAnswers.uriTooLong, lineStart) }
                 continue
             }
             if line.isBlank {
                 line = Line()
                 continue
             }
-            guard line.isWellFormed, !line.isHTTP2Preface else { return ("400 Bad Request", lineStart) }
+            guard line.isWellFormed, !line.isHTTP2Preface else { return (OwnAnswers.badRequestLine, lineStart) }
             line = Line()
             requestLines += 1
             framing.requestLineEnded()
         }
     }
 
-    private func refuseOnceAnswered(_ status: String, context: ChannelHandlerContext) {
+    private func refuseOnceAnswered(_ answer: ByteBuffer, context: ChannelHandlerContext) {
         guard cycle.phase == .idle, cycle.rounds >= requestLines else {
-            cycle.whenIdle = { [weak self] in self?.refuseOnceAnswered(status, context: context) }
+            cycle.whenIdle = { [weak self] in self?.refuseOnceAnswered(answer, context: context) }
             return
         }
-        let answer = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -27,7 +27,7 @@ enum RouteListener {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    let cycle = ConnectionCycle()
+                    let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
                     try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
                     try pipeline.addHandler(RequestLineGuard(cycle: cycle))
                     // NIO's request parser, our response encoder (see `ResponseEncoder`). Pipelined requests are

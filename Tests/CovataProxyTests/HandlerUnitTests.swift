@@ -1,0 +1,148 @@
+@testable import CurlClient
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import CovataProxy
+
+/// The handlers that stand in for NIO's own, driven through `EmbeddedChannel` (no sockets, time moved by hand), and
+/// the byte-level parsers and policies, called directly.
+@Suite struct HandlerUnitTests {
+    static func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?? "" }
+
+    // MARK: - RequestLineGuard
+
+    @Test func requestLineGuardPassesGoodRequestsAndRefusesALongLineAfterThem() throws {
+        let cycle = ConnectionCycle()
+        let channel = EmbeddedChannel(handler: RequestLineGuard(cycle: cycle))
+        let good = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+        let long = "GET /" + String(repeating: "a", count: RequestLineGuard.defaultMaxBytes) + " HTTP/1.1\r\n"
+        try channel.writeInbound(ByteBuffer(string: good + long))
+        // The good request goes on to the parser; the refusal waits until it has been answered.
+        #expect(Self.text(try channel.readInbound(as: ByteBuffer.self)) == good)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        cycle.enter(.awaitingResponse)
+        cycle.enter(.idle)
+        #expect(Self.text(try channel.readOutbound(as: ByteBuffer.self)).hasPrefix("HTTP/1.1 414 URI Too Long\r\n"))
+        #expect(!channel.isActive)
+    }
+
+    @Test(arguments: ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "GET  /two-spaces HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\n\n"])
+    func requestLineGuardRefusesMalformedLines(_ request: String) throws {
+        let channel = EmbeddedChannel(handler: RequestLineGuard(cycle: ConnectionCycle()))
+        try channel.writeInbound(ByteBuffer(string: request))
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+        #expect(Self.text(try channel.readOutbound(as: ByteBuffer.self)).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+    }
+
+    // MARK: - ClientTimeoutHandler
+
+    static func timeouts() -> TimeoutsConfig {
+        var timeouts = TimeoutsConfig.defaults
+        timeouts.clientHeaderSeconds = 1
+        timeouts.clientIdleSeconds = 2
+        timeouts.clientBodyIdleSeconds = 1
+        return timeouts
+    }
+
+    @Test func aSlowHeadGetsTheOne408AndTheConnectionCloses() throws {
+        let channel = EmbeddedChannel()
+        let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
+        try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nX-Drip: 1"))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        let answer = Self.text(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(answer.hasSuffix(#"{"error":"request_timeout","message":"the request did not arrive in time"}"#))
+        #expect(answer == Self.text(OwnAnswers.requestTimeout))
+        #expect(!channel.isActive)
+    }
+
+    @Test func anIdleConnectionIsClosedWithoutAnAnswer() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: ConnectionCycle(eventLoop: channel.embeddedEventLoop)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1100))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(!channel.isActive)
+    }
+
+    // MARK: - ResponseEncoder
+
+    @Test func encoderFramesForTheClientThatAsked() throws {
+        let channel = EmbeddedChannel(handler: ResponseEncoder())
+        let chunked = ClientResponseHead(status: 200, reason: "OK", headers: [("X-A", "1")], framing: .chunked)
+        try channel.writeOutbound(ClientResponsePart.head(chunked))
+        try channel.writeOutbound(ClientResponsePart.body(ByteBuffer(string: "hello")))
+        try channel.writeOutbound(ClientResponsePart.end)
+        var written = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += String(buffer: buffer) }
+        #expect(written.hasPrefix("HTTP/1.1 200 OK\r\nX-A: 1\r\n"))
+        #expect(written.contains("Transfer-Encoding: chunked\r\n\r\n"))
+        #expect(written.hasSuffix("5\r\nhello\r\n0\r\n\r\n"))
+
+        let whole = OwnAnswers.bare(.badRequest)
+        try channel.writeOutbound(ClientResponsePart.head(whole))
+        let bare = Self.text(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(bare == "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "one buffer for a whole answer")
+    }
+
+    // MARK: - CurlHeadParser
+
+    static func feed(_ lines: [String]) -> (CurlResponseHead?, String?) {
+        var parser = CurlHeadParser()
+        var head: CurlResponseHead?
+        // As the transfer does: the first problem aborts it, so no line after it is fed.
+        for line in lines where parser.problem == nil {
+            let bytes = Array(line.utf8)
+            head = bytes.withUnsafeBytes { parser.feed($0) } ?? head
+        }
+        return (head, parser.problem)
+    }
+
+    @Test func headParserSkipsInterimHeadsAndKeepsFieldBytes() {
+        let (head, problem) = Self.feed([
+            "HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 201 Created\r\n", "Location: /x\r\n",
+            "Content-Disposition: attachment; filename=\"caf\u{E9}\"\r\n", "\r\n",
+        ])
+        #expect(problem == nil)
+        #expect(head?.status == 201)
+        #expect(head?.reason == "Created")
+        #expect(head?.headers.map(\.name) == ["Location", "Content-Disposition"])
+    }
+
+    @Test(arguments: [
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: 3\r\n", "Transfer-Encoding: chunked\r\n", "\r\n"], "Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: 3\r\n", "Content-Length: 4\r\n", "\r\n"], "Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "X-A: 1\r\n", " folded\r\n", "\r\n"], "folded"),
+        (["HTTP/1.1 101 Switching Protocols\r\n", "\r\n"], "101"),
+    ])
+    func headParserRefusesWhatAProxyMustNotPassOn(lines: [String], mentions: String) {
+        let (head, problem) = Self.feed(lines)
+        #expect(head == nil)
+        #expect(problem?.contains(mentions) == true, "\(problem ?? "no problem")")
+    }
+
+    // MARK: - HeaderPolicy
+
+    @Test func upstreamHeadersFollowThePolicyInOrder() {
+        let headers = HTTPHeaders([
+            ("Host", "127.0.0.1:8080"), ("Connection", "keep-alive, X-Hop"), ("X-Hop", "1"), ("Keep-Alive", "5"),
+            ("Authorization", "Basic c2VjcmV0"), ("X-Forwarded-For", "1.2.3.4"), ("Forwarded", "for=x"),
+            ("X-HTTP-Method-Override", "DELETE"), ("X-Caller-Key", "k"), ("Accept", "*/*"), ("Expect", "100-continue"),
+            ("Content-Length", "3"), ("User-Agent", "tool/1"),
+        ])
+        // The route's requireHeader name, lower-cased as the config stores it.
+        let out = HeaderPolicy.upstreamRequestHeaders(headers, bearer: "T", callerProof: "x-caller-key")
+        #expect(out.map(\.name) == ["Accept", "User-Agent", "Authorization"])
+        #expect(out.last?.value == "Bearer T")
+    }
+}
