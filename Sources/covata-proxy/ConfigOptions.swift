@@ -1,6 +1,7 @@
 import ArgumentParser
 import CovataProxy
 import Foundation
+import Logging
 
 /// Options every subcommand shares.
 struct ConfigOptions: ParsableArguments {
@@ -10,18 +11,22 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Log level, overriding log.level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    /// `--log-level`, parsed; nil when not given.
+    func overridingLevel() throws(ConfigError) -> Logger.Level? {
+        guard let logLevel else { return nil }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ConfigError("--log-level", "expected one of \(LogConfig.levelNames)")
+        }
+        return level
+    }
+
     /// Loads and validates the config; a bad one prints one line naming the key and exits with status 2.
     func load() throws -> ProxyConfig {
-        do {
+        do throws(ConfigError) {
             var loaded = try ProxyConfig.load(path: config)
-            if let logLevel {
-                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-                    throw ConfigError("--log-level", "expected trace, debug, info, notice, warning, error or critical")
-                }
-                loaded.log.level = logLevel
-            }
+            if let level = try overridingLevel() { loaded.log.level = level }
             return loaded
-        } catch let error as ConfigError {
+        } catch {
             FileHandle.standardError.write(Data("covata-proxy: \(config): \(error)\n".utf8))
             throw ExitCode(2)
         }

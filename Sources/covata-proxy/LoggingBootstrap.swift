@@ -17,7 +17,7 @@ enum LoggingBootstrap {
     /// the one-shot commands write on the caller's thread and lose nothing when they exit.
     static func makeLogger(_ config: LogConfig, background: Bool = false, droppedLines: Counter? = nil) -> Made {
         let json = config.format.map { $0 == .json } ?? (isatty(STDERR_FILENO) == 0)
-        let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: config.level) ?? .info)
+        let levelSwitch = LogLevelSwitch(config.level)
         let writer = LogWriter(style: json ? .json : .text, background: background, droppedLines: droppedLines)
         LoggingSystem.bootstrap { label in
             SwitchableLevelHandler(inner: ProxyLogHandler(label: label, writer: writer), levelSwitch: levelSwitch)

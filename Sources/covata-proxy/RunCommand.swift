@@ -91,8 +91,8 @@ struct RunCommand: AsyncParsableCommand {
         await systemd.notify(["RELOADING=1"])
         do {
             var config = try ProxyConfig.load(path: options.config)
-            if let level = options.logLevel { config.log.level = level }
-            level.current = Logger.Level(rawValue: config.log.level) ?? .info
+            if let level = try options.overridingLevel() { config.log.level = level }
+            level.current = config.log.level
             await runtime.reload(config)
             watcher.watch(config.watchedFiles)
         } catch {

@@ -87,7 +87,7 @@ import Testing
         #expect(config.routes[0].listen == .unix(path: "/tmp/covata.sock"))
         #expect(config.admin?.listen == .tcp(host: "::1", port: 9901))
         #expect(config.egressProxy == "http://proxy.corp.example:3128")
-        #expect(config.log == LogConfig(level: "debug", format: .text))
+        #expect(config.log == LogConfig(level: .debug, format: .text))
         #expect(config.timeouts.connectSeconds == 2.5)
     }
 

@@ -94,7 +94,7 @@ import Testing
             routes: [RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream)],
             oauth: TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token"),
             admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
-            egressProxy: nil, log: LogConfig(level: "info", format: nil), timeouts: .defaults, limits: .defaults)
+            egressProxy: nil, log: LogConfig(level: .info, format: nil), timeouts: .defaults, limits: .defaults)
         let proxy = try await ProxyRuntime.start(
             config: config, logger: CapturedLogs().logger(), metrics: TestMetrics.make(), threads: 1)
         guard case .tcp(_, let port) = proxy.listenAddresses[0] else { return }

@@ -33,7 +33,7 @@ import Testing
             return
         }
         #expect(settings.authorizeURL == "https://access-service.example.com/api/oauth/authorize")
-        #expect(settings.redirectURI == RedirectURI.defaultValue)
+        #expect(settings.redirectURI.text == RedirectURI.defaultValue)
         #expect(settings.pkce)
         #expect(config.oauth.stateFile?.key == nil)
     }

@@ -1,3 +1,5 @@
+import Logging
+
 /// Log level and line format.
 public struct LogConfig: Sendable, Equatable {
     public enum Format: String, Sendable, Equatable {
@@ -5,12 +7,12 @@ public struct LogConfig: Sendable, Equatable {
         case text
     }
 
-    /// A swift-log level name: trace, debug, info, notice, warning, error, critical.
-    public var level: String
+    public var level: Logger.Level
     /// nil means JSON lines when stderr is not a terminal, readable text when it is.
     public var format: Format?
     /// One info line per request (route, method, path without query values, status, bytes, duration, replayed).
     public var accessLog: Bool = true
 
-    static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// The names `log.level` and `--log-level` take, swift-log's.
+    public static let levelNames = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension ProxyConfig {
     /// Reads and validates a proxy.json file. Secrets are resolved from `environment` and files now.
@@ -54,7 +55,7 @@ extension ProxyConfig {
             admin: admin,
             tls: tls ?? .systemDefault,
             egressProxy: egressProxy,
-            log: log ?? LogConfig(level: "info", format: nil),
+            log: log ?? LogConfig(level: .info, format: nil),
             timeouts: timeouts ?? .defaults,
             limits: limits ?? .defaults,
             watchFiles: watchFiles,
@@ -157,9 +158,8 @@ extension ProxyConfig {
 
     private static func parseLog(_ reader: ConfigReader) throws(ConfigError) -> LogConfig {
         try reader.rejectUnknownKeys(["level", "format", "accessLog"])
-        let level = try reader.string("level") ?? "info"
-        guard LogConfig.levels.contains(level) else {
-            throw ConfigError(reader.keyPath("level"), "expected one of \(LogConfig.levels.joined(separator: ", "))")
+        guard let level = Logger.Level(rawValue: try reader.string("level") ?? "info") else {
+            throw ConfigError(reader.keyPath("level"), "expected one of \(LogConfig.levelNames)")
         }
         var format: LogConfig.Format?
         if let text = try reader.string("format") {

@@ -63,7 +63,7 @@ extension ProxyConfig {
             _ = try UpstreamURL.parse(
                 authorizeURL, keyPath: reader.keyPath("authorizeURL"), allowPlainHTTP: allowPlainHTTP)
             let redirectURI = try reader.string("redirectURI") ?? RedirectURI.defaultValue
-            guard RedirectURI(redirectURI) != nil else {
+            guard let redirectURI = RedirectURI(redirectURI) else {
                 throw ConfigError(
                     reader.keyPath("redirectURI"),
                     "expected an https:// URL, or http:// on loopback such as \(RedirectURI.defaultValue)")

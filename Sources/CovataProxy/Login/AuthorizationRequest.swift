@@ -12,9 +12,9 @@ public struct AuthorizationRequest: Sendable {
     public init(config: OAuthConfig, settings: AuthorizationCodeConfig) {
         var generator = SystemRandomNumberGenerator()
         state = Self.base64URL((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        redirectURI = RedirectURI(settings.redirectURI)!
+        redirectURI = settings.redirectURI
         var parameters = [
-            ("response_type", "code"), ("client_id", config.clientID), ("redirect_uri", settings.redirectURI),
+            ("response_type", "code"), ("client_id", config.clientID), ("redirect_uri", settings.redirectURI.text),
             ("state", state),
         ]
         if let scope = config.scope { parameters.append(("scope", scope)) }

@@ -37,7 +37,7 @@ struct ProxyHarness {
         var config = ProxyConfig(
             routes: (0..<routes).map { _ in RouteConfig(listen: .tcp(host: "127.0.0.1", port: 0), upstream: upstream) },
             oauth: oauth, admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
-            egressProxy: nil, log: LogConfig(level: "trace", format: nil),
+            egressProxy: nil, log: LogConfig(level: .trace, format: nil),
             timeouts: .defaults, limits: .defaults)
         configure(&config)
         let proxy: ProxyRuntime
