@@ -74,12 +74,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only: a child-process runner (Foundation's Process crashes now and then with many descriptors open)
+        // and the one C declaration it needs. Never linked into the products.
+        .target(name: "CSpawn", path: "Tests/CSpawn"),
+        .target(name: "TestSupport", dependencies: ["CSpawn"], path: "Tests/TestSupport"),
         .testTarget(
             name: "CovataProxyTests",
             dependencies: [
                 "CovataProxy",
                 "CovataMock",
                 "CurlClient",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,13 +3,9 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <spawn.h>
 
-/* glibc >= 2.34 has this GNU extension, but declares it only under _GNU_SOURCE, which Swift's Glibc module does
-   not set. Closing every inherited descriptor in a spawned child needs it (ChildProcess.swift). */
-extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
-
-/* The same for naming the calling thread (at most 15 bytes), so `top -H` and profilers show the curl worker. */
+/* Naming the calling thread (at most 15 bytes), so `top -H` and profilers show the curl worker. glibc declares
+   it only under _GNU_SOURCE, which Swift's Glibc module does not set. */
 extern int pthread_setname_np(pthread_t thread, const char *name);
 static inline int cp_name_this_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
 

@@ -1,6 +1,7 @@
 import CovataMock
 import CurlClient
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CovataProxy

@@ -75,7 +75,9 @@ import Testing
             FROM debian:bookworm-slim
             """.write(toFile: old, atomically: true, encoding: .utf8)
         let failed = try await Shell.run("'\(checker)' --dockerfile '\(old)' 2>&1; echo \"exit $?\"")
-        #expect(failed.contains("overlapping sources"))
+        // SwiftPM stops on the missing test folders (it once took Sources/ for the test target's folder instead).
+        #expect(failed.contains("swift package describe failed in the build context"))
+        #expect(failed.contains("Tests/"))
         #expect(failed.hasSuffix("exit 1"))
     }
 

@@ -1,5 +1,6 @@
 import CurlClient
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CovataProxy

@@ -1,5 +1,6 @@
 import CurlClient
 import Foundation
+import TestSupport
 
 /// Runs one of the package's executables (built next to the test bundle) and captures what it prints.
 struct ProductBinary {

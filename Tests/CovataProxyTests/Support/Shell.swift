@@ -1,5 +1,6 @@
 import CurlClient
 import Foundation
+import TestSupport
 
 /// Runs a shell pipeline (for curl, sha256sum and python3 as real clients) and returns its trimmed output.
 enum Shell {

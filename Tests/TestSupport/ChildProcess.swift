@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CCurl
+import CSpawn
 import Synchronization
 
 /// A child process started with `posix_spawn`, for the test suite. Foundation's `Process.run()` in Swift 6.3.1
@@ -19,7 +19,7 @@ package final class ChildProcess: Sendable {
     package init(
         executable: String, arguments: [String], environment: [String: String], stdinDescriptor: Int32? = nil,
         outputPath: String, errorPath: String? = nil
-    ) throws(DurableFileError) {
+    ) throws(ChildProcessError) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -56,7 +56,7 @@ package final class ChildProcess: Sendable {
         }
         var child: pid_t = 0
         let result = posix_spawnp(&child, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw DurableFileError(step: "start \(executable)", errno: result) }
+        guard result == 0 else { throw ChildProcessError(executable: executable, errno: result) }
         pid = child
     }
 
@@ -84,4 +84,11 @@ package final class ChildProcess: Sendable {
             return status
         }
     }
+}
+
+/// A child process that could not be started.
+package struct ChildProcessError: Error, CustomStringConvertible {
+    package var executable: String
+    package var errno: Int32
+    package var description: String { "cannot start \(executable): errno \(errno)" }
 }
