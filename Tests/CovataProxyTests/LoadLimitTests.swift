@@ -16,7 +16,7 @@ import Testing
         try await ProxyHarness.with(configure: { $0.limits.maxConcurrentRequests = 2 }) { harness in
             let port = harness.port()
             let slow = (0..<2).map { _ in
-                Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=1500").status }
+                Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=4000").status }
             }
             #expect(await eventually { harness.proxy.inFlightCount == 2 })
             let refused = try await RawHTTPClient.get(port: port, "/api/v1/third")
