@@ -23,11 +23,14 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        // The only module that imports CCurl or touches unsafe pointers.
+        // Small helpers both modules below use: ASCII-case compares on bytes and the durable state-file write.
+        .target(name: "ProxySupport"),
+        // The only module that imports CCurl.
         .target(
             name: "CurlClient",
             dependencies: [
                 "CCurl",
+                "ProxySupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -36,6 +39,7 @@ let package = Package(
             name: "CovataProxy",
             dependencies: [
                 "CurlClient",
+                "ProxySupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import ProxySupport
+
 /// Assembles response heads from the header lines curl reports, skipping 1xx interim heads, and refuses heads an
 /// intermediary must not pass on (RFC 9112 §5.2, §6.3, RFC 9110 §7.8): `problem` then says why.
 ///

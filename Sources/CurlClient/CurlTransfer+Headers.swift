@@ -1,4 +1,5 @@
 import CCurl
+import ProxySupport
 
 /// The request's header list for `CURLOPT_HTTPHEADER`, built in one allocation: curl_slist_append makes two per
 /// line (node and copy), and a small request has half a dozen lines. curl only reads the list, and it must outlive

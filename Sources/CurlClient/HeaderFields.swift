@@ -1,3 +1,5 @@
+import ProxySupport
+
 /// An upstream answer's header fields as the bytes it sent, with where each name and value lies: no `String` is
 /// made per field on the way through (it ran for every field of every answer), and bytes that are not UTF-8
 /// (obs-text, RFC 9110 §5.5, such as a Latin-1 file name) reach the client unchanged.

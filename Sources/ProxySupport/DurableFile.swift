@@ -5,8 +5,8 @@ import Darwin
 #endif
 
 /// Replaces a small private file so that a crash at any moment leaves either the old or the new content, never a
-/// mix, and never a moment when the file is readable by others. It lives here because this module is the one place
-/// that calls C: Foundation and NIO offer no rename-over-existing with a chosen mode.
+/// mix, and never a moment when the file is readable by others. System calls, because Foundation and NIO offer no
+/// rename-over-existing with a chosen mode.
 package enum DurableFile {
     /// Writes `bytes` to a new mode-0600 file next to `path`, flushes it to disk, renames it over `path` (atomic on
     /// POSIX), then flushes the folder so the rename itself survives a power cut.

@@ -1,4 +1,4 @@
-import CurlClient
+import ProxySupport
 
 /// Host-name facts the config checks need.
 enum HostName {

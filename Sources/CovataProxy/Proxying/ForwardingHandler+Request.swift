@@ -1,6 +1,7 @@
 import CurlClient
 import NIOCore
 import NIOHTTP1
+import ProxySupport
 
 /// Starting a request: checks, the token, then the curl transfer.
 extension ForwardingHandler {

@@ -1,6 +1,7 @@
 import CurlClient
 import NIOCore
 import NIOHTTP1
+import ProxySupport
 
 /// Sending answers to the client: upstream responses as they stream, and our own error answers.
 extension ForwardingHandler {

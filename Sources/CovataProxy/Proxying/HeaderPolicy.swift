@@ -1,5 +1,6 @@
 import CurlClient
 import NIOHTTP1
+import ProxySupport
 
 /// Which headers cross the proxy, as ordered steps. The order matters: the Bearer header is added last, after
 /// every removal, so nothing a client sends can remove or replace it.

@@ -1,4 +1,5 @@
 import CurlClient
+import ProxySupport
 import Synchronization
 
 /// Answers that point back at Covata point at the proxy: absolute URLs in `Location`, `Content-Location` and the URI

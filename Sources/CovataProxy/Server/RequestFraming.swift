@@ -1,3 +1,5 @@
+import ProxySupport
+
 /// Follows a client's byte stream message by message (RFC 9112 §6) just far enough to know where each request line
 /// starts: the head up to its blank line, then a `Content-Length` or chunked body. The HTTP decoder does the real
 /// parsing and refuses what is malformed; this only counts, so a request pipelined behind another is found however
