@@ -130,16 +130,14 @@ import Testing
     @Test func slowHeadersGet408() async throws {
         try await ProxyHarness.with(configure: { $0.timeouts.clientHeaderSeconds = 1 }) { harness in
             try await RawConnection.with(port: harness.port()) { connection in
-                // A byte every 100 ms for 0.8 s, then silence: the head never completes. The deadline counts from
-                // the first byte, so the 408 comes about 1 s in; a timer reset by each byte would wait until 1.8 s.
-                let started = ContinuousClock.now
+                // A byte every 100 ms for 0.8 s, then silence: the head never completes. (That the deadline counts
+                // from the first byte, not from the last, is HandlerUnitTests' job, on a clock moved by hand.)
                 for byte in "GET /api/v1/x HT".utf8.prefix(8) {
                     do { try await connection.write([byte]) } catch { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 try await connection.read { _ in false }
                 #expect(connection.text.hasPrefix("HTTP/1.1 408"))
-                #expect(ContinuousClock.now - started < .milliseconds(1700))
                 #expect(harness.mock.state.apiRequests == 0)
             }
         }

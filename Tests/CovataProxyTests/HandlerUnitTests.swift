@@ -62,6 +62,23 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    /// A head dripped a byte at a time is timed from its first byte: a deadline reset by each byte would let a slow
+    /// drip hold the connection for ever.
+    @Test func aDrippedHeadIsTimedFromItsFirstByte() throws {
+        let channel = EmbeddedChannel()
+        let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
+        try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        for byte in "GET /api/v1/x HT".utf8.prefix(8) {
+            try channel.writeInbound(ByteBuffer(bytes: [byte]))
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        }
+        // 0.8 s in: nothing yet. At 1 s from the first byte (not 1 s from the last): the 408.
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(250))
+        #expect(Self.text(try channel.readOutbound(as: ByteBuffer.self)).hasPrefix("HTTP/1.1 408"))
+    }
+
     @Test func anIdleConnectionIsClosedWithoutAnAnswer() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
