@@ -1,5 +1,21 @@
 import Foundation
 
+/// A configuration problem: which key, and what was expected. Never carries a secret's value.
+public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The key path, such as `oauth.clientSecret` or `routes[1].listen`; empty for the whole file.
+    public var keyPath: String
+    public var message: String
+
+    public init(_ keyPath: String, _ message: String) {
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    public var description: String {
+        keyPath.isEmpty ? "invalid configuration: \(message)" : "invalid configuration at \(keyPath): \(message)"
+    }
+}
+
 /// Reads one JSON object of the config, tracking its key path for errors and refusing keys it does not know.
 struct ConfigReader {
     let path: String
@@ -125,10 +141,13 @@ struct ConfigReader {
                 return try Secret(file: resolved, keyPath: path)
             }
             if let name = try source.string("credential") {
-                // systemd's LoadCredential= puts each credential in $CREDENTIALS_DIRECTORY, readable by the service only.
+                // systemd's LoadCredential= puts each one in $CREDENTIALS_DIRECTORY, readable by the service only.
                 guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
                     throw ConfigError(
-                        path, "credential \(name): CREDENTIALS_DIRECTORY is not set (the unit needs LoadCredential=\(name):…)")
+                        path,
+                        "credential \(name): CREDENTIALS_DIRECTORY is not set "
+                            + "(the unit needs LoadCredential=\(name):…)"
+                    )
                 }
                 guard !name.isEmpty, !name.contains("/") else {
                     throw ConfigError(path, "expected a credential name without /")

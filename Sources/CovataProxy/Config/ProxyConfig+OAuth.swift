@@ -6,7 +6,8 @@ extension ProxyConfig {
         try reader.rejectUnknownKeys([
             "tokenURL", "clientID", "clientSecret", "grant", "username", "password", "authorizeURL", "redirectURI",
             "pkce", "scope", "stateFile", "stateKey", "refreshAheadSeconds", "defaultLifetimeSeconds",
-            "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds", "minRenewalIntervalSeconds", "allowPlainHTTP",
+            "rejectedRetrySeconds", "retryInitialSeconds", "retryMaxSeconds", "minRenewalIntervalSeconds",
+            "allowPlainHTTP",
         ])
         let allowPlainHTTP = try reader.bool("allowPlainHTTP", default: false)
         let tokenURL = try reader.requiredString("tokenURL")

@@ -1,3 +1,9 @@
+import Foundation
+import ProxySupport
+
+// A route: where it listens, where it forwards, and who may use it
+// (parsing: ProxyConfig+Loading.swift, ProxyConfig+Access.swift).
+
 /// One listener and the upstream it forwards to, with who may use it.
 public struct RouteConfig: Sendable, Equatable {
     public var listen: ListenAddress
@@ -21,5 +27,136 @@ public struct RouteConfig: Sendable, Equatable {
         // An explicit default port of the request's scheme means the same as none.
         guard let port, port != (scheme == "https" ? 443 : 80) else { return true }
         return port == (upstream.port ?? (upstream.scheme == "https" ? 443 : 80))
+    }
+}
+
+/// A route's caller checks: everything optional except the unix socket's mode.
+public struct RouteAccess: Sendable, Equatable {
+    /// A header every request must carry with this exact value (removed before forwarding).
+    public var requiredHeader: RequiredHeader?
+    /// Upper-case methods allowed; nil allows all (TRACE and CONNECT are refused regardless).
+    public var methods: Set<String>?
+    /// Path prefixes allowed (matched on whole segments); nil allows all.
+    public var pathPrefixes: [String]?
+    /// File mode of a unix socket listener: who on this machine may connect.
+    public var socketMode: Int = 0o600
+
+    public init() {}
+}
+
+/// `routes[].requireHeader`: a shared secret that proves the caller is one of ours.
+public struct RequiredHeader: Sendable, Equatable {
+    /// Lower-cased header name.
+    public var name: String
+    public var value: Secret
+}
+
+/// Where a listener binds: a TCP host and port, or a unix socket path.
+public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// Parses `host:port`, `[v6]:port` or `unix:/path`.
+    static func parse(_ text: String, keyPath: String) throws(ConfigError) -> ListenAddress {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst("unix:".count))
+            guard path.hasPrefix("/") else { throw ConfigError(keyPath, "expected unix:/absolute/path") }
+            return .unix(path: path)
+        }
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ConfigError(keyPath, "expected host:port or unix:/path, found \"\(text)\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigError(keyPath, "expected host:port with a port from 0 to 65535, found \"\(text)\"")
+        }
+        return .tcp(host: host, port: port)
+    }
+
+    /// Loopback and unix sockets are reachable only from this machine (or pod).
+    public var isLocalOnly: Bool {
+        switch self {
+        case .unix: true
+        case .tcp(let host, _): HostName.isLoopback(host)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let path): "unix:\(path)"
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+}
+
+/// An upstream base URL split into what the forwarding path needs. A base path is kept as a prefix.
+public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
+    public var scheme: String
+    public var host: String
+    public var port: Int?
+    /// The base path without a trailing slash; empty for the root.
+    public var basePath: String
+
+    /// Parses an http(s) URL; plain http off loopback needs `allowPlainHTTP`.
+    static func parse(_ text: String, keyPath: String, allowPlainHTTP: Bool) throws(ConfigError) -> UpstreamURL {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            var host = components.host, !host.isEmpty
+        else {
+            throw ConfigError(keyPath, "expected an absolute http:// or https:// URL, found \"\(text)\"")
+        }
+        guard scheme == "https" || scheme == "http" else {
+            throw ConfigError(keyPath, "expected an http:// or https:// URL, found scheme \"\(scheme)\"")
+        }
+        guard components.query == nil, components.fragment == nil, components.user == nil else {
+            throw ConfigError(keyPath, "expected a URL without query, fragment or user info")
+        }
+        if scheme == "http", !HostName.isLoopback(host), !allowPlainHTTP {
+            throw ConfigError(
+                keyPath,
+                "plain http:// to a non-loopback host sends the token unencrypted; use https:// or set allowPlainHTTP")
+        }
+        // An IPv6 literal is kept bare (`::1`); `origin` brackets it again, once.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var basePath = components.percentEncodedPath
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        return UpstreamURL(scheme: scheme, host: host, port: components.port, basePath: basePath)
+    }
+
+    /// `scheme://host[:port]`, the part curl needs before the path.
+    public var origin: String {
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+        return port.map { "\(scheme)://\(hostPart):\($0)" } ?? "\(scheme)://\(hostPart)"
+    }
+
+    public var description: String { origin + basePath }
+}
+
+/// Host-name facts the config checks need.
+enum HostName {
+    /// True for `localhost`, 127.0.0.0/8 and ::1 (checked on every request's Host, so without copies).
+    static func isLoopback<Name: StringProtocol>(_ host: Name) -> Bool {
+        if host.equalsIgnoringASCIICase("localhost") || host == "::1" || host == "[::1]" { return true }
+        // Four dot-separated decimal octets, the first 127.
+        var octets = 0
+        var value = 0
+        var digits = 0
+        var first = 0
+        for byte in host.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                if octets == 0 { first = value }
+                octets += 1
+                value = 0
+                digits = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 3 {
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard value <= 255 else { return false }
+            } else {
+                return false
+            }
+        }
+        return octets == 3 && digits > 0 && first == 127
     }
 }
