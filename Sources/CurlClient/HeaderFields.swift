@@ -38,7 +38,8 @@ public struct HeaderFields: Sendable {
     }
 
     /// Replaces the value of every field for which `transform` returns new bytes (the old bytes stay, unreferenced).
-    public mutating func rewriteValues(_ transform: (_ name: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>) -> [UInt8]?) {
+    public mutating func rewriteValues(_ transform: (_ name: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>) -> [UInt8]?)
+    {
         for index in spans.indices {
             guard let new = transform(name(index), value(index)) else { continue }
             let start = bytes.count

@@ -7,7 +7,8 @@ struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
         abstract: "Ask the running proxy's admin listener (/readyz) whether it is ready; exit 0 when it is.",
-        discussion: "Exit status: 0 ready, 1 not ready or not answering, 2 no admin listener configured (or a bad config).")
+        discussion:
+            "Exit status: 0 ready, 1 not ready or not answering, 2 no admin listener configured (or a bad config).")
 
     @OptionGroup var options: ConfigOptions
 

@@ -84,7 +84,8 @@ import Testing
             let route = "127.0.0.1:0"
             #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="GET",status="2xx"} 2"#))
             #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="GET",status="4xx"} 2"#))
-            #expect(text.contains(#"covata_proxy_own_answers_total{route="\#(route)",error="browser_request_refused"} 1"#))
+            #expect(
+                text.contains(#"covata_proxy_own_answers_total{route="\#(route)",error="browser_request_refused"} 1"#))
             #expect(text.contains(#"covata_proxy_token_operations_total{grant="password",outcome="success"} 1"#))
             #expect(text.contains(#"covata_proxy_token_operations_total{grant="refresh_token",outcome="success"} 1"#))
             #expect(text.contains("covata_proxy_replays_total 1"))
@@ -128,16 +129,18 @@ import Testing
                 families[parts[0]] = parts[1]
             }
             // The parser reports counters without their _total suffix.
-            for counter in ["covata_proxy_requests", "covata_proxy_token_operations", "covata_proxy_replays",
-                "covata_proxy_request_body_bytes", "covata_proxy_response_body_bytes", "process_cpu_seconds"]
-            {
+            for counter in [
+                "covata_proxy_requests", "covata_proxy_token_operations", "covata_proxy_replays",
+                "covata_proxy_request_body_bytes", "covata_proxy_response_body_bytes", "process_cpu_seconds",
+            ] {
                 #expect(families[counter] == "counter", "\(counter)")
             }
             #expect(families["covata_proxy_upstream_latency_seconds"] == "histogram")
-            for gauge in ["covata_proxy_build_info", "covata_proxy_token_expiry_timestamp_seconds",
+            for gauge in [
+                "covata_proxy_build_info", "covata_proxy_token_expiry_timestamp_seconds",
                 "covata_proxy_token_last_success_timestamp_seconds", "process_resident_memory_bytes",
-                "process_open_fds", "process_start_time_seconds"]
-            {
+                "process_open_fds", "process_start_time_seconds",
+            ] {
                 #expect(families[gauge] == "gauge", "\(gauge)")
             }
         }

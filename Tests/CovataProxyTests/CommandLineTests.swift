@@ -85,10 +85,13 @@ import Testing
                 #expect(await eventually { proxy.printed.contains("admin listening") })
                 if expected == 1 { #expect(await eventually { proxy.printed.contains("credentials rejected") }) }
                 var result: (status: Int32, printed: String) = (-1, "")
-                #expect(await eventually {
-                    result = (try? await binary.run(["health", "--config", config.path], environment: Self.secretEnvironment)) ?? (-1, "")
-                    return result.status == expected
-                })
+                #expect(
+                    await eventually {
+                        result =
+                            (try? await binary.run(
+                                ["health", "--config", config.path], environment: Self.secretEnvironment)) ?? (-1, "")
+                        return result.status == expected
+                    })
                 #expect(result.printed.contains(expected == 0 ? "ready:" : "not ready:"), "\(result.printed)")
             }
         }
@@ -103,7 +106,8 @@ import Testing
         let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
             of: #""listen": "127.0.0.1:0""#, with: #""listen": "127.0.0.1:\#(taken.port)""#)
         try text.write(to: config, atomically: true, encoding: .utf8)
-        let (status, printed) = try await binary.run(["run", "--config", config.path], environment: Self.secretEnvironment)
+        let (status, printed) = try await binary.run(
+            ["run", "--config", config.path], environment: Self.secretEnvironment)
         #expect(status == 1)
         #expect(printed.contains("cannot listen on 127.0.0.1:\(taken.port) (routes[0].listen)"), "\(printed)")
     }
@@ -111,7 +115,8 @@ import Testing
     /// One-shot commands speak as one: the URL they called and the cause, at the default level, no daemon wording.
     @Test func tokenFailuresNameTheURLAndTheCause() async throws {
         let dead = try Self.writeConfig(mockPort: 9)
-        var (status, printed) = try await binary.run(["token", "--config", dead.path], environment: Self.secretEnvironment)
+        var (status, printed) = try await binary.run(
+            ["token", "--config", dead.path], environment: Self.secretEnvironment)
         #expect(status == 1)
         #expect(printed.contains("login at http://127.0.0.1:9/api/oauth/token failed"), "\(printed)")
         #expect(printed.contains("onnect"), "\(printed)")
@@ -120,7 +125,8 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let wrong = try Self.writeConfig(mockPort: mock.port, password: "wrong")
-        (status, printed) = try await binary.run(["token", "--config", wrong.path], environment: Self.secretEnvironment)
+        (status, printed) = try await binary.run(
+            ["token", "--config", wrong.path], environment: Self.secretEnvironment)
         #expect(status == 1)
         #expect(printed.contains("Covata rejected the configured credentials"), "\(printed)")
         #expect(!printed.contains("not retrying") && !printed.contains("pause"))

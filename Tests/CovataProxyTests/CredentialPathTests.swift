@@ -14,7 +14,8 @@ import Testing
         let egress = ScriptedUpstream([.init(bytes: "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")])
         try await egress.start()
         defer { Task { await egress.stop() } }
-        try await ProxyHarness.with(configure: { $0.egressProxy = "http://127.0.0.1:\(egress.port)" }) { (harness: ProxyHarness) async throws in
+        try await ProxyHarness.with(configure: { $0.egressProxy = "http://127.0.0.1:\(egress.port)" }) {
+            (harness: ProxyHarness) async throws in
             #expect(try await RawHTTPClient.get(port: harness.port(), "/api/v1/x").status == 200)
             #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
         }
@@ -57,12 +58,16 @@ import Testing
             watcher.signal(SIGTERM)
             _ = watcher.wait()
         }
-        #expect(await eventually { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("established") })
+        #expect(
+            await eventually { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("established") })
         try await ProxyHarness.with(configure: { $0.routes[0].listen = .unix(path: path) }) { _ in
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         }
-        #expect(await eventually { ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("MOVED_TO proxy.sock") })
+        #expect(
+            await eventually {
+                ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").contains("MOVED_TO proxy.sock")
+            })
         let seen = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
         #expect(!seen.contains("CREATE proxy.sock"), "the socket was created at its path: \(seen)")
         #expect(!seen.contains("ATTRIB proxy.sock"), "the socket's mode changed at its path: \(seen)")

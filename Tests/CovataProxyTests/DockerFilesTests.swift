@@ -67,13 +67,13 @@ import Testing
         // What the image copied before (Package.swift and Sources/ only) does not load: the check can fail.
         let old = Shell.temporaryFile("Dockerfile")
         try """
-            FROM swift:6.3-bookworm AS build
-            WORKDIR /src
-            COPY Package.swift ./
-            COPY Sources ./Sources
-            RUN swift build -c release
-            FROM debian:bookworm-slim
-            """.write(toFile: old, atomically: true, encoding: .utf8)
+        FROM swift:6.3-bookworm AS build
+        WORKDIR /src
+        COPY Package.swift ./
+        COPY Sources ./Sources
+        RUN swift build -c release
+        FROM debian:bookworm-slim
+        """.write(toFile: old, atomically: true, encoding: .utf8)
         let failed = try await Shell.run("'\(checker)' --dockerfile '\(old)' 2>&1; echo \"exit $?\"")
         // SwiftPM stops on the missing test folders (it once took Sources/ for the test target's folder instead).
         #expect(failed.contains("swift package describe failed in the build context"))
@@ -84,7 +84,8 @@ import Testing
     @Test func hadolintFindsNoErrors() async throws {
         let hadolint = try Self.venvTool("hadolint")
         let dockerfile = Self.docker.appendingPathComponent("Dockerfile").path
-        let printed = try await Shell.run("'\(hadolint)' --no-color --failure-threshold error '\(dockerfile)'; echo \"exit $?\"")
+        let printed = try await Shell.run(
+            "'\(hadolint)' --no-color --failure-threshold error '\(dockerfile)'; echo \"exit $?\"")
         #expect(printed.hasSuffix("exit 0"), "\(printed)")
     }
 
@@ -99,7 +100,7 @@ import Testing
                 FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(source).path), "\(source)")
         }
         var secretFiles: [String: String] = [:]
-        for case let (name, secret as [String: String]) in compose["secrets"] as? [String: Any] ?? [:] {
+        for case (let name, let secret as [String: String]) in compose["secrets"] as? [String: Any] ?? [:] {
             let file = Self.docker.appendingPathComponent(secret["file"] ?? "").path
             #expect(FileManager.default.fileExists(atPath: file))
             secretFiles["/run/secrets/\(name)"] = file
@@ -143,7 +144,8 @@ import Testing
             #expect(proxy["env"] == nil, "secrets through files, not the environment")
             let mounts = proxy["volumeMounts"] as? [[String: Any]] ?? []
             #expect(!mounts.contains { $0["subPath"] != nil }, "subPath mounts never see updates")
-            let mountPath = { (name: String) in mounts.first { $0["name"] as? String == name }?["mountPath"] as? String }
+            let mountPath = { (name: String) in mounts.first { $0["name"] as? String == name }?["mountPath"] as? String
+            }
             let volumes = spec["volumes"] as? [[String: Any]] ?? []
             let volume = { (name: String) in volumes.first { $0["name"] as? String == name } }
             #expect(volume("config")?["configMap"] != nil)
@@ -156,7 +158,9 @@ import Testing
             let files = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: files) }
-            for key in secretKeys { try "x".write(to: files.appendingPathComponent(key), atomically: true, encoding: .utf8) }
+            for key in secretKeys {
+                try "x".write(to: files.appendingPathComponent(key), atomically: true, encoding: .utf8)
+            }
             let stateFolder = try #require(mountPath("state"))
             let localized = proxyJSON.replacingOccurrences(of: secretsFolder, with: files.path)
                 .replacingOccurrences(of: stateFolder, with: files.path)
@@ -167,7 +171,8 @@ import Testing
             let args = proxy["args"] as? [String] ?? []
             let configPath = try #require(args.last)
             #expect(configPath.hasPrefix(try #require(mountPath("config")) + "/"))
-            let startup = ((proxy["startupProbe"] as? [String: Any])?["exec"] as? [String: Any])?["command"] as? [String]
+            let startup =
+                ((proxy["startupProbe"] as? [String: Any])?["exec"] as? [String: Any])?["command"] as? [String]
             #expect(startup == ["/usr/local/bin/covata-proxy", "health", "--config", configPath])
             guard case .tcp(_, let adminPort)? = config.admin?.listen else {
                 Issue.record("the config map's proxy.json has no TCP admin listener")

@@ -94,7 +94,8 @@ import Testing
     @Test func upstreamCutMidBodyIsNotReportedAsComplete() async throws {
         try await ProxyHarness.with { harness in
             let raw = try await RawHTTPClient.exchange(
-                port: harness.port(), "GET /api/v1/download?size=1000000&cutAt=300000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                port: harness.port(),
+                "GET /api/v1/download?size=1000000&cutAt=300000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
             let response = try ParsedResponse(raw)
             #expect(response.status == 200)
             #expect(response.header("Content-Length") == "1000000")

@@ -1,10 +1,10 @@
-@testable import CurlClient
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
 
 @testable import CovataProxy
+@testable import CurlClient
 
 /// The handlers that stand in for NIO's own, driven through `EmbeddedChannel` (no sockets, time moved by hand), and
 /// the byte-level parsers and policies, called directly.
@@ -82,7 +82,8 @@ import Testing
     @Test func anIdleConnectionIsClosedWithoutAnAnswer() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: ConnectionCycle(eventLoop: channel.embeddedEventLoop)))
+            ClientTimeoutHandler(
+                timeouts: Self.timeouts(), cycle: ConnectionCycle(eventLoop: channel.embeddedEventLoop)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
         #expect(channel.isActive)

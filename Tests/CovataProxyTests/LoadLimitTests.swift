@@ -8,8 +8,11 @@ import Testing
 /// replay budget shared by every connection.
 @Suite struct LoadLimitTests {
     static func upload(port: Int, bytes: Int) -> String {
-        ["POST /api/v1/upload HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Length: \(bytes)", "Connection: close", "", ""]
-            .joined(separator: "\r\n") + String(repeating: "u", count: bytes)
+        [
+            "POST /api/v1/upload HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Length: \(bytes)", "Connection: close",
+            "", "",
+        ]
+        .joined(separator: "\r\n") + String(repeating: "u", count: bytes)
     }
 
     @Test func requestsBeyondTheCapAreRefusedWithRetryAfter() async throws {
@@ -44,14 +47,16 @@ import Testing
                 #expect(await eventually { harness.proxy.replayBytesInUse == 90_000 })
 
                 harness.mock.state.revokeAll(includingRefreshTokens: false)
-                let squeezed = try ParsedResponse(try await RawHTTPClient.exchange(port: port, Self.upload(port: port, bytes: 50_000)))
+                let squeezed = try ParsedResponse(
+                    try await RawHTTPClient.exchange(port: port, Self.upload(port: port, bytes: 50_000)))
                 #expect(squeezed.status == 401)
                 #expect(harness.proxy.replayBytesInUse == 90_000)
             }
             #expect(await eventually { harness.proxy.replayBytesInUse == 0 })
 
             harness.mock.state.revokeAll(includingRefreshTokens: false)
-            let replayed = try ParsedResponse(try await RawHTTPClient.exchange(port: port, Self.upload(port: port, bytes: 50_000)))
+            let replayed = try ParsedResponse(
+                try await RawHTTPClient.exchange(port: port, Self.upload(port: port, bytes: 50_000)))
             #expect(replayed.status == 200)
             #expect(await eventually { harness.proxy.replayBytesInUse == 0 })
         }

@@ -65,15 +65,19 @@ import Testing
         let object = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(object["error"] as? String == "token_unavailable")
         #expect(object["client"] as? String == "unix")
-        #expect(Self.render(Self.line(["request": .stringConvertible(record)]), .text).contains(
-            "status=503 error=token_unavailable bytes_in=0 bytes_out=120 duration_ms=12.0004 replayed=true"))
+        #expect(
+            Self.render(Self.line(["request": .stringConvertible(record)]), .text).contains(
+                "status=503 error=token_unavailable bytes_in=0 bytes_out=120 duration_ms=12.0004 replayed=true"))
     }
 
     @Test func textQuotesValuesThatWouldSplitTheLine() {
         let text = Self.render(
             Self.line(["reason": .string("token endpoint answered HTTP 503"), "status": .stringConvertible(503)]),
             .text)
-        #expect(text == #"1970-01-01T00:00:00.000Z info covata-proxy: request reason="token endpoint answered HTTP 503" status=503"# + "\n")
+        #expect(
+            text
+                == #"1970-01-01T00:00:00.000Z info covata-proxy: request reason="token endpoint answered HTTP 503" status=503"#
+                + "\n")
     }
 
     /// A full queue drops lines instead of blocking the caller, counts them, and the next batch says so.
@@ -121,10 +125,14 @@ import Testing
         try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
             (proxy: ProductBinary.Running, port: Int) async throws in
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/files?user=alice&id=7").status == 200)
-            #expect(try await RawHTTPClient.get(port: port, "/api/v1/x", headers: ["Origin: https://evil.example"]).status == 403)
+            #expect(
+                try await RawHTTPClient.get(port: port, "/api/v1/x", headers: ["Origin: https://evil.example"]).status
+                    == 403)
             #expect(await eventually { proxy.printed.components(separatedBy: #""msg":"request""#).count == 3 })
             let lines = proxy.printed.split(separator: "\n").filter { $0.contains(#""msg":"request""#) }
-            let objects = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            let objects = try lines.map {
+                try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
             let forwarded = try #require(objects.first { ($0["path"] as? String)?.hasPrefix("/api/v1/files") == true })
             #expect(forwarded["path"] as? String == "/api/v1/files?user&id")
             #expect(forwarded["client"] as? String == "127.0.0.1")
@@ -138,7 +146,8 @@ import Testing
             let line = try #require(lines.first { $0.contains("/api/v1/files") })
             #expect(line.contains(#""status":200"#))
             #expect(line.contains(#""replayed":false"#))
-            #expect(line.range(of: #""ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z""#, options: .regularExpression) != nil)
+            #expect(
+                line.range(of: #""ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z""#, options: .regularExpression) != nil)
             let refused = try #require(objects.first { $0["path"] as? String == "/api/v1/x" })
             #expect(refused["status"] as? Int == 403)
             #expect(refused["error"] as? String == "browser_request_refused")

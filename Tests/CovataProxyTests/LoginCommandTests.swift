@@ -44,7 +44,8 @@ import Testing
     static func printedURL(_ login: ProductBinary.Running) async throws -> String {
         var url = ""
         _ = await eventually {
-            url = login.printed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            url =
+                login.printed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .first { $0.hasPrefix("http://") && $0.contains("/api/oauth/authorize?") } ?? ""
             return !url.isEmpty
         }

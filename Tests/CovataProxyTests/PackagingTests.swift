@@ -38,7 +38,8 @@ import Testing
             try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: "\(credentials)/\(name)")
         }
         let checked = try await Shell.run(
-            "CREDENTIALS_DIRECTORY='\(credentials)' '\(binary)' check-config --config '\(unpacked)/etc/covata-proxy/proxy.json'")
+            "CREDENTIALS_DIRECTORY='\(credentials)' '\(binary)' check-config --config '\(unpacked)/etc/covata-proxy/proxy.json'"
+        )
         #expect(checked.hasPrefix("configuration OK"), "\(checked)")
 
         // The unit: the keys that make it a hardened notify service, and systemd's own verdict.
@@ -65,7 +66,8 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try CommandLineTests.writeConfig(
-            mockPort: mock.port, signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
+            mockPort: mock.port,
+            signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
         let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials").path
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
         let binary = ProductBinary("covata-proxy")
@@ -93,14 +95,14 @@ import Testing
         let received = Shell.temporaryFile("notify")
         let script = Shell.temporaryFile("notify") + ".py"
         try """
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.bind(sys.argv[1])
-            print("bound", flush=True)
-            while True:
-                data = s.recv(4096).decode()
-                print(data.replace("\\n", "|"), flush=True)
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        import socket, sys
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sys.argv[1])
+        print("bound", flush=True)
+        while True:
+            data = s.recv(4096).decode()
+            print(data.replace("\\n", "|"), flush=True)
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         let systemd = try ChildProcess(
             executable: "/usr/bin/python3", arguments: [script, socket], environment: [:], stdinDescriptor: nil,
             outputPath: received)

@@ -32,18 +32,24 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "own route", url: "https://access.example.com/api/v1/y?x=1#f",
-             expected: .rewritten("http://127.0.0.1:8080/api/v1/y?x=1#f")),
-        Case(name: "own route, the Host the client used", url: "https://access.example.com/api/v1/y",
-             clientHost: "localhost:8080", expected: .rewritten("http://localhost:8080/api/v1/y")),
-        Case(name: "host case and explicit default port", url: "HTTPS://Access.Example.COM:443/a",
-             expected: .rewritten("http://127.0.0.1:8080/a")),
-        Case(name: "other route, under its base path", url: "https://content.example.com/base/files/1",
-             clientHost: "localhost:8080", expected: .rewritten("http://127.0.0.1:8081/files/1")),
-        Case(name: "other route, the base path itself", url: "https://content.example.com/base?page=2",
-             expected: .rewritten("http://127.0.0.1:8081/?page=2")),
-        Case(name: "base path prefix off a segment boundary", url: "https://content.example.com/basement/x",
-             expected: .unchanged),
+        Case(
+            name: "own route", url: "https://access.example.com/api/v1/y?x=1#f",
+            expected: .rewritten("http://127.0.0.1:8080/api/v1/y?x=1#f")),
+        Case(
+            name: "own route, the Host the client used", url: "https://access.example.com/api/v1/y",
+            clientHost: "localhost:8080", expected: .rewritten("http://localhost:8080/api/v1/y")),
+        Case(
+            name: "host case and explicit default port", url: "HTTPS://Access.Example.COM:443/a",
+            expected: .rewritten("http://127.0.0.1:8080/a")),
+        Case(
+            name: "other route, under its base path", url: "https://content.example.com/base/files/1",
+            clientHost: "localhost:8080", expected: .rewritten("http://127.0.0.1:8081/files/1")),
+        Case(
+            name: "other route, the base path itself", url: "https://content.example.com/base?page=2",
+            expected: .rewritten("http://127.0.0.1:8081/?page=2")),
+        Case(
+            name: "base path prefix off a segment boundary", url: "https://content.example.com/basement/x",
+            expected: .unchanged),
         Case(name: "outside the base path", url: "https://content.example.com/other", expected: .unchanged),
         Case(name: "another port", url: "https://access.example.com:8443/a", expected: .unchanged),
         Case(name: "another scheme", url: "http://access.example.com/a", expected: .unchanged),
@@ -51,12 +57,15 @@ import Testing
         Case(name: "relative reference", url: "/api/v1/y", expected: .unchanged),
         Case(name: "scheme-relative reference", url: "//access.example.com/a", expected: .unchanged),
         Case(name: "user info is never rewritten", url: "https://x@access.example.com/a", expected: .unchanged),
-        Case(name: "unix-socket route", url: "https://other.example.com/a",
-             expected: .unixRoute(name: "unix:/run/covata/other.sock")),
-        Case(name: "IPv6 literal upstream and listener", url: "http://[2001:DB8::1]:8443/v6/a",
-             expected: .rewritten("http://[::1]:8083/a")),
-        Case(name: "wildcard listener takes the client's host name", url: "https://wide.example.com/a",
-             clientHost: "covata-sidecar:8080", expected: .rewritten("http://covata-sidecar:8084/a")),
+        Case(
+            name: "unix-socket route", url: "https://other.example.com/a",
+            expected: .unixRoute(name: "unix:/run/covata/other.sock")),
+        Case(
+            name: "IPv6 literal upstream and listener", url: "http://[2001:DB8::1]:8443/v6/a",
+            expected: .rewritten("http://[::1]:8083/a")),
+        Case(
+            name: "wildcard listener takes the client's host name", url: "https://wide.example.com/a",
+            clientHost: "covata-sidecar:8080", expected: .rewritten("http://covata-sidecar:8084/a")),
     ]
 
     @Test(arguments: cases)
@@ -66,11 +75,13 @@ import Testing
 
     @Test func linkReferencesAreRewrittenOneByOne() {
         var unix: [String] = []
-        let value = #"<https://access.example.com/api/v1/items?page=2>; rel="next", </api/v1/items?page=0>; rel="prev", "#
+        let value =
+            #"<https://access.example.com/api/v1/items?page=2>; rel="next", </api/v1/items?page=0>; rel="prev", "#
             + #"<https://storage.example.net/x>; rel="alternate", <https://other.example.com/z>; rel="related""#
         let rewritten = Self.rewriter.rewriteLink(Substring(value), own: 0, clientHost: nil, unixRoutes: &unix)
         #expect(
-            rewritten == #"<http://127.0.0.1:8080/api/v1/items?page=2>; rel="next", </api/v1/items?page=0>; rel="prev", "#
+            rewritten
+                == #"<http://127.0.0.1:8080/api/v1/items?page=2>; rel="next", </api/v1/items?page=0>; rel="prev", "#
                 + #"<https://storage.example.net/x>; rel="alternate", <https://other.example.com/z>; rel="related""#)
         #expect(unix == ["unix:/run/covata/other.sock"])
         #expect(Self.rewriter.rewriteLink("</a>; rel=\"self\"", own: 0, clientHost: nil, unixRoutes: &unix) == nil)
@@ -98,7 +109,8 @@ import Testing
         try await ProxyHarness.with(routes: 2, configure: { $0.routes[1].rewriteRedirects = false }) {
             (harness: ProxyHarness) async throws in
             let upstream = harness.mock.baseURL
-            let query = "status=201&respondHeader=Location:\(upstream)/api/v1/new"
+            let query =
+                "status=201&respondHeader=Location:\(upstream)/api/v1/new"
                 + "&respondHeader=Content-Location:\(upstream)/api/v1/new&respondHeader=X-Other:\(upstream)/api/v1/new"
             let created = try await RawHTTPClient.get(port: harness.port(0), "/api/v1/create?\(query)")
             #expect(created.header("Location") == "http://127.0.0.1:\(harness.port(0))/api/v1/new")

@@ -45,7 +45,8 @@ import Testing
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
         let config = try CommandLineTests.writeConfig(
-            mockPort: mock.port, signIn: #""username": "svc-legacy@example.com", "password": { "file": "secrets/password" }"#)
+            mockPort: mock.port,
+            signIn: #""username": "svc-legacy@example.com", "password": { "file": "secrets/password" }"#)
         var secret = try MountedSecret(
             folder: config.deletingLastPathComponent().appendingPathComponent("secrets"), files: ["password": "wrong"])
         try await ProductBinary.withProxy(config: config, environment: CommandLineTests.secretEnvironment) {
@@ -70,8 +71,10 @@ import Testing
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/logged").status == 200)
             #expect(await eventually { proxy.printed.contains("/api/v1/logged") })
             // The access log switched off by an edit, no signal sent.
-            try original.replacingOccurrences(of: #""format": "json" }"#, with: #""format": "json", "accessLog": false }"#)
-                .write(to: config, atomically: true, encoding: .utf8)
+            try original.replacingOccurrences(
+                of: #""format": "json" }"#, with: #""format": "json", "accessLog": false }"#
+            )
+            .write(to: config, atomically: true, encoding: .utf8)
             #expect(await eventually(timeoutSeconds: 10) { proxy.printed.contains("configuration reloaded") })
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/quiet").status == 200)
             // A broken edit is refused; the proxy keeps what it runs.

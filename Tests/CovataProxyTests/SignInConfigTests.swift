@@ -63,11 +63,13 @@ import Testing
             changes: ["stateFile": "/nonexistent/dir/s.json"]),
         Bad(name: "state key too short", keyPath: "oauth.stateKey", changes: ["stateKey": "c2hvcnQ="]),
         Bad(name: "state key not base64", keyPath: "oauth.stateKey", changes: ["stateKey": "not base64!"]),
-        Bad(name: "redirect plain http remote", keyPath: "oauth.redirectURI",
+        Bad(
+            name: "redirect plain http remote", keyPath: "oauth.redirectURI",
             changes: ["redirectURI": "http://example.com/cb"]),
         Bad(name: "redirect not a URL", keyPath: "oauth.redirectURI", changes: ["redirectURI": "callback"]),
         Bad(name: "authorizeURL ftp", keyPath: "oauth.authorizeURL", changes: ["authorizeURL": "ftp://a.example/x"]),
-        Bad(name: "no default authorizeURL", keyPath: "oauth.authorizeURL",
+        Bad(
+            name: "no default authorizeURL", keyPath: "oauth.authorizeURL",
             changes: ["tokenURL": "https://access-service.example.com/oauth/issue"]),
         Bad(name: "pkce not a bool", keyPath: "oauth.pkce", changes: ["pkce": "yes"]),
     ]

@@ -10,7 +10,8 @@ import Testing
         var config = TestConfigs.oauth()
         if !password {
             config.signIn = .authorizationCode(
-                AuthorizationCodeConfig(authorizeURL: "https://x.example/a", redirectURI: RedirectURI("https://x.example/cb")!, pkce: true))
+                AuthorizationCodeConfig(
+                    authorizeURL: "https://x.example/a", redirectURI: RedirectURI("https://x.example/cb")!, pkce: true))
         }
         return Machine.Settings(config, loginCommand: "covata-proxy login")
     }

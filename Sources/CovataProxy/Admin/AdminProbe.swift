@@ -19,14 +19,16 @@ public enum AdminProbe {
             return .cannotAsk("no admin listener is configured (admin.listen); there is nothing to ask")
         }
         guard case .tcp(var host, let port) = admin.listen else {
-            return .cannotAsk("admin.listen is a unix socket; ask it with: curl --unix-socket PATH http://localhost/readyz")
+            return .cannotAsk(
+                "admin.listen is a unix socket; ask it with: curl --unix-socket PATH http://localhost/readyz")
         }
         // An unspecified address is reached on loopback.
         if host == "0.0.0.0" { host = "127.0.0.1" } else if host == "::" { host = "::1" }
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/readyz"
         let worker = CurlWorker()
         defer { worker.shutdown() }
-        let request = CurlRequest(method: "GET", url: url, connectTimeoutMilliseconds: 2000, totalTimeoutMilliseconds: 5000)
+        let request = CurlRequest(
+            method: "GET", url: url, connectTimeoutMilliseconds: 2000, totalTimeoutMilliseconds: 5000)
         do {
             let response = try await worker.fetch(request, maxBodyBytes: 64 * 1024)
             let reason = String(decoding: response.body, as: UTF8.self).trimmingSpacesAndNewlines()

@@ -24,10 +24,11 @@ public final class ProxyMetrics: Sendable {
         "covata_proxy_request_body_bytes_total": "Request body bytes received from clients, by route.",
         "covata_proxy_response_body_bytes_total": "Response body bytes sent to clients, by route.",
         "covata_proxy_own_answers_total":
-            "Answers the proxy made itself instead of forwarding, by route and error code (the error of the JSON body).",
+            "Answers the proxy made itself instead of forwarding, by route and error code (its JSON body's error).",
         "covata_proxy_upstream_latency_seconds": "Time from sending a request upstream to its response head, by route.",
         "covata_proxy_token_operations_total": "Token endpoint requests, by grant and outcome.",
-        "covata_proxy_token_expiry_timestamp_seconds": "When the current access token expires (Unix time); 0 without one.",
+        "covata_proxy_token_expiry_timestamp_seconds":
+            "When the current access token expires (Unix time); 0 without one.",
         "covata_proxy_token_last_success_timestamp_seconds":
             "When the last token operation succeeded (Unix time); 0 before the first.",
         "covata_proxy_replays_total": "Requests sent a second time after the upstream answered 401 invalid_token.",

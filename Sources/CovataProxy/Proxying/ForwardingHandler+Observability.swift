@@ -12,7 +12,8 @@ extension ForwardingHandler {
         guard forwarder.settings.accessLog else { return }
         let record = AccessRecord(
             route: forwarder.name, client: client, method: method, path: Self.pathWithoutQueryValues(exchange.head.uri),
-            status: exchange.status, error: exchange.errorCode, bytesIn: exchange.bodyBytes, bytesOut: exchange.bytesOut,
+            status: exchange.status, error: exchange.errorCode, bytesIn: exchange.bodyBytes,
+            bytesOut: exchange.bytesOut,
             durationMilliseconds: Self.milliseconds(NIODeadline.now() - exchange.startedAt),
             upstreamMilliseconds: exchange.upstreamHeadAt.flatMap { head in
                 exchange.upstreamSentAt.map { Self.milliseconds(head - $0) }

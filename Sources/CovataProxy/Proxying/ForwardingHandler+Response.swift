@@ -243,7 +243,8 @@ extension ForwardingHandler {
         var fields = clientFields(head, exchange: exchange)
         fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
         fields.rewriteValues { _, value in TokenRejection.redacting(token, in: value) }
-        let cleanBody = TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body
+        let cleanBody =
+            TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body
         var answer = clientHead(
             status: head.status, reason: head.reason, upstreamFields: fields,
             headers: [("Content-Length", "\(cleanBody.readableBytes)")], exchange: exchange)

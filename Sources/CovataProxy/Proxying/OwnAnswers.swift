@@ -15,7 +15,8 @@ enum OwnAnswers {
 
     /// The same as bytes, for handlers below the encoder.
     static func bareBytes(_ status: HTTPResponseStatus) -> ByteBuffer {
-        ByteBuffer(string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        ByteBuffer(
+            string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
     }
 
     static let uriTooLong = bareBytes(.uriTooLong)

@@ -58,9 +58,11 @@ struct RedirectRewriter: Sendable {
     func rewrite(_ reference: Substring, own: Int, clientHost: String?) -> Outcome {
         guard let url = AbsoluteURL(reference) else { return .unchanged }
         // The route the request came through first, then the longest base path.
-        let order = [own] + targets.indices.filter { $0 != own }.sorted {
-            targets[$0].basePath.utf8.count > targets[$1].basePath.utf8.count
-        }
+        let order =
+            [own]
+            + targets.indices.filter { $0 != own }.sorted {
+                targets[$0].basePath.utf8.count > targets[$1].basePath.utf8.count
+            }
         for index in order {
             let target = targets[index]
             guard url.scheme == target.scheme, url.host == target.host, url.port == target.port,
@@ -134,7 +136,9 @@ struct RedirectRewriter: Sendable {
         fields.rewriteValues { name, value in
             let text = Substring(String(decoding: value, as: UTF8.self))
             if name.equalsIgnoringASCIICase("link") {
-                return rewriteLink(text, own: own, clientHost: clientHost, unixRoutes: &unixRoutes).map { Array($0.utf8) }
+                return rewriteLink(text, own: own, clientHost: clientHost, unixRoutes: &unixRoutes).map {
+                    Array($0.utf8)
+                }
             }
             guard name.equalsIgnoringASCIICase("location") || name.equalsIgnoringASCIICase("content-location") else {
                 return nil

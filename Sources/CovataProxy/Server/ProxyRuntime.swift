@@ -48,7 +48,8 @@ public final class ProxyRuntime: Sendable {
         }
         for source in config.secretFiles {
             guard let problem = source.exposure() else { continue }
-            logger.warning("secret file readable by others", metadata: ["key": "\(source.keyPath)", "reason": "\(problem)"])
+            logger.warning(
+                "secret file readable by others", metadata: ["key": "\(source.keyPath)", "reason": "\(problem)"])
         }
         for route in config.routes where !route.listen.isLocalOnly {
             logger.warning(
@@ -70,7 +71,8 @@ public final class ProxyRuntime: Sendable {
             let redirects = SharedRedirects()
             for (index, route) in config.routes.enumerated() {
                 let forwarder = Forwarder(
-                    route: route, index: index, redirects: redirects, worker: worker, tokens: tokens, timeouts: config.timeouts, limits: config.limits,
+                    route: route, index: index, redirects: redirects, worker: worker, tokens: tokens,
+                    timeouts: config.timeouts, limits: config.limits,
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
                 do {
                     listeners.append(
@@ -82,7 +84,9 @@ public final class ProxyRuntime: Sendable {
             }
             redirects.set(
                 RedirectRewriter(
-                    targets: zip(config.routes, listeners).map { RedirectRewriter.Target($0, bound: bound($0.listen, $1)) }))
+                    targets: zip(config.routes, listeners).map {
+                        RedirectRewriter.Target($0, bound: bound($0.listen, $1))
+                    }))
             // The admin listener comes after the routes, so readiness is only reported once they are up.
             if let address = config.admin?.listen {
                 let endpoints = AdminEndpoints(
@@ -147,7 +151,9 @@ public final class ProxyRuntime: Sendable {
         settings.draining = true
         for channel in listeners { try? await channel.close() }
         let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
-        if budget.requestsInFlight > 0 { logger.info("draining", metadata: ["in_flight": "\(budget.requestsInFlight)"]) }
+        if budget.requestsInFlight > 0 {
+            logger.info("draining", metadata: ["in_flight": "\(budget.requestsInFlight)"])
+        }
         while budget.requestsInFlight > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }

@@ -69,8 +69,10 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
 
     /// The fields as `key=value` pairs, values quoted where they would split the line.
     public var description: String {
-        var pairs: [(String, String)] = [("route", route), ("client", client), ("method", method), ("path", path),
-            ("status", "\(status)")]
+        var pairs: [(String, String)] = [
+            ("route", route), ("client", client), ("method", method), ("path", path),
+            ("status", "\(status)"),
+        ]
         if let error { pairs.append(("error", error)) }
         pairs += [("bytes_in", "\(bytesIn)"), ("bytes_out", "\(bytesOut)"), ("duration_ms", "\(durationMilliseconds)")]
         if let upstreamMilliseconds { pairs.append(("upstream_ms", "\(upstreamMilliseconds)")) }

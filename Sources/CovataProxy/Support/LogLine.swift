@@ -262,4 +262,3 @@ extension BinaryInteger {
         }
     }
 }
-

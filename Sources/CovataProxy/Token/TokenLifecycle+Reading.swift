@@ -46,7 +46,6 @@ extension TokenLifecycle {
     }
 }
 
-
 extension TokenLifecycle.Attempt {
     /// The `grant_type` the attempt sends, for logs.
     var grantName: String {

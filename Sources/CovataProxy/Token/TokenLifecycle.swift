@@ -185,7 +185,8 @@ struct TokenLifecycle: Sendable {
                 phase = .requesting(Flight(attempt: .storedRefresh(stored), afterRejection: flight.afterRejection))
                 actions.append(.request(.refreshToken(stored)))
             } else {
-                let reason = rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
+                let reason =
+                    rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
                 fail(.signInRequired(reason: reason), now: now, into: &actions)
             }
         case (.awaitingSignIn, .stateFileRead(let stored)):
@@ -202,8 +203,9 @@ struct TokenLifecycle: Sendable {
             rejected(value, now: now, into: &actions)
 
         case (_, .reloaded(let settings, let credentialsChanged, let identityChanged)):
-            reloaded(settings, credentialsChanged: credentialsChanged, identityChanged: identityChanged, now: now,
-                     into: &actions)
+            reloaded(
+                settings, credentialsChanged: credentialsChanged, identityChanged: identityChanged, now: now,
+                into: &actions)
 
         case (_, .signedIn(let token)):
             if let rotated = token.refreshToken { refreshToken = rotated }

@@ -48,7 +48,8 @@ extension TokenManager {
         }
         if reportingProblems {
             logger.warning(
-                "token state file ignored; signing in afresh", metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
+                "token state file ignored; signing in afresh",
+                metadata: ["path": "\(stateFile.path)", "reason": "\(reason)"])
         }
         return nil
     }

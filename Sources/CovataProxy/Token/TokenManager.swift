@@ -209,7 +209,7 @@ public actor TokenManager {
             response = try await transport.post(url: wire.url, headers: wire.headers, body: wire.body)
         } catch {
             metrics?.tokenOperation(grant: grant.description, outcome: "failed")
-            // curl's own words name the cause ("Failed to connect to … port …: Connection refused"); no secret in them.
+            // curl names the cause ("Failed to connect to … port …: Connection refused"); no secret in it.
             return .failure(.transient(reason: "token endpoint unreachable or too slow: \(error.description)"))
         }
         let result = TokenResponse.interpret(

@@ -75,7 +75,8 @@ final class ScriptedUpstream: Sendable {
             while let end = pending.firstRange(of: Array("\r\n\r\n".utf8)) {
                 pending.removeSubrange(..<end.upperBound)
                 let reply = upstream.nextReply()
-                let write = context.writeAndFlush(wrapOutboundOut(reply.raw.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.bytes)))
+                let write = context.writeAndFlush(
+                    wrapOutboundOut(reply.raw.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.bytes)))
                 if reply.close {
                     let channel = context.channel
                     write.whenComplete { _ in channel.close(promise: nil) }
