@@ -66,3 +66,9 @@ private final class BufferingDelegate: CurlTransferDelegate, @unchecked Sendable
         continuation = nil
     }
 }
+
+/// A whole response, for small calls such as token requests.
+public struct CurlBufferedResponse: Sendable {
+    public var head: CurlResponseHead
+    public var body: [UInt8]
+}

@@ -134,7 +134,7 @@ extension StateFileConfig {
         guard attributes[.type] as? FileAttributeType == .typeDirectory else {
             return "\(folder) is not a folder"
         }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        let mode = attributes.mode
         guard mode & 0o022 == 0 else {
             return "folder \(folder) has mode \(String(mode, radix: 8)); others could plant a refresh token there, so "
                 + "group and others must not be able to write it (chmod go-w \(folder))"
@@ -150,7 +150,7 @@ extension StateFileConfig {
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             return "\(path) is not a regular file (a symlink or something else)"
         }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        let mode = attributes.mode
         guard mode & 0o077 == 0 else {
             return "\(path) has mode \(String(mode, radix: 8)); it holds a refresh token, so group and others must "
                 + "have no access (chmod 600 \(path))"

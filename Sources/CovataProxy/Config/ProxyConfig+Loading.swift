@@ -125,7 +125,7 @@ extension ProxyConfig {
         guard let attributes = try? manager.attributesOfItem(atPath: folder),
             attributes[.type] as? FileAttributeType == .typeDirectory
         else { return "folder \(folder) does not exist" }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        let mode = attributes.mode
         if mode & 0o022 != 0, mode & 0o1000 == 0 {
             return "folder \(folder) has mode \(String(mode, radix: 8)): others could replace the socket; "
                 + "use a folder only the proxy's user can write, or one with the sticky bit"

@@ -36,7 +36,7 @@ public struct SecretFileSource: Sendable, Equatable {
     public func exposure() -> String? {
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: target) else { return nil }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        let mode = attributes.mode
         if mode & 0o044 != 0 {
             return "\(path) is readable by \(mode & 0o004 != 0 ? "every user" : "its group") (mode "
                 + "\(String(mode, radix: 8))); chmod 600 it, or mount it with defaultMode 0400"
@@ -60,4 +60,10 @@ extension Secret: Codable {
         var container = encoder.singleValueContainer()
         try container.encode(value)
     }
+}
+
+extension [FileAttributeKey: Any] {
+    /// The permission bits (with the sticky bit); rwx for all when Foundation reports none, so a file whose mode
+    /// cannot be read is never taken for a private one.
+    var mode: Int { (self[.posixPermissions] as? NSNumber)?.intValue ?? 0o777 }
 }

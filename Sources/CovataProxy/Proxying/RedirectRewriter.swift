@@ -44,6 +44,13 @@ struct RedirectRewriter: Sendable {
     }
 
     let targets: [Target]
+    /// Target indices, longest base path first: after the request's own route, the most specific match wins.
+    private let bySpecificity: [Int]
+
+    init(targets: [Target]) {
+        self.targets = targets
+        bySpecificity = targets.indices.sorted { targets[$0].basePath.utf8.count > targets[$1].basePath.utf8.count }
+    }
 
     /// What a URL became, or why it stayed.
     enum Outcome: Equatable {
@@ -58,12 +65,7 @@ struct RedirectRewriter: Sendable {
     func rewrite(_ reference: Substring, own: Int, clientHost: String?) -> Outcome {
         guard let url = AbsoluteURL(reference) else { return .unchanged }
         // The route the request came through first, then the longest base path.
-        let order =
-            [own]
-            + targets.indices.filter { $0 != own }.sorted {
-                targets[$0].basePath.utf8.count > targets[$1].basePath.utf8.count
-            }
-        for index in order {
+        for index in [own] + bySpecificity.filter({ $0 != own }) {
             let target = targets[index]
             guard url.scheme == target.scheme, url.host == target.host, url.port == target.port,
                 let rest = url.pathAndRest(under: target.basePath)

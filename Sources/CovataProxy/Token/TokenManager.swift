@@ -280,3 +280,31 @@ extension OAuthSignIn {
         return nil
     }
 }
+
+/// Why no token can be handed out right now. Becomes a 503 with Retry-After.
+public enum TokenError: Error, Sendable, Equatable {
+    /// Covata rejected the configured credentials; the proxy waits before trying them again.
+    case credentialsRejected(retryAfterSeconds: Int)
+    /// No usable refresh token under the code grant; an operator must run `command`.
+    case signInRequired(command: String)
+    /// The token endpoint failed; a retry is scheduled.
+    case unavailable(reason: String, retryAfterSeconds: Int)
+}
+
+/// A snapshot of the token lifecycle, for readiness, `/status` and the `token` command. Holds no secret.
+public struct TokenStatus: Sendable {
+    public var hasValidToken: Bool
+    public var jti: String?
+    public var scope: String?
+    public var secondsToExpiry: Double?
+    public var credentialsRejected: Bool
+    /// The code grant lost its refresh token: `signInCommand` tells the operator what to run.
+    public var signInRequired: Bool
+    public var signInCommand: String
+    /// Whether a refresh token is held (so a restart or a refresh needs no login).
+    public var hasRefreshToken: Bool
+    public var lastError: String?
+    /// Unix times: when the valid token expires, and when a token operation last succeeded.
+    public var expiresAt: Double?
+    public var lastSuccessAt: Double?
+}

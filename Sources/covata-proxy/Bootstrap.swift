@@ -2,8 +2,11 @@ import CoreMetrics
 import CovataProxy
 import Foundation
 import Logging
+import Prometheus
 
-/// The entry point is the only place loggers are made; components receive this one.
+/// The entry point is the only place loggers and metrics are made (this file); components receive them.
+
+/// The logger every component receives.
 enum LoggingBootstrap {
     struct Made {
         var logger: Logger
@@ -15,7 +18,9 @@ enum LoggingBootstrap {
 
     /// Bootstraps swift-log once. `background`: lines are written by a thread of their own (the running proxy);
     /// the one-shot commands write on the caller's thread and lose nothing when they exit.
-    static func makeLogger(_ config: LogConfig, background: Bool = false, droppedLines: Counter? = nil) -> Made {
+    static func makeLogger(
+        _ config: LogConfig, background: Bool = false, droppedLines: CoreMetrics.Counter? = nil
+    ) -> Made {
         let json = config.format.map { $0 == .json } ?? (isatty(STDERR_FILENO) == 0)
         let levelSwitch = LogLevelSwitch(config.level)
         let writer = LogWriter(style: json ? .json : .text, background: background, droppedLines: droppedLines)
@@ -23,5 +28,20 @@ enum LoggingBootstrap {
             SwitchableLevelHandler(inner: ProxyLogHandler(label: label, writer: writer), levelSwitch: levelSwitch)
         }
         return Made(logger: Logger(label: "covata-proxy"), level: levelSwitch, writer: writer)
+    }
+}
+
+/// The entry point is the only place metrics are made: a Prometheus registry behind swift-metrics.
+enum MetricsBootstrap {
+    static func makeMetrics() -> ProxyMetrics {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Upstream latency buckets from 1 ms to 60 s.
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            .seconds(10), .seconds(30), .seconds(60),
+        ]
+        return ProxyMetrics(factory: factory, exposition: { registry.emitToBuffer() })
     }
 }
