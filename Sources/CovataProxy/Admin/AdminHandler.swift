@@ -59,12 +59,27 @@ final class AdminHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A request body that stalled: nothing here reads bodies, so the connection just goes.
-        if event is ClientTimeoutHandler.BodyTimedOut {
+        switch event {
+        case ClientTimeout.headTooSlow:
+            // The one 408, to no request: head and body without the end part, which NIO's pipelining handler would
+            // take for the answer to a request it never saw; the connection closes once they are out.
+            cycle.enter(.awaitingResponse)
+            let (status, _, headers, body) = ProxyError.requestTimeout.response
+            var fields = headers
+            fields.add(name: "Content-Length", value: "\(body.count)")
+            fields.add(name: "Connection", value: "close")
+            let head = HTTPResponseHead(version: .http1_1, status: status, headers: fields)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body))))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        case ClientTimeout.bodyStalled:
+            // Nothing here reads bodies, so the connection just goes.
             context.close(promise: nil)
-            return
+        default:
+            context.fireUserInboundEventTriggered(event)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     private func refuse(_ error: ProxyError, keepAlive: Bool, context: ChannelHandlerContext) {

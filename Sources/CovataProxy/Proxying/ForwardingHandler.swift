@@ -4,6 +4,10 @@ import NIOHTTP1
 
 /// One client connection on a route: reads requests, forwards each through curl, streams the answer back.
 ///
+/// The handler decides nothing about the connection's course: it turns channel, token and curl events into
+/// `ExchangeMachine` events and performs the actions the machine returns (`run`). What it keeps is data: the
+/// current exchange's `ExchangeRecord`, the first-byte timer, the future of the last answer written.
+///
 /// Backpressure both ways: reads from the client stop while curl's upload queue is full, and curl pauses
 /// receiving while too much of the response is still unwritten to the client (see `CurlTransfer`).
 final class ForwardingHandler: ChannelDuplexHandler {
@@ -12,33 +16,26 @@ final class ForwardingHandler: ChannelDuplexHandler {
     typealias OutboundOut = ClientResponsePart
 
     let forwarder: Forwarder
-    let cycle: ConnectionCycle
+    /// Where the connection is, for `ClientTimeoutHandler`: moved on from the machine's phase.
+    private let cycle: ConnectionCycle
+    var machine: ExchangeMachine
+    /// The request in progress, while the machine is busy with it.
+    var record: ExchangeRecord?
     var context: ChannelHandlerContext?
-    var exchange: Exchange?
-    /// Set once an answer ends the connection: requests pipelined behind it are never started (RFC 9112 §9.6).
-    var closing = false
-    /// Parts of requests sent while one was in progress, in order (see `ForwardingHandler+Pipelining`).
-    var pipelined = CircularBuffer<HTTPServerRequestPart>()
     /// The connection's one first-byte timer (see `startFirstByteTimer`).
-    var firstByteTimer: Scheduled<Void>?
-    /// The client shut down its sending side (see `ForwardingHandler+HalfClose`).
-    var inputClosed = false
+    private var firstByteTimer: Scheduled<Void>?
     /// When the last answer written so far is out, so a close never cuts it short.
-    var lastAnswerEnd: EventLoopFuture<Void>?
+    private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
-    var client = "-"
-    /// Inside a read's parts (head, body, end): a transfer whose token was at hand waits for the read's end, so a
-    /// malformed body in the same bytes as its head is refused before anything went upstream.
-    private var reading = false
-    var deferredStart: (exchangeID: Int, token: AccessToken)?
-    private var nextExchangeID = 0
-    private var readBlocked = false
-    private var pendingRead = false
+    private var client = "-"
 
     init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
         self.cycle = cycle
+        self.machine = ExchangeMachine(maxBodyBytes: forwarder.limits.maxRequestBodyBytes)
     }
+
+    // MARK: - Channel events into the machine
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -48,7 +45,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if readBlocked || !pipelined.isEmpty { pendingRead = true } else { context.read() }
+        run(machine.read())
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -64,117 +61,180 @@ final class ForwardingHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         forwarder.metrics.connectionClosed()
         stopFirstByteTimer()
-        pipelined.removeAll()
-        // A client that goes away cancels its upstream transfer.
-        if let exchange {
-            exchange.transfer?.cancel()
-            end(exchange)
-        }
+        run(machine.connectionClosed())
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
-            parserFailed(parserError, context: context)
-            return
-        }
-        context.fireErrorCaught(error)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ClientTimeoutHandler.BodyTimedOut, let exchange {
-            fail(exchange, .requestTimeout)
-            return
-        }
-        if case .inputClosed? = event as? ChannelEvent {
-            clientFinishedSending()
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        reading = true
-        let part = unwrapInboundIn(data)
-        if holdsPipelined(part) { return }
-        handle(part, context: context)
+        run(machine.requestPart(unwrapInboundIn(data)))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        reading = false
-        if let (id, token) = deferredStart {
-            deferredStart = nil
-            tokenReady(.success(token), exchangeID: id)
-        }
+        run(machine.readComplete())
         context.fireChannelReadComplete()
     }
 
-    /// Whether a transfer about to start should wait for the end of the read in progress (see `reading`).
-    func deferIfReading(_ token: AccessToken, exchangeID: Int) -> Bool {
-        guard reading else { return false }
-        deferredStart = (exchangeID, token)
-        return true
-    }
-
-    func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            guard !closing else { return }
-            nextExchangeID += 1
-            begin(head, id: nextExchangeID, context: context)
-        case .body(let buffer):
-            guard let exchange, !exchange.failed else { return }
-            exchange.bodyBytes += Int64(buffer.readableBytes)
-            guard exchange.bodyBytes <= forwarder.limits.maxRequestBodyBytes else {
-                fail(exchange, .payloadTooLarge)
-                return
-            }
-            exchange.keep(buffer, limit: forwarder.limits.replayBufferBytes, budget: forwarder.budget)
-            if let transfer = exchange.transfer {
-                if !transfer.send(buffer) { blockReads() }
-            } else {
-                exchange.pendingBody.append(buffer)
-            }
-        case .end:
-            guard let exchange else { return }
-            exchange.requestEnded = true
-            cycle.enter(.awaitingResponse)
-            if let transfer = exchange.transfer {
-                transfer.finishSending()
-                startFirstByteTimer(exchange)
-            }
-            finishIfDone(exchange)
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        // Bytes after a request that closes the connection (`Connection: close`, or HTTP/1.0 without keep-alive):
+        // not an error in anything we were sent to answer; the parser delivers nothing more (RFC 9112 §9.6).
+        case HTTPParserError.closedConnection:
+            break
+        case let error as HTTPParserError:
+            // RFC 9110 §15.5.1, §15.5.20 and §15.6.6; the connection ends, as the parser cannot find the next request.
+            let status: HTTPResponseStatus =
+                switch error {
+                case .headerOverflow: .requestHeaderFieldsTooLarge
+                case .invalidVersion: .httpVersionNotSupported
+                default: .badRequest
+                }
+            run(machine.protocolRefusal(status))
+        case let refusal as RequestLineRefusal:
+            run(machine.protocolRefusal(refusal.status))
+        default:
+            context.fireErrorCaught(error)
         }
     }
 
-    func blockReads() { readBlocked = true }
-
-    func unblockReads() {
-        readBlocked = false
-        resumeReadsIfWanted()
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ClientTimeout.bodyStalled: run(machine.bodyStalled())
+        case ClientTimeout.headTooSlow: run(machine.headTimedOut())
+        case ChannelEvent.inputClosed: run(machine.inputEnded())
+        default: context.fireUserInboundEventTriggered(event)
+        }
     }
 
-    /// Reads again if a read was asked for while blocked, and nothing blocks it any more.
-    func resumeReadsIfWanted() {
-        guard !readBlocked, pipelined.isEmpty, pendingRead, let context else { return }
-        pendingRead = false
-        context.read()
+    // MARK: - The machine's actions
+
+    func run(_ action: ExchangeMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .read:
+            context?.read()
+        case .check(let head, let id):
+            check(head, exchange: id)
+        case .findToken(let id):
+            findToken(exchange: id)
+        case .startTransfer(let ticket, let token, let pending, let requestEnded):
+            startTransfer(ticket, token: token, pending: pending, requestEnded: requestEnded)
+        case .acceptBody(let buffer, let send):
+            guard let record else { return }
+            record.bytesIn += Int64(buffer.readableBytes)
+            record.keep(buffer, limit: forwarder.limits.replayBufferBytes, budget: forwarder.budget)
+            if send, let transfer = record.transfer, !transfer.send(buffer) { machine.uploadFilled() }
+        case .finishSending:
+            record?.transfer?.finishSending()
+            startFirstByteTimer()
+        case .answer(let error, let endsConnection):
+            answer(error, endsConnection: endsConnection)
+        case .writeEnd:
+            guard let context else { return }
+            answered(done: context.write(wrapOutboundOut(.end)))
+        case .relayHeld(let retireToken):
+            relayHeld(retireToken: retireToken)
+        case .retireToken(let id):
+            retireToken(exchange: id)
+        case .refuse(let status, let endsExchange):
+            if endsExchange, let record {
+                record.transfer?.cancel()
+                record.status = Int(status.code)
+                endExchange()
+            }
+            writeAndClose(OwnAnswers.bare(status))
+        case .answerAlone(let error):
+            writeAndClose(OwnAnswers.alone(error))
+        case .cutShort:
+            record?.transfer?.cancel()
+            endExchange()
+            // What was written in this batch goes out first: a client must see a truncated answer, never none (it
+            // might retry a request the upstream already acted on).
+            context?.flush()
+            context?.close(promise: nil)
+        case .abandon:
+            // A client that goes away cancels its upstream transfer.
+            record?.transfer?.cancel()
+            endExchange()
+        case .closeWhenWritten:
+            closeWhenWritten()
+        case .drainQueue:
+            guard let context else { return }
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { handler.value.drainQueue() }
+        }
+        cycle.follow(machine.clientPhase)
     }
 
-    /// Forgets an exchange once both its request and its response have ended; a pipelined request may start.
-    func finishIfDone(_ exchange: Exchange) {
-        guard exchange.requestEnded, exchange.responseEnded else { return }
-        end(exchange)
-        cycle.enter(.idle)
-        if !pipelined.isEmpty { startPipelinedSoon() }
+    private func drainQueue() {
+        while let action = machine.nextQueued() { run(action) }
+        run(machine.queueDrained())
     }
 
-    private func end(_ exchange: Exchange) {
-        guard self.exchange === exchange else { return }
-        self.exchange = nil
+    /// The current request's answer has been written whole (`done` completes once it is out).
+    func answered(done: EventLoopFuture<Void>) {
+        guard let record else { return }
+        lastAnswerEnd = done
+        let closes = !record.keepAlive
+        endExchange()
+        run(machine.answerWritten(closes: closes))
+    }
+
+    /// The exchange is over: its slot and replay bytes go back to the budget, and it is logged.
+    private func endExchange() {
+        guard let record else { return }
+        self.record = nil
         forwarder.budget.endRequest()
-        forwarder.budget.releaseReplay(exchange.keptBytes)
-        record(exchange)
+        forwarder.budget.releaseReplay(record.keptBytes)
+        record.report(client: client, forwarder: forwarder)
+    }
+
+    private func writeAndClose(_ head: ClientResponseHead) {
+        guard let context else { return }
+        lastAnswerEnd = context.writeAndFlush(wrapOutboundOut(.head(head)))
+        closeWhenWritten()
+    }
+
+    private func closeWhenWritten() {
+        guard let context else { return }
+        guard let lastAnswerEnd else { return context.close(promise: nil) }
+        let channel = context.channel
+        lastAnswerEnd.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    // MARK: - The first-byte limit
+
+    /// Once a request is sent, the upstream has `firstByteSeconds` to start its answer, else 504. One timer per
+    /// connection rather than one per request: a request only records its deadline, and the timer, when it fires,
+    /// looks at the exchange current then and waits on if that one's deadline is later.
+    private func startFirstByteTimer() {
+        guard let record, record.firstByteDeadline == nil else { return }
+        let deadline = NIODeadline.now() + .milliseconds(forwarder.firstByteMilliseconds)
+        record.firstByteDeadline = deadline
+        if firstByteTimer == nil { scheduleFirstByteCheck(at: deadline) }
+    }
+
+    private func stopFirstByteTimer() {
+        firstByteTimer?.cancel()
+        firstByteTimer = nil
+    }
+
+    private func scheduleFirstByteCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        firstByteTimer = context.eventLoop.scheduleTask(deadline: deadline) { handler.value.checkFirstByte() }
+    }
+
+    private func checkFirstByte() {
+        firstByteTimer = nil
+        guard let record, let deadline = record.firstByteDeadline else { return }
+        guard deadline <= .now() else { return scheduleFirstByteCheck(at: deadline) }
+        let action = machine.firstByteTimedOut(exchange: record.id)
+        if case .answer = action {
+            forwarder.logger.warning(
+                "upstream sent no response in time", metadata: ["route": "\(forwarder.route.upstream)"])
+        }
+        run(action)
     }
 }
 

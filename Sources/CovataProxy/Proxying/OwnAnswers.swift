@@ -1,10 +1,12 @@
+import CurlClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// Every answer the proxy writes itself, in one place: the JSON answers come from `ProxyError.response`; the bare
-/// ones (for requests the parser or the request-line guard refuse, where there is no request to name in JSON) and
-/// the `100 Continue` interim answer are here. Answers written below the HTTP encoder (timeouts, request-line
-/// refusals) are whole responses as bytes, encoded once.
+/// Every answer the proxy writes itself, in one place: the JSON answers to a request (`ProxyError.response`), the
+/// bare refusals (for requests the parser or the request-line guard refuse, where there is no request to name in
+/// JSON), the 408 to a head that never finished, and the `100 Continue` interim answer. Each goes through
+/// `ResponseEncoder`; each JSON answer to a request is counted in `covata_proxy_own_answers_total{error}`.
 enum OwnAnswers {
     /// The bare refusals: no body, and the connection closes (the parser cannot find the next request).
     static func bare(_ status: HTTPResponseStatus) -> ClientResponseHead {
@@ -13,26 +15,157 @@ enum OwnAnswers {
             headers: [("Connection", "close"), ("Content-Length", "0")], framing: .length, completeBody: ByteBuffer())
     }
 
-    /// The same as bytes, for handlers below the encoder.
-    static func bareBytes(_ status: HTTPResponseStatus) -> ByteBuffer {
-        ByteBuffer(
-            string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    /// An answer to no request (a head that never finished arriving), then the connection closes.
+    static func alone(_ error: ProxyError) -> ClientResponseHead {
+        let (status, _, headers, body) = error.response
+        var fields = headers.map { ($0.name, $0.value) }
+        fields += [("Connection", "close"), ("Content-Length", "\(body.count)")]
+        return ClientResponseHead(
+            status: Int(status.code), reason: status.reasonPhrase, headers: fields, framing: .length,
+            completeBody: ByteBuffer(bytes: body))
     }
-
-    static let uriTooLong = bareBytes(.uriTooLong)
-    static let badRequestLine = bareBytes(.badRequest)
-
-    /// The one 408: a head too slow (written below the encoder) or a body stalled (through it) get the same answer.
-    static let requestTimeout: ByteBuffer = {
-        let (status, _, headers, body) = ProxyError.requestTimeout.response
-        var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        text += "Connection: close\r\nContent-Length: \(body.count)\r\n\r\n"
-        var buffer = ByteBuffer(string: text)
-        buffer.writeBytes(body)
-        return buffer
-    }()
 
     /// RFC 9110 §15.2.1: the interim answer to `Expect: 100-continue`.
     static let continueHead = ClientResponseHead(status: 100, reason: "Continue", framing: .none)
+}
+
+/// Everything that stops a request from being forwarded. Turned into an HTTP answer in one place
+/// (`response`, below), never with internal details or secrets.
+enum ProxyError: Error, Sendable {
+    case tokenUnavailable(TokenError)
+    case upstreamUnreachable
+    case upstreamTimedOut
+    /// The upstream answered with a head we must not pass on.
+    case upstreamBadResponse
+    case connectNotSupported
+    case methodNotAllowed(String)
+    /// The route's `allowMethods` does not list the method.
+    case methodNotAllowedHere(allowed: [String])
+    case badRequest(String)
+    case forbiddenHost(allowed: [String])
+    /// The Host header names something other than this listener (DNS rebinding, a stray request).
+    case misdirected(host: String)
+    /// The caller failed one of the route's access checks; `code` says which.
+    case callerRefused(code: String, message: String)
+    case payloadTooLarge
+    /// An `Expect` other than 100-continue.
+    case expectationFailed
+    case notImplemented(String)
+    case requestTimeout
+    case shuttingDown
+    /// More requests in flight than `limits.maxConcurrentRequests`.
+    case overloaded
+
+    /// Maps a failed transfer that produced no response head.
+    init(_ error: CurlError) {
+        switch error.kind {
+        case .timedOut: self = .upstreamTimedOut
+        case .shutDown: self = .shuttingDown
+        case .badResponse: self = .upstreamBadResponse
+        default: self = .upstreamUnreachable
+        }
+    }
+}
+
+extension ProxyError {
+    /// The one place errors become answers: status, headers and a short JSON body `{"error","message"}`; `code` is
+    /// the body's `error`, also logged as the access log's `error`.
+    var response: (status: HTTPResponseStatus, code: String, headers: HTTPHeaders, body: [UInt8]) {
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+        let status: HTTPResponseStatus
+        let code: String
+        let message: String
+        switch self {
+        case .tokenUnavailable(.credentialsRejected(let retryAfter)):
+            status = .serviceUnavailable
+            code = "credentials_rejected"
+            message = "Covata rejected the proxy's configured credentials; an operator must fix them"
+            headers.add(name: "Retry-After", value: "\(retryAfter)")
+        case .tokenUnavailable(.signInRequired(let command)):
+            status = .serviceUnavailable
+            code = "sign_in_required"
+            message = "the proxy holds no valid Covata refresh token; an operator must run: \(command)"
+            headers.add(name: "Retry-After", value: "60")
+        case .tokenUnavailable(.unavailable(let reason, let retryAfter)):
+            status = .serviceUnavailable
+            code = "token_unavailable"
+            message = "no Covata access token is available: \(reason)"
+            headers.add(name: "Retry-After", value: "\(retryAfter)")
+        case .upstreamUnreachable:
+            status = .badGateway
+            code = "upstream_unreachable"
+            message = "the Covata service could not be reached"
+        case .upstreamBadResponse:
+            status = .badGateway
+            code = "upstream_bad_response"
+            message = "the Covata service sent a malformed answer, which was discarded"
+        case .upstreamTimedOut:
+            status = .gatewayTimeout
+            code = "upstream_timeout"
+            message = "the Covata service did not answer in time"
+        case .connectNotSupported:
+            // Clients often show only the status line of a failed CONNECT, so the advice is in the reason too.
+            status = .custom(code: 405, reasonPhrase: "Method Not Allowed - use http:// URLs through this proxy")
+            code = "method_not_allowed"
+            message =
+                "CONNECT (https:// through a proxy) cannot carry the Covata credential; "
+                + "use http:// URLs through this proxy, or the route's base URL"
+        case .badRequest(let why):
+            status = .badRequest
+            code = "bad_request"
+            message = why
+        case .methodNotAllowed(let why):
+            status = .methodNotAllowed
+            code = "method_not_allowed"
+            message = why
+        case .methodNotAllowedHere(let allowed):
+            status = .methodNotAllowed
+            code = "method_not_allowed"
+            message = "this route forwards only \(allowed.joined(separator: ", "))"
+            headers.add(name: "Allow", value: allowed.joined(separator: ", "))
+        case .forbiddenHost(let allowed):
+            status = .forbidden
+            code = "host_not_allowed"
+            message = "this proxy forwards only to its configured Covata hosts: \(allowed.joined(separator: ", "))"
+        case .misdirected(let host):
+            status = .misdirectedRequest
+            code = "misdirected_request"
+            message =
+                "Host \"\(host.prefix(100))\" does not name this proxy; use its own address (127.0.0.1 or localhost)"
+        case .callerRefused(let refusal, let why):
+            status = .forbidden
+            code = refusal
+            message = why
+        case .expectationFailed:
+            status = .expectationFailed
+            code = "expectation_failed"
+            message = "only Expect: 100-continue is supported"
+        case .payloadTooLarge:
+            status = .payloadTooLarge
+            code = "payload_too_large"
+            message = "the request body is larger than this proxy accepts (limits.maxRequestBodyBytes)"
+        case .notImplemented(let what):
+            status = .notImplemented
+            code = "not_implemented"
+            message = "\(what) is not supported"
+        case .requestTimeout:
+            status = .requestTimeout
+            code = "request_timeout"
+            message = "the request did not arrive in time"
+        case .overloaded:
+            status = .serviceUnavailable
+            code = "overloaded"
+            message = "the proxy is handling as many requests as it may (limits.maxConcurrentRequests); retry shortly"
+            headers.add(name: "Retry-After", value: "1")
+        case .shuttingDown:
+            status = .serviceUnavailable
+            code = "shutting_down"
+            message = "the proxy is shutting down"
+            headers.add(name: "Retry-After", value: "1")
+        }
+        let body =
+            (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys]))
+            ?? Data()
+        return (status, code, headers, Array(body))
+    }
 }

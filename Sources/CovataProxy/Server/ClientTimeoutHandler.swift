@@ -3,21 +3,17 @@ import NIOCore
 /// Time limits on what a client sends, in front of the HTTP decoder so it sees raw bytes:
 /// - idle keep-alive connections are closed after `clientIdleSeconds`;
 /// - once a request's first byte arrives, its whole head must follow within `clientHeaderSeconds` (a deadline, not
-///   reset by more bytes, so a slow drip cannot hold the connection), else 408 and close;
-/// - a request body may pause at most `clientBodyIdleSeconds`, else `ForwardingHandler` answers 408.
+///   reset by more bytes, so a slow drip cannot hold the connection), else `ClientTimeout.headTooSlow`;
+/// - a request body may pause at most `clientBodyIdleSeconds`, else `ClientTimeout.bodyStalled`.
+/// The events go inbound to the connection's handler, which writes the one 408 (an answer from its catalog) and
+/// closes: this handler knows time, not answers.
 ///
 /// One timer per connection, never moved per request: it fires at least every `granule` (the shortest limit) and
 /// then works out the deadline from the connection's cycle. No deadline is ever later than the pending firing, so
 /// a request only records times.
-///
-/// Inbound only, though it writes its 408: an outbound handler would be one more hop for every write of every answer.
 final class ClientTimeoutHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    /// Sent inbound when a request body stalled.
-    struct BodyTimedOut: Sendable {}
 
     private let cycle: ConnectionCycle
     private let headerLimit: TimeAmount
@@ -93,18 +89,16 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
         }
         switch cycle.phase {
         case .idle where headRound == cycle.rounds:
-            timer = nil
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(OwnAnswers.requestTimeout)).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            // The handler answers 408 and closes; keep checking in case the connection lingers.
+            schedule(at: now + granule, context: context)
+            context.fireUserInboundEventTriggered(ClientTimeout.headTooSlow)
         case .idle:
             timer = nil
             context.close(promise: nil)
         case .readingBody:
             // The forwarding handler answers 408 and closes; keep checking in case the connection lingers.
             schedule(at: now + granule, context: context)
-            context.fireUserInboundEventTriggered(BodyTimedOut())
+            context.fireUserInboundEventTriggered(ClientTimeout.bodyStalled)
         case .awaitingResponse:
             schedule(at: now + granule, context: context)
         }
@@ -113,3 +107,11 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension ClientTimeoutHandler: Sendable {}
+
+/// A client time limit ran out (see `ClientTimeoutHandler`); sent inbound to the connection's handler.
+enum ClientTimeout: Sendable {
+    /// A request head did not arrive in full within `clientHeaderSeconds` of its first byte.
+    case headTooSlow
+    /// A request body paused longer than `clientBodyIdleSeconds`.
+    case bodyStalled
+}

@@ -1,8 +1,9 @@
 import NIOCore
 
-/// Where one client connection is in its request cycle. `ForwardingHandler` moves it on; `ClientTimeoutHandler` and
-/// `RequestLineGuard` read it when they next need it. Shared by reference, so a request costs no pipeline events
-/// and no timer changes. One per connection, created with its pipeline; event-loop bound.
+/// Where one client connection is in its request cycle, for `ClientTimeoutHandler`, which reads it when its timer
+/// fires. The connection's handler (`ForwardingHandler` from its machine's phase, `AdminHandler` directly) moves it
+/// on. Shared by reference, so a request costs no pipeline events and no timer changes. One per connection, created
+/// with its pipeline; event-loop bound.
 final class ConnectionCycle {
     private(set) var phase = ConnectionPhase.idle
     /// The connection's loop, whose clock the time limits use (nil: the system's monotonic clock).
@@ -11,8 +12,6 @@ final class ConnectionCycle {
     private(set) var since: NIODeadline
     /// How often the connection went back to idle: once per answered request.
     private(set) var rounds = 0
-    /// Run once, the next time the connection goes idle (set only while a refusal waits for earlier answers).
-    var whenIdle: (() -> Void)?
 
     init(eventLoop: (any EventLoop)? = nil) {
         self.eventLoop = eventLoop
@@ -22,12 +21,12 @@ final class ConnectionCycle {
     func enter(_ phase: ConnectionPhase) {
         self.phase = phase
         since = eventLoop?.now ?? .now()
-        guard phase == .idle else { return }
-        rounds += 1
-        if let action = whenIdle {
-            whenIdle = nil
-            action()
-        }
+        if phase == .idle { rounds += 1 }
+    }
+
+    /// Enters `phase` if the connection is not already in it.
+    func follow(_ phase: ConnectionPhase) {
+        if phase != self.phase { enter(phase) }
     }
 }
 

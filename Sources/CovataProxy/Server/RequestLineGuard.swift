@@ -1,17 +1,18 @@
 import NIOCore
+import NIOHTTP1
 
 /// Checks each request line as raw bytes, before the HTTP decoder (which is lenient about them and reports an
 /// over-long line only as a too-large head):
 /// - longer than `maxBytes`: `414 URI Too Long` (RFC 9110 §15.5.15; RFC 9112 §3 asks for at least 8000 octets);
 /// - not `method SP target SP version CRLF` with single spaces, or ended by a bare LF: `400` (RFC 9112 §3, §2.2:
 ///   a recipient SHOULD NOT try to autocorrect an invalid request line).
-/// Either way the connection closes. `RequestFraming` tells it where each request line starts, so requests pipelined
-/// behind each other are each checked, however their bytes are split across reads.
-/// Inbound only, though it writes its refusals (see `ClientTimeoutHandler`).
+/// `RequestFraming` tells it where each request line starts, so requests pipelined behind each other are each
+/// checked, however their bytes are split across reads. The bytes before a refused line go on to the decoder; then a
+/// `RequestLineRefusal` goes inbound as an error, and nothing more. The connection's handler answers it in its turn,
+/// after the requests before it, and closes.
 final class RequestLineGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     static let defaultMaxBytes = 8192
 
@@ -54,28 +55,20 @@ final class RequestLineGuard: ChannelInboundHandler {
     }
 
     private let maxBytes: Int
-    private let cycle: ConnectionCycle
     /// The current request line, when inside one.
     private var line = Line()
     private var framing = RequestFraming()
-    /// Request lines passed on to the decoder; the refusal of a later one waits until all of them are answered.
-    private var requestLines = 0
     private var refused = false
 
-    init(cycle: ConnectionCycle, maxBytes: Int = defaultMaxBytes) {
-        self.cycle = cycle
+    init(maxBytes: Int = defaultMaxBytes) {
         self.maxBytes = maxBytes
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        // A refusal still waiting holds the context; let it go with the connection.
-        cycle.whenIdle = nil
-        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
         let buffer = unwrapInboundIn(data)
+        // Raw bytes: the byte loop below is the hot part of this handler, and a ByteBuffer's view checks bounds on
+        // every subscript.
         let (refusal, goodBytes) = buffer.withUnsafeReadableBytes { check($0) }
         guard let refusal else { return context.fireChannelRead(data) }
         refused = true
@@ -83,12 +76,12 @@ final class RequestLineGuard: ChannelInboundHandler {
         if goodBytes > 0, let good = buffer.getSlice(at: buffer.readerIndex, length: goodBytes) {
             context.fireChannelRead(wrapInboundOut(good))
         }
-        refuseOnceAnswered(refusal, context: context)
+        context.fireErrorCaught(refusal)
     }
 
-    /// Checks the request-line bytes among `bytes`, skipping heads and bodies. Returns the refusal to write (nil if
-    /// none) and how many bytes come before the refused line.
-    private func check(_ bytes: UnsafeRawBufferPointer) -> (refusal: ByteBuffer?, goodBytes: Int) {
+    /// Checks the request-line bytes among `bytes`, skipping heads and bodies. Returns the refusal (nil if none) and
+    /// how many bytes come before the refused line.
+    private func check(_ bytes: UnsafeRawBufferPointer) -> (refusal: RequestLineRefusal?, goodBytes: Int) {
         // Worked on as locals and put back once: a class's stored properties are checked for exclusive access on
         // every mutation, which per byte cost more than the checks themselves.
         var line = Line()
@@ -109,29 +102,26 @@ final class RequestLineGuard: ChannelInboundHandler {
             index += 1
             guard byte == UInt8(ascii: "\n") else {
                 line.add(byte)
-                if line.length > maxBytes { return (OwnAnswers.uriTooLong, lineStart) }
+                if line.length > maxBytes { return (RequestLineRefusal(status: .uriTooLong), lineStart) }
                 continue
             }
             if line.isBlank {
                 line = Line()
                 continue
             }
-            guard line.isWellFormed, !line.isHTTP2Preface else { return (OwnAnswers.badRequestLine, lineStart) }
+            guard line.isWellFormed, !line.isHTTP2Preface else {
+                return (RequestLineRefusal(status: .badRequest), lineStart)
+            }
             line = Line()
-            requestLines += 1
             framing.requestLineEnded()
         }
-    }
-
-    private func refuseOnceAnswered(_ answer: ByteBuffer, context: ChannelHandlerContext) {
-        guard cycle.phase == .idle, cycle.rounds >= requestLines else {
-            cycle.whenIdle = { [weak self] in self?.refuseOnceAnswered(answer, context: context) }
-            return
-        }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
 @available(*, unavailable)
 extension RequestLineGuard: Sendable {}
+
+/// A request line the guard refused: `414 URI Too Long` or `400 Bad Request`, answered by the connection's handler.
+struct RequestLineRefusal: Error, Sendable {
+    let status: HTTPResponseStatus
+}

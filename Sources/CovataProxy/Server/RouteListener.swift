@@ -29,7 +29,7 @@ enum RouteListener {
                     let pipeline = channel.pipeline.syncOperations
                     let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
                     try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
-                    try pipeline.addHandler(RequestLineGuard(cycle: cycle))
+                    try pipeline.addHandler(RequestLineGuard())
                     // NIO's request parser, our response encoder (see `ResponseEncoder`). Pipelined requests are
                     // queued by ForwardingHandler, which never pauses reading for the rest.
                     try pipeline.addHandler(ResponseEncoder())

@@ -1,0 +1,524 @@
+import CurlClient
+import NIOCore
+import NIOHTTP1
+
+/// The requests of one client connection, as a value: events in, actions out (the pattern of SwiftNIO's
+/// `HTTPServerPipelineHandler` and AsyncHTTPClient's `HTTP1ConnectionStateMachine`). `ForwardingHandler` performs the
+/// actions and feeds back what happened; every decision about what happens next — start, queue, answer, drop,
+/// replay, close — is made in the switches of this file, which tests drive without a channel.
+///
+/// One request is in progress at a time. Requests a client pipelines behind it wait in `queue` in order
+/// (RFC 9112 §9.3.2), and so do a protocol refusal and the client's end of input: each is acted on when its turn
+/// comes, so the requests before it are answered first.
+struct ExchangeMachine {
+    /// Which transfer an upstream event comes from. A replay starts a second attempt; events of a transfer the
+    /// machine has moved past (cancelled, replaced) no longer match and are dropped.
+    struct Ticket: Equatable, Sendable {
+        let exchange: Int
+        let attempt: Int
+    }
+
+    enum State {
+        /// Between requests.
+        case idle
+        /// A request is in progress.
+        case busy(Exchange)
+        /// An answer that ends the connection was written, or the client went away: nothing more is started or
+        /// answered, and what the client still sends is dropped.
+        case closed
+    }
+
+    struct Exchange {
+        let id: Int
+        var attempt = 1
+        /// Whether the request has a body (set by its checks): a body's end comes in a later read.
+        var hasBody = false
+        var requestEnded = false
+        /// Body bytes received, against `maxBodyBytes`.
+        var bodyBytes: Int64 = 0
+        var upstream = Upstream.checking
+        /// curl's upload queue is full: reads wait until it drains.
+        var uploadFull = false
+
+        var ticket: Ticket { Ticket(exchange: id, attempt: attempt) }
+    }
+
+    /// Where the request is on its way upstream, and its answer on the way back.
+    enum Upstream {
+        /// Its checks run (the `.check` action); `checked` follows at once.
+        case checking
+        /// Waiting for a token off the event loop; body parts that arrive meanwhile wait here.
+        case awaitingToken(pending: [ByteBuffer])
+        /// The token is at hand, but the read that brought the head is not over: a malformed body in the same
+        /// bytes is refused before anything has gone upstream.
+        case awaitingReadEnd(AccessToken, pending: [ByteBuffer])
+        /// The transfer runs; no answer head yet.
+        case sent
+        /// A 401 head is held until its body shows whether the token was revoked.
+        case holding
+        /// The 401 said `invalid_token`; the token manager is retiring the token (`tokenRetired` follows).
+        case retiring
+        /// The answer's head has been written; its body streams.
+        case streaming
+        /// An answer is being written whole (ours, a held 401, or a small one in one batch): `answerWritten`
+        /// follows at once, and nothing more goes upstream or is relayed.
+        case answering
+    }
+
+    /// What waits behind the request in progress, in the order the client sent it.
+    enum Queued {
+        case part(HTTPServerRequestPart)
+        /// A request the parser or the request-line guard refused: answered when its turn comes, then the end.
+        case refusal(HTTPResponseStatus)
+        /// The client shut down its sending side (half-close): the connection ends after the answers before it.
+        case inputEnded
+    }
+
+    enum Action {
+        case none
+        /// Ask the channel for more bytes.
+        case read
+        /// Run the request's checks, then report `checked(refusal:hasBody:)`.
+        case check(HTTPRequestHead, exchange: Int)
+        /// Get a token (at hand, or off the event loop), then report `tokenArrived(_:exchange:)`.
+        case findToken(exchange: Int)
+        /// Start the transfer: a first attempt sends `pending` and streams the rest; a replay sends the kept body.
+        /// Then report `uploadFilled()` or `uploadDrained(_:)`.
+        case startTransfer(Ticket, AccessToken, pending: [ByteBuffer], requestEnded: Bool)
+        /// A body part of the current request: keep it for a replay, and send it if the transfer runs.
+        case acceptBody(ByteBuffer, send: Bool)
+        /// End the upload and start the first-byte clock.
+        case finishSending
+        /// Our own answer to the current request (its transfer, if any, is cancelled); then `answerWritten`.
+        /// `endsConnection`: the request has not been read to its end, so the connection cannot go on.
+        case answer(ProxyError, endsConnection: Bool)
+        /// The end of a streamed answer; then `answerWritten`.
+        case writeEnd
+        /// The held 401 goes to the client, its token redacted; `retireToken` also retires that token (a revoked
+        /// token with no replay left). Then `answerWritten`.
+        case relayHeld(retireToken: Bool)
+        /// Ask the token manager to retire the rejected token, then report `tokenRetired(exchange:replaced:)`.
+        case retireToken(exchange: Int)
+        /// A bare refusal, then the connection closes. `endsExchange`: the current request ends unanswered by the
+        /// upstream (its transfer is cancelled).
+        case refuse(HTTPResponseStatus, endsExchange: Bool)
+        /// The slow-head 408: an answer to no request, then the connection closes.
+        case answerAlone(ProxyError)
+        /// Close now, cutting an answer short: HTTP/1.1's only way to say a body broke. The current exchange ends.
+        case cutShort
+        /// The client went away: cancel the transfer, and the exchange ends.
+        case abandon
+        /// Close once everything written is out.
+        case closeWhenWritten
+        /// Start the queued requests, from a fresh event-loop turn (not from inside the answer that just ended):
+        /// call `nextQueued()` until it returns nil, then `queueDrained()`.
+        case drainQueue
+    }
+
+    /// What to do with a piece of an upstream answer.
+    enum Relay {
+        case relay
+        case hold
+        /// Stale (the machine moved past its transfer) or refused meanwhile: consume and drop it.
+        case drop
+    }
+
+    /// How a transfer ended, as the handler saw it.
+    enum UpstreamEnd {
+        case complete
+        /// A held 401 said `invalid_token`; `bodyKept`: the request's whole body is kept, so it can be sent again.
+        case rejectedToken(bodyKept: Bool)
+        case failed(CurlError)
+    }
+
+    private(set) var state = State.idle
+    private var queue = CircularBuffer<Queued>()
+    /// Inside a read's parts (or a drain of the queue): a transfer with a body waits for its end (see
+    /// `awaitingReadEnd`).
+    private var reading = false
+    /// A read was asked for while reads were held.
+    private var wantsRead = false
+    private var lastID = 0
+    private let maxBodyBytes: Int64
+
+    init(maxBodyBytes: Int64) {
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    // MARK: - The client's side
+
+    mutating func read() -> Action {
+        guard readsHeld else { return .read }
+        wantsRead = true
+        return .none
+    }
+
+    /// A part of a request, from a read: it waits in line if anything does.
+    mutating func requestPart(_ part: HTTPServerRequestPart) -> Action {
+        reading = true
+        guard queue.isEmpty else {
+            queue.append(.part(part))
+            return .none
+        }
+        return handle(part)
+    }
+
+    private mutating func handle(_ part: HTTPServerRequestPart) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .idle:
+            guard case .head(let head) = part else { return .none }
+            lastID += 1
+            state = .busy(Exchange(id: lastID))
+            return .check(head, exchange: lastID)
+        case .busy(var exchange):
+            switch part {
+            case .head:
+                queue.append(.part(part))
+                return .none
+            case .body(let buffer):
+                exchange.bodyBytes += Int64(buffer.readableBytes)
+                guard exchange.bodyBytes <= maxBodyBytes else {
+                    state = .busy(exchange)
+                    return refuseCurrent(.payloadTooLarge)
+                }
+                var send = false
+                switch exchange.upstream {
+                case .awaitingToken(let pending):
+                    exchange.upstream = .awaitingToken(pending: pending + [buffer])
+                case .awaitingReadEnd(let token, let pending):
+                    exchange.upstream = .awaitingReadEnd(token, pending: pending + [buffer])
+                case .sent, .holding, .streaming:
+                    send = true
+                case .checking, .retiring, .answering:
+                    // No body reaches these: checks and answers are synchronous, and only an ended request is
+                    // replayed.
+                    break
+                }
+                state = .busy(exchange)
+                return .acceptBody(buffer, send: send)
+            case .end:
+                exchange.requestEnded = true
+                state = .busy(exchange)
+                switch exchange.upstream {
+                case .sent, .holding, .streaming: return .finishSending
+                case .checking, .awaitingToken, .awaitingReadEnd, .retiring, .answering: return .none
+                }
+            }
+        }
+    }
+
+    /// The read is over: a transfer that waited for it starts.
+    mutating func readComplete() -> Action {
+        reading = false
+        guard case .busy(var exchange) = state, case .awaitingReadEnd(let token, let pending) = exchange.upstream
+        else { return .none }
+        return start(&exchange, token: token, pending: pending)
+    }
+
+    /// The request's checks ran: refused with `refusal`, or on to the token.
+    mutating func checked(refusal: ProxyError?, hasBody: Bool) -> Action {
+        guard case .busy(var exchange) = state, case .checking = exchange.upstream else { return .none }
+        exchange.hasBody = hasBody
+        if let refusal {
+            state = .busy(exchange)
+            return refuseCurrent(refusal)
+        }
+        exchange.upstream = .awaitingToken(pending: [])
+        state = .busy(exchange)
+        return .findToken(exchange: exchange.id)
+    }
+
+    mutating func tokenArrived(_ result: Result<AccessToken, TokenError>, exchange id: Int) -> Action {
+        guard case .busy(var exchange) = state, exchange.id == id, case .awaitingToken(let pending) = exchange.upstream
+        else { return .none }
+        switch result {
+        case .failure(let error):
+            return refuseCurrent(.tokenUnavailable(error))
+        case .success(let token):
+            if reading, exchange.hasBody, exchange.attempt == 1 {
+                exchange.upstream = .awaitingReadEnd(token, pending: pending)
+                state = .busy(exchange)
+                return .none
+            }
+            return start(&exchange, token: token, pending: pending)
+        }
+    }
+
+    private mutating func start(_ exchange: inout Exchange, token: AccessToken, pending: [ByteBuffer]) -> Action {
+        exchange.upstream = .sent
+        exchange.uploadFull = false
+        state = .busy(exchange)
+        return .startTransfer(exchange.ticket, token, pending: pending, requestEnded: exchange.requestEnded)
+    }
+
+    /// curl's upload queue is full.
+    mutating func uploadFilled() {
+        guard case .busy(var exchange) = state else { return }
+        exchange.uploadFull = true
+        state = .busy(exchange)
+    }
+
+    /// curl's upload queue has room again (or never filled).
+    mutating func uploadDrained(_ ticket: Ticket) -> Action {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .none }
+        exchange.uploadFull = false
+        state = .busy(exchange)
+        return resumeReadsIfWanted()
+    }
+
+    /// NIO's parser or the request-line guard refused what the client sent next.
+    mutating func protocolRefusal(_ status: HTTPResponseStatus) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .idle where queue.isEmpty:
+            state = .closed
+            return .refuse(status, endsExchange: false)
+        case .idle:
+            queue.append(.refusal(status))
+            return .none
+        case .busy(let exchange):
+            // Bytes after a complete request belong to a later one, which takes its turn.
+            guard queue.isEmpty, !exchange.requestEnded else {
+                queue.append(.refusal(status))
+                return .none
+            }
+            // The current request's own bytes are broken (its body's framing).
+            state = .closed
+            queue.removeAll()
+            if case .streaming = exchange.upstream { return .cutShort }
+            return .refuse(status, endsExchange: true)
+        }
+    }
+
+    /// The client shut down its sending side.
+    mutating func inputEnded() -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .idle where queue.isEmpty:
+            state = .closed
+            return .closeWhenWritten
+        case .idle, .busy:
+            queue.append(.inputEnded)
+            return .none
+        }
+    }
+
+    /// A request body paused longer than the client body limit.
+    mutating func bodyStalled() -> Action {
+        guard case .busy(let exchange) = state, !exchange.requestEnded else { return .none }
+        return refuseCurrent(.requestTimeout)
+    }
+
+    /// A request head did not arrive in time (the client timeout handler saw its first bytes).
+    mutating func headTimedOut() -> Action {
+        guard case .idle = state, queue.isEmpty else { return .none }
+        state = .closed
+        return .answerAlone(.requestTimeout)
+    }
+
+    mutating func connectionClosed() -> Action {
+        queue.removeAll()
+        guard case .busy = state else {
+            state = .closed
+            return .none
+        }
+        state = .closed
+        return .abandon
+    }
+
+    // MARK: - The upstream's side
+
+    mutating func upstreamHead(_ ticket: Ticket, unauthorized: Bool) -> Relay {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
+            return .drop
+        }
+        // A 401 may be a revoked token, decided by its body, and may echo the token: it is held.
+        exchange.upstream = unauthorized ? .holding : .streaming
+        state = .busy(exchange)
+        return unauthorized ? .hold : .relay
+    }
+
+    mutating func upstreamBody(_ ticket: Ticket) -> Relay {
+        guard case .busy(let exchange) = state, exchange.ticket == ticket else { return .drop }
+        switch exchange.upstream {
+        case .holding: return .hold
+        case .streaming: return .relay
+        case .checking, .awaitingToken, .awaitingReadEnd, .sent, .retiring, .answering: return .drop
+        }
+    }
+
+    /// A held 401 grew too big to be Covata's token error: it is written as it is and streams on.
+    mutating func heldReleased() {
+        guard case .busy(var exchange) = state, case .holding = exchange.upstream else { return }
+        exchange.upstream = .streaming
+        state = .busy(exchange)
+    }
+
+    /// A whole small answer (head, body, success) in one batch: true if it is to be written as one, after which
+    /// `answerWritten` follows.
+    mutating func upstreamWhole(_ ticket: Ticket) -> Bool {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
+            return false
+        }
+        exchange.upstream = .answering
+        state = .busy(exchange)
+        return true
+    }
+
+    mutating func upstreamEnded(_ ticket: Ticket, _ end: UpstreamEnd) -> Action {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .none }
+        switch (end, exchange.upstream) {
+        case (.failed, .streaming):
+            state = .closed
+            queue.removeAll()
+            return .cutShort
+        case (.failed(let error), _):
+            return refuseCurrent(ProxyError(error))
+        case (.complete, .streaming):
+            return .writeEnd
+        case (.complete, .holding):
+            return relayHeld(&exchange, retireToken: false)
+        case (.rejectedToken(let bodyKept), .holding):
+            // Sent once more only if the whole request can be sent again, and only once.
+            guard bodyKept, exchange.requestEnded, exchange.attempt == 1 else {
+                return relayHeld(&exchange, retireToken: true)
+            }
+            exchange.upstream = .retiring
+            state = .busy(exchange)
+            return .retireToken(exchange: exchange.id)
+        case (.complete, _), (.rejectedToken, _):
+            // Ended without a head: nothing the client could be given.
+            return refuseCurrent(.upstreamBadResponse)
+        }
+    }
+
+    /// The token manager retired the rejected token; `replaced`: a different token is now current (a token renewed
+    /// moments ago is kept, see `minRenewalIntervalSeconds`, and the 401 is relayed instead).
+    mutating func tokenRetired(exchange id: Int, replaced: Bool) -> Action {
+        guard case .busy(var exchange) = state, exchange.id == id, case .retiring = exchange.upstream else {
+            return .none
+        }
+        guard replaced else { return relayHeld(&exchange, retireToken: false) }
+        exchange.attempt += 1
+        exchange.upstream = .awaitingToken(pending: [])
+        state = .busy(exchange)
+        return .findToken(exchange: id)
+    }
+
+    /// The upstream sent no head within the first-byte limit.
+    mutating func firstByteTimedOut(exchange id: Int) -> Action {
+        guard case .busy(let exchange) = state, exchange.id == id, case .sent = exchange.upstream else { return .none }
+        return refuseCurrent(.upstreamTimedOut)
+    }
+
+    // MARK: - Ending an exchange
+
+    /// The current request's answer has been written in full; `closes`: it told the client the connection ends.
+    mutating func answerWritten(closes: Bool) -> Action {
+        guard case .busy(let exchange) = state else { return .none }
+        // An answer before the request's end ends the connection: the rest of it cannot be told from a next request.
+        guard !closes, exchange.requestEnded else {
+            state = .closed
+            queue.removeAll()
+            return .closeWhenWritten
+        }
+        state = .idle
+        guard queue.isEmpty else { return .drainQueue }
+        return resumeReadsIfWanted()
+    }
+
+    /// The next thing in line, or nil when the queue is empty or its head waits for the request in progress.
+    mutating func nextQueued() -> Action? {
+        guard let first = queue.first else { return nil }
+        switch (first, state) {
+        case (_, .closed):
+            queue.removeAll()
+            return nil
+        case (.part(.head), .busy), (.inputEnded, .busy):
+            return nil
+        case (.part(let part), _):
+            queue.removeFirst()
+            reading = true
+            return handle(part)
+        case (.refusal(let status), .idle):
+            queue.removeAll()
+            return protocolRefusal(status)
+        case (.refusal(let status), .busy(let exchange)):
+            // The request just started from the queue is the one refused; a request read to its end goes first.
+            guard !exchange.requestEnded else { return nil }
+            queue.removeAll()
+            return protocolRefusal(status)
+        case (.inputEnded, .idle):
+            queue.removeAll()
+            state = .closed
+            return .closeWhenWritten
+        }
+    }
+
+    /// A drain of the queue is over: as at the end of a read.
+    mutating func queueDrained() -> Action {
+        let action = readComplete()
+        guard case .none = action else { return action }
+        return resumeReadsIfWanted()
+    }
+
+    // MARK: - Derived
+
+    /// Reads wait while a request is being started (token, replay) or curl's upload queue is full, and while
+    /// pipelined requests wait, so a pipelining client can make us hold at most one read's worth.
+    var readsHeld: Bool {
+        guard queue.isEmpty else { return true }
+        switch state {
+        case .idle, .closed:
+            return false
+        case .busy(let exchange):
+            switch exchange.upstream {
+            case .checking, .awaitingToken, .awaitingReadEnd, .retiring: return true
+            case .sent, .holding, .streaming, .answering: return exchange.uploadFull
+            }
+        }
+    }
+
+    /// Which client time limit applies (see `ClientTimeoutHandler`).
+    var clientPhase: ConnectionPhase {
+        switch state {
+        case .idle: .idle
+        case .busy(let exchange): exchange.hasBody && !exchange.requestEnded ? .readingBody : .awaitingResponse
+        case .closed: .awaitingResponse
+        }
+    }
+
+    private mutating func resumeReadsIfWanted() -> Action {
+        guard wantsRead, !readsHeld else { return .none }
+        wantsRead = false
+        return .read
+    }
+
+    /// Our own answer to the current request, unless its answer has started: then only closing is left.
+    private mutating func refuseCurrent(_ error: ProxyError) -> Action {
+        guard case .busy(var exchange) = state else { return .none }
+        switch exchange.upstream {
+        case .streaming:
+            state = .closed
+            queue.removeAll()
+            return .cutShort
+        case .answering:
+            return .none
+        case .checking, .awaitingToken, .awaitingReadEnd, .sent, .holding, .retiring:
+            // The transfer is cancelled with the answer.
+            exchange.upstream = .answering
+            state = .busy(exchange)
+            return .answer(error, endsConnection: !exchange.requestEnded)
+        }
+    }
+
+    private mutating func relayHeld(_ exchange: inout Exchange, retireToken: Bool) -> Action {
+        exchange.upstream = .answering
+        state = .busy(exchange)
+        return .relayHeld(retireToken: retireToken)
+    }
+}

@@ -1,0 +1,371 @@
+import CurlClient
+import NIOCore
+import NIOHTTP1
+import ProxySupport
+
+/// The data work behind the machine's actions: a request's checks, its token and transfer, and its answer, relayed
+/// from the upstream or our own.
+extension ForwardingHandler {
+    /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes).
+    static let heldBodyLimit = 64 * 1024
+
+    // MARK: - Starting a request
+
+    func check(_ head: HTTPRequestHead, exchange id: Int) {
+        let admitted = forwarder.budget.beginRequest()
+        let framing = Self.bodyFraming(head, maxBytes: forwarder.limits.maxRequestBodyBytes)
+        let body = (try? framing.get()) ?? .none
+        let record = ExchangeRecord(id: id, head: head, body: body)
+        self.record = record
+        let refusal: ProxyError?
+        if admitted {
+            refusal = screen(head, framing: framing, record: record)
+        } else {
+            forwarder.metrics.overloaded()
+            refusal = .overloaded
+        }
+        if refusal == nil, head.version == .http1_1, !body.isEmpty,
+            head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
+        {
+            context?.writeAndFlush(wrapOutboundOut(.head(OwnAnswers.continueHead)), promise: nil)
+        }
+        run(machine.checked(refusal: refusal, hasBody: !body.isEmpty))
+    }
+
+    /// The checks a request passes before it may go upstream; the first that fails answers.
+    private func screen(
+        _ head: HTTPRequestHead, framing: Result<CurlRequestBody, ProxyError>, record: ExchangeRecord
+    ) -> ProxyError? {
+        // Never a tunnel: this is not a forward proxy. The answer closes the connection (NIO's parser reads
+        // nothing after a CONNECT head).
+        if head.method == .CONNECT { return .connectNotSupported }
+        // TRACE would echo the request back, and with it the injected credential (RFC 9110 §9.3.8).
+        if head.method == .TRACE { return .methodNotAllowed("TRACE is not forwarded") }
+        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request (also not two in one field, comma-separated).
+        if head.version == .http1_1, !Self.hasOneValidHost(head.headers) {
+            return .badRequest("an HTTP/1.1 request needs exactly one valid Host header")
+        }
+        switch RequestTarget.resolve(head.uri, route: forwarder.route) {
+        case .failure(let error): return error
+        case .success(let pathAndQuery): record.pathAndQuery = pathAndQuery
+        }
+        if let refusal = RequestScreen.check(head, pathAndQuery: record.pathAndQuery, route: forwarder.route) {
+            return refusal
+        }
+        if case .failure(let error) = framing { return error }
+        return nil
+    }
+
+    /// A token without blocking the event loop: the common case (a valid token, no refresh due) at once, else from
+    /// the token manager.
+    func findToken(exchange id: Int) {
+        if let token = forwarder.tokens.cachedToken() {
+            run(machine.tokenArrived(.success(token), exchange: id))
+            return
+        }
+        guard let context else { return }
+        let tokens = forwarder.tokens
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let result = await tokens.tokenResult()
+            eventLoop.execute {
+                let handler = handler.value
+                handler.run(handler.machine.tokenArrived(result, exchange: id))
+            }
+        }
+    }
+
+    func startTransfer(
+        _ ticket: ExchangeMachine.Ticket, token: AccessToken, pending: [ByteBuffer], requestEnded: Bool
+    ) {
+        guard let record, let context else { return }
+        // A replay sends the kept body in one piece; a first attempt streams what the client sends.
+        let body: CurlRequestBody =
+            ticket.attempt > 1 && !record.body.isEmpty ? .bytes(record.keptBody) : record.body
+        let request = CurlRequest(
+            method: record.head.method.rawValue,
+            url: forwarder.upstreamURL(for: record.pathAndQuery),
+            headers: HeaderPolicy.upstreamRequestHeaders(
+                record.head.headers, bearer: token.value.value,
+                callerProof: forwarder.route.access.requiredHeader?.name),
+            body: body,
+            connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
+        record.token = token
+        record.attempt = ticket.attempt
+        record.upstreamSentAt = .now()
+        let relay = ResponseRelay(handler: self, ticket: ticket, eventLoop: context.eventLoop)
+        let transfer = forwarder.worker.start(request, delegate: relay)
+        record.transfer = transfer
+        var accepting = true
+        for part in pending { accepting = transfer.send(part) && accepting }
+        if requestEnded { run(.finishSending) }
+        if accepting { run(machine.uploadDrained(ticket)) } else { machine.uploadFilled() }
+    }
+
+    private static func hasOneValidHost(_ headers: HTTPHeaders) -> Bool {
+        var found: String?
+        for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
+            guard found == nil else { return false }
+            found = value
+        }
+        guard let host = found, !host.isEmpty else { return false }
+        return !host.utf8.contains { byte in
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: ","): true
+            default: false
+            }
+        }
+    }
+
+    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
+    static func bodyFraming(_ head: HTTPRequestHead, maxBytes: Int64) -> Result<CurlRequestBody, ProxyError> {
+        let encodings = head.headers[canonicalForm: "transfer-encoding"]
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+        if !encodings.isEmpty, head.version != .http1_1 {
+            return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+        }
+        if !encodings.isEmpty {
+            guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
+                return .failure(.notImplemented("Transfer-Encoding other than chunked"))
+            }
+            return .success(.stream(length: nil))
+        }
+        let lengths = head.headers[canonicalForm: "content-length"]
+        guard let first = lengths.first else { return .success(.none) }
+        guard Set(lengths).count == 1, let length = Int64(first), length >= 0 else {
+            return .failure(.badRequest("invalid Content-Length"))
+        }
+        guard length <= maxBytes else { return .failure(.payloadTooLarge) }
+        return .success(length == 0 ? .bytes([]) : .stream(length: length))
+    }
+
+    // MARK: - The upstream's answer
+
+    /// One batch of a transfer's events: everything is written, then flushed once (one write to the socket for a
+    /// small answer).
+    func upstream(_ events: [CurlTransferEvent], ticket: ExchangeMachine.Ticket, transfer: CurlTransfer) {
+        if !upstreamWhole(events, ticket: ticket) {
+            for event in events {
+                switch event {
+                case .head(let head): upstreamHead(head, ticket: ticket)
+                case .body(let body): upstreamBody(body, ticket: ticket, transfer: transfer)
+                case .canAcceptMoreBody: run(machine.uploadDrained(ticket))
+                case .completed(let result): upstreamEnded(result, ticket: ticket)
+                }
+            }
+        }
+        context?.flush()
+    }
+
+    /// The usual small answer, whole in one batch (head, at most one body part, success): written as one part
+    /// and one buffer. False, having done nothing, for anything else.
+    private func upstreamWhole(_ events: [CurlTransferEvent], ticket: ExchangeMachine.Ticket) -> Bool {
+        guard events.count <= 3, case .head(let head)? = events.first, case .completed(.success)? = events.last,
+            head.status != 401, let record, let context
+        else { return false }
+        var body = ByteBuffer()
+        if events.count == 3 {
+            guard case .body(let only) = events[1] else { return false }
+            body = only
+        }
+        guard machine.upstreamWhole(ticket) else { return false }
+        // No didConsume: the transfer has ended, so curl waits for nothing these bytes could release.
+        record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
+        record.bytesOut += Int64(body.readableBytes)
+        var answer = clientAnswer(head, record: record)
+        answer.completeBody = body
+        answered(done: context.write(wrapOutboundOut(.head(answer))))
+        return true
+    }
+
+    private func upstreamHead(_ head: CurlResponseHead, ticket: ExchangeMachine.Ticket) {
+        switch machine.upstreamHead(ticket, unauthorized: head.status == 401) {
+        case .drop:
+            return
+        case .hold:
+            record?.upstreamHeadArrived(metrics: forwarder.routeMetrics)
+            record?.held = (head, ByteBuffer())
+        case .relay:
+            guard let record, let context else { return }
+            record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
+            context.write(wrapOutboundOut(.head(clientAnswer(head, record: record))), promise: nil)
+        }
+    }
+
+    private func upstreamBody(_ body: ByteBuffer, ticket: ExchangeMachine.Ticket, transfer: CurlTransfer) {
+        let count = body.readableBytes
+        switch machine.upstreamBody(ticket) {
+        case .relay:
+            guard let record, let context else { return transfer.didConsume(count) }
+            record.bytesOut += Int64(count)
+            // Curl may receive more only once these bytes have left for the client.
+            context.write(wrapOutboundOut(.body(body))).whenComplete { _ in transfer.didConsume(count) }
+        case .hold:
+            transfer.didConsume(count)
+            guard let record, var held = record.held else { return }
+            held.body.writeImmutableBuffer(body)
+            record.held = held
+            // Too big to be Covata's token error: stop holding and stream it as it is.
+            guard held.body.readableBytes > Self.heldBodyLimit, let context else { return }
+            machine.heldReleased()
+            record.held = nil
+            context.write(wrapOutboundOut(.head(clientAnswer(held.head, record: record))), promise: nil)
+            record.bytesOut += Int64(held.body.readableBytes)
+            context.write(wrapOutboundOut(.body(held.body)), promise: nil)
+        case .drop:
+            transfer.didConsume(count)
+        }
+    }
+
+    private func upstreamEnded(_ result: Result<Void, CurlError>, ticket: ExchangeMachine.Ticket) {
+        var end = ExchangeMachine.UpstreamEnd.complete
+        switch result {
+        case .failure(let error):
+            end = .failed(error)
+        case .success:
+            if let record, let held = record.held, record.token != nil,
+                TokenRejection.isInvalidToken(head: held.head, body: held.body)
+            {
+                end = .rejectedToken(bodyKept: record.bodyKept)
+            }
+        }
+        let action = machine.upstreamEnded(ticket, end)
+        if case .failure(let error) = result {
+            switch action {
+            case .cutShort:
+                // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
+                forwarder.logger.warning("upstream failed mid-response", metadata: ["curl_code": "\(error.code)"])
+            case .answer:
+                forwarder.logger.warning(
+                    "upstream request failed", metadata: ["curl_code": "\(error.code)", "reason": "\(error.message)"])
+            default:
+                break
+            }
+        }
+        run(action)
+    }
+
+    /// The upstream rejected the token: retire it, then the machine replays the request if that gave a different
+    /// token, or relays the 401.
+    func retireToken(exchange id: Int) {
+        guard let record, let rejected = record.token, let context else { return }
+        record.transfer = nil
+        record.firstByteDeadline = nil
+        let tokens = forwarder.tokens
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let replaced = await tokens.invalidate(rejected)
+            eventLoop.execute {
+                let handler = handler.value
+                let action = handler.machine.tokenRetired(exchange: id, replaced: replaced)
+                if case .findToken = action {
+                    handler.forwarder.metrics.replayed()
+                    handler.forwarder.logger.info(
+                        "upstream rejected the token; replaying once", metadata: ["jti": "\(rejected.jti ?? "-")"])
+                }
+                handler.run(action)
+                handler.context?.flush()
+            }
+        }
+    }
+
+    // MARK: - Answers
+
+    /// The client's head for an upstream answer, its fields through the header policy.
+    private func clientAnswer(_ head: CurlResponseHead, record: ExchangeRecord) -> ClientResponseHead {
+        record.status = head.status
+        return clientHead(
+            status: head.status, reason: head.reason, upstreamFields: clientFields(head, record: record),
+            record: record)
+    }
+
+    /// An upstream answer's fields through the header policy, with URLs that point back at Covata pointed at the
+    /// proxy: on a base-URL route only (origin-form requests); in forward-proxy mode the client already sends those
+    /// hosts through the proxy.
+    private func clientFields(_ head: CurlResponseHead, record: ExchangeRecord) -> HeaderFields {
+        var fields = HeaderPolicy.clientResponseFields(head)
+        guard forwarder.route.rewriteRedirects, record.head.uri.utf8.first == UInt8(ascii: "/"),
+            RedirectRewriter.mentionsURLs(fields), let rewriter = forwarder.redirects.current
+        else { return fields }
+        // The Host the client used, when this route accepts it: the address it knows the proxy by.
+        let host = record.head.headers.first(name: "host").flatMap {
+            RequestScreen.hostNamesListener($0, route: forwarder.route) ? $0 : nil
+        }
+        var unixRoutes: [String] = []
+        rewriter.rewrite(&fields, own: forwarder.index, clientHost: host, unixRoutes: &unixRoutes)
+        for route in unixRoutes where forwarder.redirects.firstWarning(for: route) {
+            forwarder.logger.notice(
+                "answer points at a route on a unix socket; URL left unchanged", metadata: ["route": "\(route)"])
+        }
+        return fields
+    }
+
+    /// Any answer's head: the body framed for this client, and Connection where the client needs to be told.
+    private func clientHead(
+        status: Int, reason: String, upstreamFields: HeaderFields = HeaderFields(),
+        headers: [(name: String, value: String)] = [], record: ExchangeRecord
+    ) -> ClientResponseHead {
+        let hasLength =
+            upstreamFields.contains("content-length")
+            || headers.contains { $0.name.equalsIgnoringASCIICase("content-length") }
+        let framing = ResponseBodyFraming.forAnswer(
+            status: status, method: record.head.method, version: record.head.version, hasContentLength: hasLength)
+        var headers = headers
+        // RFC 9112 §6.3 rule 8: a body that ends with the connection ends the connection.
+        if framing == .untilClose { record.keepAlive = false }
+        if !record.keepAlive {
+            // RFC 9112 §9.6: nothing pipelined behind an answer that closes the connection is started.
+            headers.append(("Connection", "close"))
+        } else if record.head.version == .http1_0 {
+            // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only if the answer says so.
+            headers.append(("Connection", "keep-alive"))
+        }
+        return ClientResponseHead(
+            status: status, reason: reason, upstreamFields: upstreamFields, headers: headers, framing: framing)
+    }
+
+    /// A held 401, whole, with the token it rejected taken out of its fields and body: Covata's error answers
+    /// echo it ("Invalid access token: eyJ…"), and the client must never see the credential.
+    func relayHeld(retireToken: Bool) {
+        guard let record, let (head, body) = record.held, let context else { return }
+        record.held = nil
+        if retireToken, let rejected = record.token {
+            // No replay left: the token is still retired (if current), so the client's next request gets a fresh one.
+            let tokens = forwarder.tokens
+            Task { await tokens.invalidate(rejected) }
+        }
+        let token = record.token?.value.value ?? ""
+        var fields = clientFields(head, record: record)
+        fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
+        fields.rewriteValues { _, value in TokenRejection.redacting(token, in: value) }
+        let cleanBody =
+            TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body
+        var answer = clientHead(
+            status: head.status, reason: head.reason, upstreamFields: fields,
+            headers: [("Content-Length", "\(cleanBody.readableBytes)")], record: record)
+        record.status = head.status
+        answer.completeBody = cleanBody
+        if answer.framing != .none { record.bytesOut += Int64(cleanBody.readableBytes) }
+        answered(done: context.write(wrapOutboundOut(.head(answer))))
+    }
+
+    /// Our own answer, from the catalog (`OwnAnswers`); the transfer, if any, is cancelled.
+    func answer(_ error: ProxyError, endsConnection: Bool) {
+        guard let record, let context else { return }
+        record.transfer?.cancel()
+        record.held = nil
+        let (status, code, headers, body) = error.response
+        record.errorCode = code
+        if endsConnection { record.keepAlive = false }
+        var fields = headers.map { ($0.name, $0.value) }
+        fields.append(("Content-Length", "\(body.count)"))
+        var head = clientHead(status: Int(status.code), reason: status.reasonPhrase, headers: fields, record: record)
+        // A HEAD answer (framing `.none`) announces the length but carries no body; the encoder leaves it out.
+        head.completeBody = ByteBuffer(bytes: body)
+        if head.framing != .none { record.bytesOut += Int64(body.count) }
+        record.status = Int(status.code)
+        answered(done: context.writeAndFlush(wrapOutboundOut(.head(head))))
+    }
+}
