@@ -111,4 +111,26 @@ import Testing
             #expect(harness.mock.state.apiRequests == first.components(separatedBy: "GET ").count - 1)
         }
     }
+
+    /// A request the parser refuses takes its turn: the requests pipelined before it are answered first, then the
+    /// refusal, then the connection closes (RFC 9112 §9.3.2). Before the exchange machine the refusal was written at
+    /// once and the request in progress was never answered.
+    @Test(arguments: [
+        ("Bad Header\r\n", "400"),
+        ("X-Big: \(String(repeating: "a", count: 70_000))\r\n", "431"),
+    ])
+    func aRefusedRequestIsAnsweredAfterThoseBeforeIt(field: String, status: String) async throws {
+        try await ProxyHarness.with { harness in
+            try await RawConnection.with(port: harness.port()) { connection in
+                try await connection.write(
+                    "GET /api/v1/slow?delayMs=200 HTTP/1.1\r\n\(Self.host)\r\n"
+                        + "GET /api/v1/second HTTP/1.1\r\n\(Self.host)\(field)\r\n")
+                try await connection.read { _ in false }
+                #expect(connection.closedByPeer)
+                let statuses = connection.text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+                #expect(statuses == ["200", Substring(status)], "\(connection.text.prefix(300))")
+            }
+            #expect(harness.mock.state.apiRequests == 1)
+        }
+    }
 }
