@@ -10,35 +10,44 @@ enum RouteListener {
     static func bind(
         _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig
     ) async throws -> any Channel {
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = forwarder.limits.maxHeaderBytes
-        decoderLimits.maxHeaderListSize = forwarder.limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = forwarder.limits.maxHeaderCount
-        let limits = decoderLimits
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // A client's FIN ends its requests, not our answers (see ForwardingHandler+HalfClose).
+            // A client's FIN ends its requests, not our answers (the machine's `inputEnded`).
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             // Reads grow up to 256 KiB while a client streams a body (NIO's default stops at 64 KiB); small
             // requests keep small buffers.
             .childChannelOption(.recvAllocator, value: Self.readSizes)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
-                    try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
-                    try pipeline.addHandler(RequestLineGuard())
-                    // NIO's request parser, our response encoder (see `ResponseEncoder`). Pipelined requests are
-                    // queued by ForwardingHandler, which never pauses reading for the rest.
-                    try pipeline.addHandler(ResponseEncoder())
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
-                    try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
+                    try configure(channel, forwarder: forwarder, timeouts: timeouts)
                 }
             }
         // A unix socket's mode says who on this machine may connect, and so act as the Covata user (default: the
         // owner only); it is set before the socket can be reached.
         return try await bootstrap.bind(to: address, socketMode: forwarder.route.access.socketMode)
+    }
+
+    /// A client connection's pipeline, in order: time limits and request-line checks on raw bytes, our encoder,
+    /// NIO's parser, the forwarding handler. Pipelined requests are queued by the forwarding handler's machine,
+    /// which never pauses reading for the rest.
+    static func configure(_ channel: any Channel, forwarder: Forwarder, timeouts: TimeoutsConfig) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
+        try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
+        try pipeline.addHandler(RequestLineGuard())
+        try pipeline.addHandler(ResponseEncoder())
+        let limits = decoderLimits(forwarder.limits)
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
+        try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
+    }
+
+    private static func decoderLimits(_ limits: LimitsConfig) -> NIOHTTPDecoderLimitConfiguration {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+        return decoderLimits
     }
 }
