@@ -16,6 +16,7 @@ extension Collection<UInt8> {
         return true
     }
 
+    /// Raw bytes: the parsers hand in what NIO lent them, without a copy.
     @inlinable
     static func foldedEqual(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == lowercase.count else { return false }

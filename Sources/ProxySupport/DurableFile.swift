@@ -20,6 +20,7 @@ package enum DurableFile {
         let limit = min(bytes.count, stoppingAfter ?? bytes.count)
         var written = 0
         while written < limit {
+            // write(2) takes a pointer and a length.
             let result = bytes.withUnsafeBytes { raw in write(descriptor, raw.baseAddress! + written, limit - written) }
             if result < 0, errno == EINTR { continue }
             guard result > 0 else {

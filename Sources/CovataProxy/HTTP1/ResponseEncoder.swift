@@ -1,5 +1,6 @@
 import CurlClient
 import NIOCore
+import NIOHTTP1
 
 /// Writes a route's answers as HTTP/1.1 bytes (RFC 9112 §4 status line, §5 fields, §7.1 chunked coding).
 ///
@@ -101,3 +102,64 @@ final class ResponseEncoder: ChannelOutboundHandler {
 
 @available(*, unavailable)
 extension ResponseEncoder: Sendable {}
+
+/// A status line and header fields, and how the body after them is framed for this client.
+struct ClientResponseHead {
+    /// Three digits: the curl head parser and our own answers guarantee it.
+    var status: Int
+    var reason: String
+    /// The upstream's fields that pass the header policy, as the bytes it sent; written first.
+    var upstreamFields: HeaderFields
+    /// Fields of our own, written after those: all of them in our own answers, `Connection` where the client must
+    /// be told. With Content-Length somewhere if the body has a known length; the encoder adds the chunked
+    /// Transfer-Encoding itself when `framing` asks for it.
+    var headers: [(name: String, value: String)]
+    var framing: ResponseBodyFraming
+    /// The whole body, when the answer is complete with this head: the encoder writes head, body and the body's
+    /// end as one buffer (one write for a small answer, not three), and no `.body` or `.end` parts follow.
+    var completeBody: ByteBuffer?
+
+    init(
+        status: Int, reason: String, upstreamFields: HeaderFields = HeaderFields(),
+        headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming, completeBody: ByteBuffer? = nil
+    ) {
+        self.status = status
+        self.reason = reason
+        self.upstreamFields = upstreamFields
+        self.headers = headers
+        self.framing = framing
+        self.completeBody = completeBody
+    }
+}
+
+/// An answer on its way to a route's client; `ResponseEncoder` writes it as HTTP/1.1 bytes.
+enum ClientResponsePart {
+    /// Indirect, so the part fits a pipeline message's inline storage: otherwise every body part and end marker
+    /// would be boxed on the heap as it passes between handlers.
+    indirect case head(ClientResponseHead)
+    case body(ByteBuffer)
+    case end
+}
+
+/// How the body of an answer is delimited for the client (RFC 9112 §6.3). curl has removed the upstream's own
+/// framing by the time the body reaches us, so each answer is framed again for the client that asked.
+enum ResponseBodyFraming: Equatable {
+    /// No body, whatever the fields say: a HEAD answer, 1xx, 204 or 304 (rule 1).
+    case none
+    /// Content-Length is among the fields and the body is written as it is (rule 6).
+    case length
+    /// Chunked coding, added by the encoder: an HTTP/1.1 client and a body of unknown length (rule 4).
+    case chunked
+    /// The body ends when the connection closes: an HTTP/1.0 client, which cannot read chunked coding (RFC 9112
+    /// §6.1 forbids sending it Transfer-Encoding), and a body of unknown length (rule 8).
+    case untilClose
+
+    /// The framing for an answer with `status` to a request with `method` and `version`.
+    static func forAnswer(
+        status: Int, method: HTTPMethod, version: HTTPVersion, hasContentLength: Bool
+    ) -> ResponseBodyFraming {
+        if method == .HEAD || status < 200 || status == 204 || status == 304 { return .none }
+        if hasContentLength { return .length }
+        return version.major == 1 && version.minor == 0 ? .untilClose : .chunked
+    }
+}

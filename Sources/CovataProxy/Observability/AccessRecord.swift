@@ -41,16 +41,20 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
 
     /// `,"route":"…",…` after the line's fixed members; optional fields only when present.
     func appendJSONMembers(to out: inout [UInt8]) {
-        func string(_ key: StaticString, _ value: String) {
+        // A StaticString's bytes, appended as they are: no String made per key and line.
+        func key(_ key: StaticString) {
             out.append(contentsOf: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        }
+        func string(_ name: StaticString, _ value: String) {
+            key(name)
             LogLine.appendJSONString(value, to: &out)
         }
-        func number(_ key: StaticString, _ value: Int64) {
-            out.append(contentsOf: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        func number(_ name: StaticString, _ value: Int64) {
+            key(name)
             LogLine.appendInteger(value, to: &out)
         }
-        func milliseconds(_ key: StaticString, _ value: Double) {
-            out.append(contentsOf: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        func milliseconds(_ name: StaticString, _ value: Double) {
+            key(name)
             LogLine.appendMilliseconds(value, to: &out)
         }
         string(#","route":"#, route)

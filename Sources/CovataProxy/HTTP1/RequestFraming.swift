@@ -39,6 +39,7 @@ struct RequestFraming {
 
     /// Consumes what `bytes[index...]` holds of anything but a request line; returns where it stopped (at the start
     /// of the next request line, or the end of the bytes).
+    /// Raw bytes, as the request-line guard borrows them from NIO (see there).
     mutating func skip(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         var index = start
         while index < bytes.count {
