@@ -122,9 +122,9 @@ import Testing
     @Test func tokenAndRequestsGoThroughTheConfiguredEgressProxy() async throws {
         // covata-mock plays the corporate proxy: it accepts absolute-form targets and echoes them.
         try await ProxyHarness.with(configure: { config in
-            let proxyAddress = config.oauth.tokenURL.replacingOccurrences(of: "/api/oauth/token", with: "")
+            let proxyAddress = config.oauth.tokenURL.text.replacingOccurrences(of: "/api/oauth/token", with: "")
             config.egressProxy = proxyAddress
-            config.oauth.tokenURL = "http://covata.invalid/api/oauth/token"
+            config.oauth.tokenURL = try! EndpointURL(parsing: "http://covata.invalid/api/oauth/token")
             config.routes[0].upstream = UpstreamURL(scheme: "http", host: "covata.invalid", port: 8443, basePath: "")
         }) { harness in
             let response = try await RawHTTPClient.get(port: harness.port(), "/api/v1/users/me")

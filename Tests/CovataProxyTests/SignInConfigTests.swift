@@ -32,7 +32,7 @@ import Testing
             Issue.record("expected the code grant")
             return
         }
-        #expect(settings.authorizeURL == "https://access-service.example.com/api/oauth/authorize")
+        #expect(settings.authorizeURL.text == "https://access-service.example.com/api/oauth/authorize")
         #expect(settings.redirectURI.text == RedirectURI.defaultValue)
         #expect(settings.pkce)
         #expect(config.oauth.stateFile?.key == nil)

@@ -5,7 +5,7 @@ import Foundation
 
 /// How to obtain tokens from Covata's token endpoint.
 public struct OAuthConfig: Sendable, Equatable {
-    public var tokenURL: String
+    public var tokenURL: EndpointURL
     public var clientID: String
     public var clientSecret: Secret
     /// Which grant signs in: the password grant, or a refresh token from `covata-proxy login`.
@@ -47,7 +47,7 @@ public enum OAuthSignIn: Sendable, Equatable {
 /// What `covata-proxy login` needs for the authorization-code flow.
 public struct AuthorizationCodeConfig: Sendable, Equatable {
     /// Covata's `/api/oauth/authorize`, next to the token endpoint unless configured.
-    public var authorizeURL: String
+    public var authorizeURL: EndpointURL
     /// Registered with the client application; a loopback `http://` address makes `login` listen for it.
     public var redirectURI: RedirectURI
     /// Send an RFC 7636 S256 code challenge (servers that do not know PKCE ignore it).

@@ -10,8 +10,8 @@ extension ProxyConfig {
             "allowPlainHTTP",
         ])
         let allowPlainHTTP = try reader.bool("allowPlainHTTP", default: false)
-        let tokenURL = try reader.requiredString("tokenURL")
-        _ = try UpstreamURL.parse(tokenURL, keyPath: reader.keyPath("tokenURL"), allowPlainHTTP: allowPlainHTTP)
+        let tokenURL = try EndpointURL.parse(
+            reader.requiredString("tokenURL"), keyPath: reader.keyPath("tokenURL"), allowPlainHTTP: allowPlainHTTP)
         let retryInitial = try reader.seconds("retryInitialSeconds", default: 1, range: 0.01...3600)
         let retryMax = try reader.seconds("retryMaxSeconds", default: 60, range: 0.01...86400)
         guard retryMax >= retryInitial else {
@@ -41,7 +41,7 @@ extension ProxyConfig {
     }
 
     private static func parseSignIn(
-        _ reader: ConfigReader, tokenURL: String, allowPlainHTTP: Bool
+        _ reader: ConfigReader, tokenURL: EndpointURL, allowPlainHTTP: Bool
     ) throws(ConfigError) -> OAuthSignIn {
         let codeOnlyKeys = ["authorizeURL", "redirectURI", "pkce"]
         switch try reader.string("grant") ?? "password" {
@@ -56,13 +56,12 @@ extension ProxyConfig {
                 throw ConfigError(
                     reader.keyPath(key), "not used with \"grant\": \"authorization_code\"; remove it from proxy.json")
             }
-            let authorizeURL = try reader.string("authorizeURL") ?? defaultAuthorizeURL(tokenURL)
-            guard let authorizeURL else {
+            guard let authorizeText = try reader.string("authorizeURL") ?? defaultAuthorizeURL(tokenURL.text) else {
                 throw ConfigError(
                     reader.keyPath("authorizeURL"), "required when tokenURL does not end in /token")
             }
-            _ = try UpstreamURL.parse(
-                authorizeURL, keyPath: reader.keyPath("authorizeURL"), allowPlainHTTP: allowPlainHTTP)
+            let authorizeURL = try EndpointURL.parse(
+                authorizeText, keyPath: reader.keyPath("authorizeURL"), allowPlainHTTP: allowPlainHTTP)
             let redirectURI = try reader.string("redirectURI") ?? RedirectURI.defaultValue
             guard let redirectURI = RedirectURI(redirectURI) else {
                 throw ConfigError(

@@ -132,6 +132,26 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
     public var description: String { origin + basePath }
 }
 
+/// A URL of the OAuth service (the token endpoint, the authorize page), parsed once by `UpstreamURL`'s rules and
+/// kept as written: curl is given it, and the token state file records it.
+public struct EndpointURL: Sendable, Equatable, CustomStringConvertible {
+    public let text: String
+
+    static func parse(_ text: String, keyPath: String, allowPlainHTTP: Bool) throws(ConfigError) -> EndpointURL {
+        _ = try UpstreamURL.parse(text, keyPath: keyPath, allowPlainHTTP: allowPlainHTTP)
+        return EndpointURL(text: text)
+    }
+
+    /// For code that builds a config itself (tests, tools): the same rules, plain http allowed.
+    public init(parsing text: String) throws(ConfigError) {
+        self = try Self.parse(text, keyPath: "url", allowPlainHTTP: true)
+    }
+
+    private init(text: String) { self.text = text }
+
+    public var description: String { text }
+}
+
 /// Host-name facts the config checks need.
 enum HostName {
     /// True for `localhost`, 127.0.0.0/8 and ::1 (checked on every request's Host, so without copies).

@@ -28,7 +28,7 @@ public struct AuthorizationRequest: Sendable {
             codeVerifier = nil
         }
         let query = parameters.map { "\($0.0)=\(TokenEndpointRequest.formEncode($0.1))" }.joined(separator: "&")
-        url = settings.authorizeURL + (settings.authorizeURL.contains("?") ? "&" : "?") + query
+        url = settings.authorizeURL.text + (settings.authorizeURL.text.contains("?") ? "&" : "?") + query
     }
 
     /// The grant that exchanges `code` for tokens.

@@ -24,7 +24,7 @@ struct TokenEndpointRequest {
         let form = fields.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
         // Covata documents Basic as base64 of the raw "clientID:clientSecret".
         let credentials = Data("\(config.clientID):\(config.clientSecret.value)".utf8).base64EncodedString()
-        self.url = config.tokenURL
+        self.url = config.tokenURL.text
         self.headers = [
             ("Authorization", "Basic \(credentials)"),
             ("Content-Type", "application/x-www-form-urlencoded"),

@@ -72,7 +72,7 @@ extension TokenManager {
     func persist(_ token: AccessToken, refreshToken: Secret?) {
         guard let stateFile else { return }
         let state = TokenState(
-            tokenURL: config.tokenURL, clientID: config.clientID, username: config.signIn.username,
+            tokenURL: config.tokenURL.text, clientID: config.clientID, username: config.signIn.username,
             refreshToken: refreshToken, accessToken: token.value,
             accessTokenExpiresAt: wallClock() + (token.expiresAt - clock.now), accessTokenLifetime: token.lifetime,
             jti: token.jti, scope: token.scope)

@@ -18,7 +18,7 @@ struct TokenState: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Why this state does not belong to `config`, or nil when it does.
     func mismatch(with config: OAuthConfig) -> String? {
-        if tokenURL != config.tokenURL { return "it was written for another token endpoint" }
+        if tokenURL != config.tokenURL.text { return "it was written for another token endpoint" }
         if clientID != config.clientID { return "it was written for another client ID" }
         if case .password(let configured, _) = config.signIn, let username, username != configured {
             return "it was written for another user"

@@ -8,7 +8,7 @@ enum TestConfigs {
         -> OAuthConfig
     {
         OAuthConfig(
-            tokenURL: tokenURL, clientID: "exampleClientApplication",
+            tokenURL: try! EndpointURL(parsing: tokenURL), clientID: "exampleClientApplication",
             clientSecret: Secret("exampleClientApplicationSecret"),
             signIn: .password(username: "svc-legacy@example.com", password: Secret(password)), scope: nil,
             stateFile: nil, refreshAheadSeconds: 60, defaultLifetimeSeconds: 300,
