@@ -43,7 +43,8 @@ import Testing
             switch event {
             case .read: return note(machine.read())
             case .readComplete: return note(machine.readComplete())
-            case .get: return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a"))))
+            case .get:
+                return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a"))))
             case .post:
                 return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/b"))))
             case .body: return note(machine.requestPart(.body(ByteBuffer(string: "four"))))
@@ -57,7 +58,8 @@ import Testing
                 machine.uploadFilled()
                 return "none"
             case .uploadDrained: return note(machine.uploadDrained(ticket))
-            case .head(let status, let attempt): return "\(machine.upstreamHead(at(attempt), unauthorized: status == 401))"
+            case .head(let status, let attempt):
+                return "\(machine.upstreamHead(at(attempt), unauthorized: status == 401))"
             case .upstreamBody(let attempt): return "\(machine.upstreamBody(at(attempt)))"
             case .whole: return "\(machine.upstreamWhole(ticket))"
             case .ended(let end): return note(machine.upstreamEnded(ticket, end))
@@ -96,7 +98,8 @@ import Testing
                 return "start(attempt \(ticket.attempt), ended \(requestEnded))"
             case .acceptBody(_, let send): return "accept(send \(send))"
             case .finishSending: return "finishSending"
-            case .answer(let error, let endsConnection): return "answer(\(error.response.status.code), ends \(endsConnection))"
+            case .answer(let error, let endsConnection):
+                return "answer(\(error.response.status.code), ends \(endsConnection))"
             case .writeEnd: return "writeEnd"
             case .relayHeld(let retire): return "relayHeld(retire \(retire))"
             case .retireToken: return "retireToken"
@@ -126,96 +129,141 @@ import Testing
     ]
 
     static let rows: [Row] = [
-        Row("a GET with a token at hand starts at once; its whole answer ends it", getStarted + [
-            (.whole, "true"), (.written(closes: false), "none"),
-        ]),
-        Row("a body in the head's read waits for the read's end, then goes with the transfer", [
-            (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
-            (.end, "none"), (.readComplete, "start(attempt 1, ended true)"),
-        ]),
-        Row("a malformed body in the head's read never reaches the upstream", [
-            (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
-            (.refusal(.badRequest), "refuse(400, ends true)"), (.readComplete, "none"), (.end, "none"),
-        ]),
-        Row("a body over the limit: 413, and the connection ends", [
-            (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, ended false)"), (.body, "accept(send true)"),
-            (.body, "accept(send true)"), (.body, "answer(413, ends true)"), (.written(closes: true), "closeWhenWritten"),
-            (.body, "none"),
-        ]),
-        Row("a refused request is answered from the catalog", [
-            (.get, "check"), (.checked(.payloadTooLarge), "answer(413, ends true)"),
-            (.written(closes: true), "closeWhenWritten"), (.end, "none"),
-        ]),
-        Row("no token: 503, and the read that waited resumes", [
-            (.get, "check"), (.checked(nil), "findToken"), (.read, "none"), (.end, "none"),
-            (.tokenFailed, "answer(503, ends false)"), (.written(closes: false), "read"),
-        ]),
-        Row("a pipelined request waits for the answer before it, then starts", getStarted + [
-            (.get, "none"), (.end, "none"), (.read, "none"), (.whole, "true"),
-            (.written(closes: false), "drainQueue"), (.drain, "check, none, none"),
-        ]),
-        Row("a refusal behind a pipelined request waits its turn", getStarted + [
-            (.refusal(.badRequest), "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
-            (.drain, "refuse(400, ends false), none"), (.get, "none"),
-        ]),
-        Row("a refusal while the answer streams can only cut it short", [
-            (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
-            (.refusal(.badRequest), "cutShort"), (.upstreamBody(), "drop"),
-        ]),
-        Row("a revoked token: the 401 is held, the token retired, the request replayed once", getStarted + [
-            (.head(status: 401), "hold"), (.upstreamBody(), "hold"),
-            (.ended(.rejectedToken(bodyKept: true)), "retireToken"), (.retired(replaced: true), "findToken"),
-            (.token, "start(attempt 2, ended true)"), (.head(status: 200, attempt: 1), "drop"),
-            (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "relayHeld(retire true)"),
-        ]),
-        Row("a token renewed moments ago is kept and the 401 relayed", getStarted + [
-            (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
-            (.retired(replaced: false), "relayHeld(retire false)"), (.written(closes: false), "none"),
-        ]),
-        Row("a body not kept whole cannot be replayed", [
-            (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, ended false)"), (.end, "finishSending"),
-            (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
-        ]),
-        Row("a 401 that is not invalid_token is relayed as it is", getStarted + [
-            (.head(status: 401), "hold"), (.ended(.complete), "relayHeld(retire false)"),
-        ]),
-        Row("curl fails before the head: 502; after it: the answer is cut short", getStarted + [
-            (.ended(.failed(CurlError(kind: .couldNotConnect, code: 7, message: "refused"))), "answer(502, ends false)"),
-            (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
-            (.ended(.failed(CurlError(kind: .connectionBroken, code: 56, message: "reset"))), "cutShort"), (.get, "none"),
-        ]),
-        Row("the first-byte limit answers 504 only while no head has come", getStarted + [
-            (.firstByteLate, "answer(504, ends false)"), (.head(status: 200), "drop"),
-            (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-            (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
-            (.firstByteLate, "none"), (.ended(.complete), "writeEnd"),
-        ]),
-        Row("a half-close waits for the answer in progress, then closes", getStarted + [
-            (.inputEnded, "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
-            (.drain, "closeWhenWritten, none"),
-        ]),
+        Row(
+            "a GET with a token at hand starts at once; its whole answer ends it",
+            getStarted + [
+                (.whole, "true"), (.written(closes: false), "none"),
+            ]),
+        Row(
+            "a body in the head's read waits for the read's end, then goes with the transfer",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
+                (.end, "none"), (.readComplete, "start(attempt 1, ended true)"),
+            ]),
+        Row(
+            "a malformed body in the head's read never reaches the upstream",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
+                (.refusal(.badRequest), "refuse(400, ends true)"), (.readComplete, "none"), (.end, "none"),
+            ]),
+        Row(
+            "a body over the limit: 413, and the connection ends",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.body, "accept(send true)"),
+                (.body, "accept(send true)"), (.body, "answer(413, ends true)"),
+                (.written(closes: true), "closeWhenWritten"),
+                (.body, "none"),
+            ]),
+        Row(
+            "a refused request is answered from the catalog",
+            [
+                (.get, "check"), (.checked(.payloadTooLarge), "answer(413, ends true)"),
+                (.written(closes: true), "closeWhenWritten"), (.end, "none"),
+            ]),
+        Row(
+            "no token: 503, and the read that waited resumes",
+            [
+                (.get, "check"), (.checked(nil), "findToken"), (.read, "none"), (.end, "none"),
+                (.tokenFailed, "answer(503, ends false)"), (.written(closes: false), "read"),
+            ]),
+        Row(
+            "a pipelined request waits for the answer before it, then starts",
+            getStarted + [
+                (.get, "none"), (.end, "none"), (.read, "none"), (.whole, "true"),
+                (.written(closes: false), "drainQueue"), (.drain, "check, none, none"),
+            ]),
+        Row(
+            "a refusal behind a pipelined request waits its turn",
+            getStarted + [
+                (.refusal(.badRequest), "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
+                (.drain, "refuse(400, ends false), none"), (.get, "none"),
+            ]),
+        Row(
+            "a refusal while the answer streams can only cut it short",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
+                (.refusal(.badRequest), "cutShort"), (.upstreamBody(), "drop"),
+            ]),
+        Row(
+            "a revoked token: the 401 is held, the token retired, the request replayed once",
+            getStarted + [
+                (.head(status: 401), "hold"), (.upstreamBody(), "hold"),
+                (.ended(.rejectedToken(bodyKept: true)), "retireToken"), (.retired(replaced: true), "findToken"),
+                (.token, "start(attempt 2, ended true)"), (.head(status: 200, attempt: 1), "drop"),
+                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "relayHeld(retire true)"),
+            ]),
+        Row(
+            "a token renewed moments ago is kept and the 401 relayed",
+            getStarted + [
+                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
+                (.retired(replaced: false), "relayHeld(retire false)"), (.written(closes: false), "none"),
+            ]),
+        Row(
+            "a body not kept whole cannot be replayed",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.end, "finishSending"),
+                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
+            ]),
+        Row(
+            "a 401 that is not invalid_token is relayed as it is",
+            getStarted + [
+                (.head(status: 401), "hold"), (.ended(.complete), "relayHeld(retire false)"),
+            ]),
+        Row(
+            "curl fails before the head: 502; after it: the answer is cut short",
+            getStarted + [
+                (
+                    .ended(.failed(CurlError(kind: .couldNotConnect, code: 7, message: "refused"))),
+                    "answer(502, ends false)"
+                ),
+                (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
+                (.ended(.failed(CurlError(kind: .connectionBroken, code: 56, message: "reset"))), "cutShort"),
+                (.get, "none"),
+            ]),
+        Row(
+            "the first-byte limit answers 504 only while no head has come",
+            getStarted + [
+                (.firstByteLate, "answer(504, ends false)"), (.head(status: 200), "drop"),
+                (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
+                (.firstByteLate, "none"), (.ended(.complete), "writeEnd"),
+            ]),
+        Row(
+            "a half-close waits for the answer in progress, then closes",
+            getStarted + [
+                (.inputEnded, "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
+                (.drain, "closeWhenWritten, none"),
+            ]),
         Row("a half-close on an idle connection closes it once written", [(.inputEnded, "closeWhenWritten")]),
-        Row("a slow head gets the 408 on an idle connection only", [
-            (.headTooSlow, "answerAlone(408)"), (.get, "none"),
-        ]),
-        Row("a stalled body gets the 408, and the connection ends", [
-            (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, ended false)"), (.bodyStalled, "answer(408, ends true)"),
-            (.written(closes: true), "closeWhenWritten"),
-        ]),
-        Row("reads wait while curl's upload queue is full", [
-            (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-            (.token, "start(attempt 1, ended false)"), (.uploadFilled, "none"), (.read, "none"),
-            (.uploadDrained, "read"), (.read, "read"),
-        ]),
-        Row("a client that goes away abandons its exchange; late events are dropped", getStarted + [
-            (.connectionClosed, "abandon"), (.head(status: 200), "drop"), (.ended(.complete), "none"),
-            (.get, "none"),
-        ]),
+        Row(
+            "a slow head gets the 408 on an idle connection only",
+            [
+                (.headTooSlow, "answerAlone(408)"), (.get, "none"),
+            ]),
+        Row(
+            "a stalled body gets the 408, and the connection ends",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.bodyStalled, "answer(408, ends true)"),
+                (.written(closes: true), "closeWhenWritten"),
+            ]),
+        Row(
+            "reads wait while curl's upload queue is full",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.uploadFilled, "none"), (.read, "none"),
+                (.uploadDrained, "read"), (.read, "read"),
+            ]),
+        Row(
+            "a client that goes away abandons its exchange; late events are dropped",
+            getStarted + [
+                (.connectionClosed, "abandon"), (.head(status: 200), "drop"), (.ended(.complete), "none"),
+                (.get, "none"),
+            ]),
     ]
 
     @Test(arguments: rows)
@@ -259,7 +307,8 @@ import Testing
 
         mutating func performOne(_ action: String) {
             let machine = driver.machine
-            if case .closed = machine.state {} else {
+            if case .closed = machine.state {
+            } else {
                 #expect(!closed, "the connection came back after it was closed: \(log.suffix(8))")
             }
             if action == "read" { #expect(!machine.readsHeld, "a read while reads are held: \(log.suffix(8))") }
@@ -273,7 +322,8 @@ import Testing
                 transferRunning = true
                 now.append(.uploadDrained)
             }
-            if action.hasPrefix("answer(") || action.hasPrefix("relayHeld") || action == "writeEnd" || action == "true" {
+            if action.hasPrefix("answer(") || action.hasPrefix("relayHeld") || action == "writeEnd" || action == "true"
+            {
                 #expect(!answered.contains(driver.exchange), "exchange \(driver.exchange) answered twice")
                 #expect(driver.exchange > lastAnswered, "answers out of order")
                 answered.insert(driver.exchange)
@@ -292,7 +342,9 @@ import Testing
             }
             if action == "check" { now.append(.checked(random.next() % 6 == 0 ? .badRequest("x") : nil)) }
             if action == "findToken" {
-                if random.next() % 3 == 0 { later.append(random.next() % 5 == 0 ? .tokenFailed : .token) } else {
+                if random.next() % 3 == 0 {
+                    later.append(random.next() % 5 == 0 ? .tokenFailed : .token)
+                } else {
                     now.append(.token)
                 }
             }

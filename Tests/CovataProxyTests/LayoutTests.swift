@@ -12,7 +12,8 @@ import Testing
     static let layers = ["Observability", "Config", "HTTP1", "Token", "Login", "Forwarding", "Admin", "Runtime"]
 
     static func swiftFiles(under folder: URL) throws -> [URL] {
-        let paths = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+        let paths =
+            FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL } ?? []
         return paths.filter { $0.pathExtension == "swift" }.sorted { $0.path < $1.path }
     }
@@ -38,7 +39,8 @@ import Testing
                 let code = Self.code(try String(contentsOf: file, encoding: .utf8))
                 files.append((layer, "\(folder)/\(file.lastPathComponent)", code))
                 let declaration = try Regex(
-                    #"(?m)^(?:public |private |fileprivate |final |indirect )*(?:struct|class|enum|actor|protocol) (\w+)"#)
+                    #"(?m)^(?:public |private |fileprivate |final |indirect )*(?:struct|class|enum|actor|protocol) (\w+)"#
+                )
                 for match in code.matches(of: declaration) {
                     if let name = match.output[1].substring { declaredIn[String(name)] = layer }
                 }

@@ -18,7 +18,9 @@ import Testing
     static let cases: [Case] = [
         Case(
             name: "three GETs in one write",
-            pieces: ["GET /api/v1/a HTTP/1.1\r\n\(host)\r\nGET /api/v1/b HTTP/1.1\r\n\(host)\r\nGET /api/v1/c HTTP/1.1\r\n\(host)\r\n"],
+            pieces: [
+                "GET /api/v1/a HTTP/1.1\r\n\(host)\r\nGET /api/v1/b HTTP/1.1\r\n\(host)\r\nGET /api/v1/c HTTP/1.1\r\n\(host)\r\n"
+            ],
             targets: ["/api/v1/a", "/api/v1/b", "/api/v1/c"]),
         Case(
             name: "fifty GETs in one write",
@@ -26,11 +28,16 @@ import Testing
             targets: (1...50).map { "/api/v1/n\($0)" }),
         Case(
             name: "a POST with a body, then a GET",
-            pieces: ["POST /api/v1/p HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhelloGET /api/v1/g HTTP/1.1\r\n\(host)\r\n"],
+            pieces: [
+                "POST /api/v1/p HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhelloGET /api/v1/g HTTP/1.1\r\n\(host)\r\n"
+            ],
             targets: ["/api/v1/p", "/api/v1/g"]),
         Case(
             name: "the second head split across writes while the first is answered slowly",
-            pieces: ["GET /api/v1/slow?delayMs=300 HTTP/1.1\r\n\(host)\r\nGET /api/v1/next HTTP/1.1\r\nHo", "st: localhost\r\n\r\n"],
+            pieces: [
+                "GET /api/v1/slow?delayMs=300 HTTP/1.1\r\n\(host)\r\nGET /api/v1/next HTTP/1.1\r\nHo",
+                "st: localhost\r\n\r\n",
+            ],
             targets: ["/api/v1/slow?delayMs=300", "/api/v1/next"]),
         Case(
             name: "a chunked POST, then a GET",

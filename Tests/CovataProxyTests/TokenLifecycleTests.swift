@@ -11,7 +11,8 @@ import Testing
         if !password {
             config.signIn = .authorizationCode(
                 AuthorizationCodeConfig(
-                    authorizeURL: try! EndpointURL(parsing: "https://x.example/a"), redirectURI: RedirectURI("https://x.example/cb")!, pkce: true))
+                    authorizeURL: try! EndpointURL(parsing: "https://x.example/a"),
+                    redirectURI: RedirectURI("https://x.example/cb")!, pkce: true))
         }
         return Machine.Settings(config, loginCommand: "covata-proxy login")
     }

@@ -46,7 +46,8 @@ import Testing
 
     static let codeGrant = OAuthSignIn.authorizationCode(
         AuthorizationCodeConfig(
-            authorizeURL: try! EndpointURL(parsing: "http://127.0.0.1:9/authorize"), redirectURI: RedirectURI("https://x.example/cb")!, pkce: true)
+            authorizeURL: try! EndpointURL(parsing: "http://127.0.0.1:9/authorize"),
+            redirectURI: RedirectURI("https://x.example/cb")!, pkce: true)
     )
 
     @Test func restartWithinTheTokenLifetimeMakesNoTokenRequest() async throws {

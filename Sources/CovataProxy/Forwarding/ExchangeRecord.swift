@@ -100,7 +100,8 @@ final class ExchangeRecord {
             route: forwarder.name, client: client, method: method, path: Self.pathWithoutQueryValues(head.uri),
             status: status, error: errorCode, bytesIn: bytesIn, bytesOut: bytesOut,
             durationMilliseconds: Self.milliseconds(NIODeadline.now() - startedAt),
-            upstreamMilliseconds: upstreamHeadAt.flatMap { head in upstreamSentAt.map { Self.milliseconds(head - $0) } },
+            upstreamMilliseconds: upstreamHeadAt.flatMap { head in upstreamSentAt.map { Self.milliseconds(head - $0) }
+            },
             replayed: attempt > 1, jti: token?.jti)
         forwarder.logger.info("request", metadata: ["request": .stringConvertible(record)])
     }
