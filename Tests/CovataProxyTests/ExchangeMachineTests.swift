@@ -329,7 +329,7 @@ import Testing
                 answered.insert(driver.exchange)
                 lastAnswered = driver.exchange
                 transferRunning = false
-                now.append(.written(closes: random.next() % 8 == 0))
+                now.append(.written(closes: random.next(8) == 0))
             }
             if ["cutShort", "abandon", "retireToken"].contains(action) || action.hasPrefix("refuse(") {
                 transferRunning = false
@@ -340,15 +340,15 @@ import Testing
                 if case .closed = driver.machine.state {} else { Issue.record("\(action) but not closed") }
                 closed = true
             }
-            if action == "check" { now.append(.checked(random.next() % 6 == 0 ? .badRequest("x") : nil)) }
+            if action == "check" { now.append(.checked(random.next(6) == 0 ? .badRequest("x") : nil)) }
             if action == "findToken" {
-                if random.next() % 3 == 0 {
-                    later.append(random.next() % 5 == 0 ? .tokenFailed : .token)
+                if random.next(3) == 0 {
+                    later.append(random.next(5) == 0 ? .tokenFailed : .token)
                 } else {
                     now.append(.token)
                 }
             }
-            if action == "retireToken" { later.append(.retired(replaced: random.next() % 2 == 0)) }
+            if action == "retireToken" { later.append(.retired(replaced: random.next(2) == 0)) }
             if action == "drainQueue" { later.append(.drain) }
         }
 
@@ -376,44 +376,31 @@ import Testing
 
         /// One thing that happens next: a client read (a few parts), something deferred, or a curl event.
         mutating func next() {
-            switch random.next() % 10 {
+            switch random.next(10) {
             case 0, 1, 2:
                 inRead = true
-                let parts: [Event] = random.next() % 2 == 0 ? [.get, .end] : [.post, .body, .body, .end]
-                for part in parts.prefix(Int(random.next() % 4) + 1) { step(part) }
-                if random.next() % 12 == 0 { step(.refusal(.badRequest)) }
+                let parts: [Event] = random.next(2) == 0 ? [.get, .end] : [.post, .body, .body, .end]
+                for part in parts.prefix(random.next(4) + 1) { step(part) }
+                if random.next(12) == 0 { step(.refusal(.badRequest)) }
                 inRead = false
                 step(.readComplete)
             case 3, 4:
-                if !later.isEmpty { step(later.remove(at: Int(random.next() % UInt64(later.count)))) }
+                if !later.isEmpty { step(later.remove(at: random.next(later.count))) }
             case 5:
-                step([.head(status: 200), .head(status: 401), .whole][Int(random.next() % 3)])
+                step([.head(status: 200), .head(status: 401), .whole][random.next(3)])
             case 6:
-                step(random.next() % 2 == 0 ? .upstreamBody() : .head(status: 200, attempt: 1))
+                step(random.next(2) == 0 ? .upstreamBody() : .head(status: 200, attempt: 1))
             case 7:
                 let ends: [Machine.UpstreamEnd] = [
                     .complete, .rejectedToken(bodyKept: true), .rejectedToken(bodyKept: false),
                     .failed(CurlError(kind: .connectionBroken, code: 56, message: "reset")),
                 ]
-                step(.ended(ends[Int(random.next() % 4)]))
+                step(.ended(ends[random.next(4)]))
             case 8:
-                step([.read, .uploadFilled, .uploadDrained, .firstByteLate][Int(random.next() % 4)])
+                step([.read, .uploadFilled, .uploadDrained, .firstByteLate][random.next(4)])
             default:
-                step([.bodyStalled, .headTooSlow, .inputEnded, .connectionClosed, .read][Int(random.next() % 5)])
+                step([.bodyStalled, .headTooSlow, .inputEnded, .connectionClosed, .read][random.next(5)])
             }
-        }
-    }
-
-    /// A small seeded generator: the same seed, the same sequence, on every machine.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 

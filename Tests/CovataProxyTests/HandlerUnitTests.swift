@@ -58,13 +58,19 @@ import Testing
         }
     }
 
-    @Test func aSlowHeadIsReportedToTheHandlerAfterTheHeaderLimit() throws {
+    /// A connected channel with the timeout handler, the cycle it reads, and what it reports.
+    static func timedConnection() throws -> (EmbeddedChannel, ConnectionCycle, TimeoutEvents) {
         let channel = EmbeddedChannel()
         let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
         let events = TimeoutEvents()
         try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
         try channel.pipeline.syncOperations.addHandler(events)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return (channel, cycle, events)
+    }
+
+    @Test func aSlowHeadIsReportedToTheHandlerAfterTheHeaderLimit() throws {
+        let (channel, _, events) = try Self.timedConnection()
         try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nX-Drip: 1"))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
         #expect(events.seen.isEmpty)
@@ -75,12 +81,7 @@ import Testing
     }
 
     @Test func aStalledBodyIsReported() throws {
-        let channel = EmbeddedChannel()
-        let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
-        let events = TimeoutEvents()
-        try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
-        try channel.pipeline.syncOperations.addHandler(events)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let (channel, cycle, events) = try Self.timedConnection()
         cycle.enter(.readingBody)
         try channel.writeInbound(ByteBuffer(string: "part of a body"))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(800))
@@ -94,12 +95,7 @@ import Testing
     /// A head dripped a byte at a time is timed from its first byte: a deadline reset by each byte would let a slow
     /// drip hold the connection for ever.
     @Test func aDrippedHeadIsTimedFromItsFirstByte() throws {
-        let channel = EmbeddedChannel()
-        let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
-        let events = TimeoutEvents()
-        try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
-        try channel.pipeline.syncOperations.addHandler(events)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let (channel, _, events) = try Self.timedConnection()
         for byte in "GET /api/v1/x HT".utf8.prefix(8) {
             try channel.writeInbound(ByteBuffer(bytes: [byte]))
             channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
@@ -111,15 +107,12 @@ import Testing
     }
 
     @Test func anIdleConnectionIsClosedWithoutAnAnswer() throws {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(
-            ClientTimeoutHandler(
-                timeouts: Self.timeouts(), cycle: ConnectionCycle(eventLoop: channel.embeddedEventLoop)))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let (channel, _, events) = try Self.timedConnection()
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1100))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(events.seen.isEmpty)
         #expect(!channel.isActive)
     }
 
