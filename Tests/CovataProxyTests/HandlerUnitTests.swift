@@ -187,4 +187,54 @@ import Testing
         #expect(out.map(\.name) == ["Accept", "User-Agent", "Authorization"])
         #expect(out.last?.value == "Bearer T")
     }
+
+    // MARK: - PathSafety
+
+    @Test(arguments: [
+        "/api/v1/files", "/api/v1/a%20b", "/api/v1/caf%C3%A9", "/api/v1/x.y/z", "/api/v1/..x", "/api/v1/%7Euser",
+    ])
+    func pathsThatStayWhereTheySay(_ path: String) {
+        #expect(PathSafety.problem(in: Substring(path)) == nil)
+    }
+
+    /// By rule, not by list: each of these is a way past a prefix check in some server that decodes or normalises.
+    @Test(arguments: [
+        ("/api/v1/../admin", "dot segments"), ("/api/v1/..;x/admin", "dot segments"), ("/api\\v1", "backslashes"),
+        ("/api/v1/%2e%2e/x", "%2e"), ("/api/v1/%2F", "%2f"), ("/api/v1/%252e", "%25"), ("/api/v1/%25%32%65", "%25"),
+        ("/api/v1/%%32%65", "two hex digits"), ("/api/v1/%u002e", "two hex digits"), ("/api/v1/x%", "two hex digits"),
+        ("/api/v1/%c0%ae", "not UTF-8"), ("/api/v1/%e0%80%ae", "not UTF-8"), ("/api/v1/%ef%bc%8e", "look-alike"),
+        ("/api/v1/%00", "%00"),
+    ])
+    func pathsThatCouldLeaveTheBase(path: String, mentions: String) {
+        let problem = PathSafety.problem(in: Substring(path))
+        #expect(problem?.contains(mentions) == true, "\(path): \(problem ?? "accepted")")
+    }
+
+    // MARK: - RequestFraming
+
+    /// Where request lines start in `text`, found as the request-line guard finds them: framing skips heads and
+    /// bodies, the caller reads each request line.
+    static func requestLineStarts(_ text: String) -> [Int] {
+        var framing = RequestFraming()
+        var starts: [Int] = []
+        Array(text.utf8).withUnsafeBytes { bytes in
+            var index = framing.skip(bytes, from: 0)
+            while index < bytes.count {
+                starts.append(index)
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                framing.requestLineEnded()
+                index = framing.skip(bytes, from: index + 1)
+            }
+        }
+        return starts
+    }
+
+    @Test func framingFindsEachRequestLineAndSkipsBodies() {
+        let first = "PUT /a HTTP/1.1\r\nHost: x\r\ncontent-length: 18\r\n\r\nGET  /x HTTP/1.1\r\n"
+        let second = "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n12\r\nGET  /y HTTP/1.1\r\n\r\n0\r\n\r\n"
+        let third = "GET /c HTTP/1.1\r\n\r\n"
+        let starts = Self.requestLineStarts(first + second + third)
+        #expect(starts == [0, first.utf8.count, first.utf8.count + second.utf8.count])
+    }
 }
+
