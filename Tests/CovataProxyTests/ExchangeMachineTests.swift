@@ -17,6 +17,8 @@ import Testing
         case read, readComplete
         case get, post, body, end
         case checked(ProxyError?)
+        /// Checked, with a token at hand (the usual case).
+        case checkedWithToken
         case token, tokenFailed
         case uploadFilled, uploadDrained
         case head(status: Int, attempt: Int? = nil)
@@ -49,7 +51,10 @@ import Testing
                 return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/b"))))
             case .body: return note(machine.requestPart(.body(ByteBuffer(string: "four"))))
             case .end: return note(machine.requestPart(.end(nil)))
-            case .checked(let refusal): return note(machine.checked(refusal: refusal, hasBody: hasBody))
+            case .checked(let refusal):
+                return note(machine.checked(refusal: refusal, hasBody: hasBody, tokenAtHand: false))
+            case .checkedWithToken:
+                return note(machine.checked(refusal: nil, hasBody: hasBody, tokenAtHand: true))
             case .token: return note(machine.tokenArrived(failure: nil, exchange: exchange))
             case .tokenFailed:
                 let failure = TokenError.unavailable(reason: "down", retryAfterSeconds: 1)
@@ -124,8 +129,8 @@ import Testing
     }
 
     static let getStarted: [(Event, String)] = [
-        (.get, "check"), (.checked(nil), "findToken"), (.token, "start(attempt 1, ended false)"),
-        (.uploadDrained, "none"), (.end, "finishSending"), (.readComplete, "none"),
+        (.get, "check"), (.checkedWithToken, "start(attempt 1, ended false)"), (.uploadDrained, "none"),
+        (.end, "finishSending"), (.readComplete, "none"),
     ]
 
     static let rows: [Row] = [
@@ -137,13 +142,13 @@ import Testing
         Row(
             "a body in the head's read waits for the read's end, then goes with the transfer",
             [
-                (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
-                (.end, "none"), (.readComplete, "start(attempt 1, ended true)"),
+                (.post, "check"), (.checkedWithToken, "none"), (.body, "accept(send false)"), (.end, "none"),
+                (.readComplete, "start(attempt 1, ended true)"),
             ]),
         Row(
             "a malformed body in the head's read never reaches the upstream",
             [
-                (.post, "check"), (.checked(nil), "findToken"), (.token, "none"), (.body, "accept(send false)"),
+                (.post, "check"), (.checkedWithToken, "none"), (.body, "accept(send false)"),
                 (.refusal(.badRequest), "refuse(400, ends true)"), (.readComplete, "none"), (.end, "none"),
             ]),
         Row(
@@ -340,7 +345,13 @@ import Testing
                 if case .closed = driver.machine.state {} else { Issue.record("\(action) but not closed") }
                 closed = true
             }
-            if action == "check" { now.append(.checked(random.next(6) == 0 ? .badRequest("x") : nil)) }
+            if action == "check" {
+                switch random.next(6) {
+                case 0: now.append(.checked(.badRequest("x")))
+                case 1, 2: now.append(.checked(nil))
+                default: now.append(.checkedWithToken)
+                }
+            }
             if action == "findToken" {
                 if random.next(3) == 0 {
                     later.append(random.next(5) == 0 ? .tokenFailed : .token)

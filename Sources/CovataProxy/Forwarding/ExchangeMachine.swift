@@ -79,7 +79,7 @@ struct ExchangeMachine {
         case none
         /// Ask the channel for more bytes.
         case read
-        /// Run the request's checks, then report `checked(refusal:hasBody:)`.
+        /// Run the request's checks and look for a token at hand, then report `checked(refusal:hasBody:tokenAtHand:)`.
         case check(HTTPRequestHead, exchange: Int)
         /// Get a token (at hand, or off the event loop), keep it with the exchange, then report
         /// `tokenArrived(_:exchange:)`.
@@ -212,16 +212,16 @@ struct ExchangeMachine {
     }
 
     /// The request's checks ran: refused with `refusal`, or on to the token.
-    mutating func checked(refusal: ProxyError?, hasBody: Bool) -> Action {
+    /// `tokenAtHand`: the handler found a valid token without leaving the event loop (the usual case) and keeps it
+    /// with the exchange.
+    mutating func checked(refusal: ProxyError?, hasBody: Bool, tokenAtHand: Bool) -> Action {
         guard case .busy(var exchange) = state, case .checking = exchange.upstream else { return .none }
         exchange.hasBody = hasBody
-        if let refusal {
-            state = .busy(exchange)
-            return refuseCurrent(refusal)
-        }
         exchange.upstream = .awaitingToken
         state = .busy(exchange)
-        return .findToken(exchange: exchange.id)
+        if let refusal { return refuseCurrent(refusal) }
+        guard tokenAtHand else { return .findToken(exchange: exchange.id) }
+        return tokenArrived(failure: nil, exchange: exchange.id)
     }
 
     /// The token search ended: `failure` nil means a token is now kept with the exchange.

@@ -29,7 +29,9 @@ extension ForwardingHandler {
         {
             context?.writeAndFlush(wrapOutboundOut(.head(OwnAnswers.continueHead)), promise: nil)
         }
-        run(machine.checked(refusal: refusal, hasBody: !body.isEmpty))
+        // The common case: a valid token with no refresh due, without leaving the event loop.
+        if refusal == nil { record.token = forwarder.tokens.cachedToken() }
+        run(machine.checked(refusal: refusal, hasBody: !body.isEmpty, tokenAtHand: record.token != nil))
     }
 
     /// The checks a request passes before it may go upstream; the first that fails answers.
@@ -56,8 +58,8 @@ extension ForwardingHandler {
         return nil
     }
 
-    /// A token without blocking the event loop: the common case (a valid token, no refresh due) at once, else from
-    /// the token manager.
+    /// A token without blocking the event loop: at once if one is at hand (a replay's new token), else from the
+    /// token manager.
     func findToken(exchange id: Int) {
         if let token = forwarder.tokens.cachedToken() {
             tokenFound(.success(token), exchange: id)
