@@ -75,6 +75,8 @@ struct ExchangeMachine {
         case inputEnded
     }
 
+    /// The rare answers are boxed (`indirect`), so an action stays a few words: one is returned and consumed for
+    /// every event.
     enum Action {
         case none
         /// Ask the channel for more bytes.
@@ -94,7 +96,7 @@ struct ExchangeMachine {
         case finishSending
         /// Our own answer to the current request (its transfer, if any, is cancelled); then `answerWritten`.
         /// `endsConnection`: the request has not been read to its end, so the connection cannot go on.
-        case answer(ProxyError, endsConnection: Bool)
+        indirect case answer(ProxyError, endsConnection: Bool)
         /// The end of a streamed answer; then `answerWritten`.
         case writeEnd
         /// The held 401 goes to the client, its token redacted; `retireToken` also retires that token (a revoked
@@ -106,7 +108,7 @@ struct ExchangeMachine {
         /// upstream (its transfer is cancelled).
         case refuse(HTTPResponseStatus, endsExchange: Bool)
         /// The slow-head 408: an answer to no request, then the connection closes.
-        case answerAlone(ProxyError)
+        indirect case answerAlone(ProxyError)
         /// Close now, cutting an answer short: HTTP/1.1's only way to say a body broke. The current exchange ends.
         case cutShort
         /// The client went away: cancel the transfer, and the exchange ends.

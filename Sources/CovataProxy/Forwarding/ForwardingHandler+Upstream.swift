@@ -60,6 +60,7 @@ extension ForwardingHandler {
 
     /// A token without blocking the event loop: at once if one is at hand (a replay's new token), else from the
     /// token manager.
+    @inline(never)
     func findToken(exchange id: Int) {
         if let token = forwarder.tokens.cachedToken() {
             tokenFound(.success(token), exchange: id)
@@ -262,6 +263,7 @@ extension ForwardingHandler {
 
     /// The upstream rejected the token: retire it, then the machine replays the request if that gave a different
     /// token, or relays the 401.
+    @inline(never)
     func retireToken(exchange id: Int) {
         guard let record, let rejected = record.token, let context else { return }
         record.transfer = nil
@@ -342,6 +344,7 @@ extension ForwardingHandler {
 
     /// A held 401, whole, with the token it rejected taken out of its fields and body: Covata's error answers
     /// echo it ("Invalid access token: eyJ…"), and the client must never see the credential.
+    @inline(never)
     func relayHeld(retireToken: Bool) {
         guard let record, let (head, body) = record.held, let context else { return }
         record.held = nil
@@ -366,6 +369,7 @@ extension ForwardingHandler {
     }
 
     /// Our own answer, from the catalog (`OwnAnswers`); the transfer, if any, is cancelled.
+    @inline(never)
     func answer(_ error: ProxyError, endsConnection: Bool) {
         guard let record, let context else { return }
         record.transfer?.cancel()

@@ -144,21 +144,11 @@ final class ForwardingHandler: ChannelDuplexHandler {
         case .retireToken(let id):
             retireToken(exchange: id)
         case .refuse(let status, let endsExchange):
-            if endsExchange, let record {
-                record.transfer?.cancel()
-                record.status = Int(status.code)
-                endExchange()
-            }
-            writeAndClose(OwnAnswers.bare(status))
+            refuse(status, endsExchange: endsExchange)
         case .answerAlone(let error):
             writeAndClose(OwnAnswers.alone(error))
         case .cutShort:
-            record?.transfer?.cancel()
-            endExchange()
-            // What was written in this batch goes out first: a client must see a truncated answer, never none (it
-            // might retry a request the upstream already acted on).
-            context?.flush()
-            context?.close(promise: nil)
+            cutShort()
         case .abandon:
             // A client that goes away cancels its upstream transfer.
             record?.transfer?.cancel()
@@ -172,6 +162,28 @@ final class ForwardingHandler: ChannelDuplexHandler {
         }
     }
 
+    // The rare actions stay out of `run`, which every event goes through.
+    @inline(never)
+    private func refuse(_ status: HTTPResponseStatus, endsExchange: Bool) {
+        if endsExchange, let record {
+            record.transfer?.cancel()
+            record.status = Int(status.code)
+            endExchange()
+        }
+        writeAndClose(OwnAnswers.bare(status))
+    }
+
+    @inline(never)
+    private func cutShort() {
+        record?.transfer?.cancel()
+        endExchange()
+        // What was written in this batch goes out first: a client must see a truncated answer, never none (it
+        // might retry a request the upstream already acted on).
+        context?.flush()
+        context?.close(promise: nil)
+    }
+
+    @inline(never)
     private func drainQueue() {
         while let action = machine.nextQueued() { run(action) }
         run(machine.queueDrained())
@@ -197,6 +209,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         record.report(client: client, forwarder: forwarder)
     }
 
+    @inline(never)
     private func writeAndClose(_ head: ClientResponseHead) {
         guard let context else { return }
         lastAnswerEnd = context.writeAndFlush(wrapOutboundOut(.head(head)))
