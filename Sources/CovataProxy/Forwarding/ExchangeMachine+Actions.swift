@@ -1,0 +1,98 @@
+import CurlClient
+import NIOCore
+import NIOHTTP1
+
+/// What `ExchangeMachine` says: the actions it returns and their vocabulary, and what it tells without changing.
+extension ExchangeMachine {
+    /// Which transfer an upstream event comes from. A replay starts a second attempt; events of a transfer the
+    /// machine has moved past (cancelled, replaced) no longer match and are dropped.
+    struct Ticket: Equatable, Sendable {
+        let exchange: Int
+        let attempt: Int
+    }
+
+    /// The rare answers are boxed (`indirect`), so an action stays a few words: one is returned and consumed for
+    /// every event.
+    enum Action {
+        case none
+        /// Ask the channel for more bytes.
+        case read
+        /// Run the request's checks and look for a token at hand, then report `checked(refusal:hasBody:tokenAtHand:)`.
+        case check(HTTPRequestHead, exchange: Int)
+        /// Get a token (at hand, or off the event loop), keep it with the exchange, then report
+        /// `tokenArrived(_:exchange:)`.
+        case findToken(exchange: Int)
+        /// Start the transfer with the token found: a first attempt sends the body parts held so far and streams
+        /// the rest; a replay sends the kept body. Then report `uploadFilled()` or `uploadDrained(_:)`.
+        case startTransfer(Ticket, requestEnded: Bool)
+        /// A body part of the current request: keep it for a replay, and send it if the transfer runs, else hold it
+        /// until the transfer starts.
+        case acceptBody(ByteBuffer, send: Bool)
+        /// End the upload and start the first-byte clock.
+        case finishSending
+        /// Our own answer to the current request (its transfer, if any, is cancelled); then `answerWritten`.
+        /// `endsConnection`: the request has not been read to its end, so the connection cannot go on.
+        indirect case answer(ProxyError, endsConnection: Bool)
+        /// The end of a streamed answer; then `answerWritten`.
+        case writeEnd
+        /// The held 401 goes to the client, its token redacted; `retireToken` also retires that token (a revoked
+        /// token with no replay left). Then `answerWritten`.
+        case relayHeld(retireToken: Bool)
+        /// Ask the token manager to retire the rejected token, then report `tokenRetired(exchange:replaced:)`.
+        case retireToken(exchange: Int)
+        /// A bare refusal, then the connection closes. `endsExchange`: the current request ends unanswered by the
+        /// upstream (its transfer is cancelled).
+        case refuse(HTTPResponseStatus, endsExchange: Bool)
+        /// The slow-head 408: an answer to no request, then the connection closes.
+        indirect case answerAlone(ProxyError)
+        /// Close now, cutting an answer short: HTTP/1.1's only way to say a body broke. The current exchange ends.
+        case cutShort
+        /// The client went away: cancel the transfer, and the exchange ends.
+        case abandon
+        /// Close once everything written is out.
+        case closeWhenWritten
+        /// Start the queued requests, from a fresh event-loop turn (not from inside the answer that just ended):
+        /// call `nextQueued()` until it returns nil, then `queueDrained()`.
+        case drainQueue
+    }
+
+    /// What to do with a piece of an upstream answer.
+    enum Relay {
+        case relay
+        case hold
+        /// Stale (the machine moved past its transfer) or refused meanwhile: consume and drop it.
+        case drop
+    }
+
+    /// How a transfer ended, as the handler saw it.
+    enum UpstreamEnd {
+        case complete
+        /// A held 401 said `invalid_token`; `bodyKept`: the request's whole body is kept, so it can be sent again.
+        case rejectedToken(bodyKept: Bool)
+        case failed(CurlError)
+    }
+
+    /// Reads wait while a request is being started (token, replay) or curl's upload queue is full, and while
+    /// pipelined requests wait, so a pipelining client can make us hold at most one read's worth.
+    var readsHeld: Bool {
+        guard queue.isEmpty else { return true }
+        switch state {
+        case .idle, .closed:
+            return false
+        case .busy(let exchange):
+            switch exchange.upstream {
+            case .checking, .awaitingToken, .awaitingReadEnd, .retiring: return true
+            case .sent, .holding, .streaming, .answering: return exchange.uploadFull
+            }
+        }
+    }
+
+    /// Which client time limit applies (see `ClientTimeoutHandler`).
+    var clientPhase: ConnectionPhase {
+        switch state {
+        case .idle: .idle
+        case .busy(let exchange): exchange.hasBody && !exchange.requestEnded ? .readingBody : .awaitingResponse
+        case .closed: .awaitingResponse
+        }
+    }
+}
