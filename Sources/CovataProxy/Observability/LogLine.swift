@@ -82,20 +82,30 @@ public struct LogLine: Sendable {
         let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let (year, month, day) = civil(fromDays: Int(days) - (msOfDay < 0 ? 1 : 0))
         let ms = Int(msOfDay < 0 ? msOfDay + 86_400_000 : msOfDay)
-        appendDigits(year, 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(month, 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(day, 2, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendDigits(ms / 3_600_000, 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(ms / 60_000 % 60, 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(ms / 1000 % 60, 2, to: &out)
-        out.append(UInt8(ascii: "."))
-        appendDigits(ms % 1000, 3, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        // Composed in a buffer on the stack and appended once: an append per digit cost more than the arithmetic.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            var index = 0
+            func put(_ value: Int, _ width: Int, then separator: UInt8) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    text[index] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    index += 1
+                    divisor /= 10
+                }
+                text[index] = separator
+                index += 1
+            }
+            put(year, 4, then: UInt8(ascii: "-"))
+            put(month, 2, then: UInt8(ascii: "-"))
+            put(day, 2, then: UInt8(ascii: "T"))
+            put(ms / 3_600_000, 2, then: UInt8(ascii: ":"))
+            put(ms / 60_000 % 60, 2, then: UInt8(ascii: ":"))
+            put(ms / 1000 % 60, 2, then: UInt8(ascii: "."))
+            put(ms % 1000, 3, then: UInt8(ascii: "Z"))
+            // The filled part of the stack buffer, in one append.
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<index]))
+        }
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
