@@ -61,19 +61,10 @@ final class AdminHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case ClientTimeout.headTooSlow:
-            // The one 408, to no request: head and body without the end part, which NIO's pipelining handler would
-            // take for the answer to a request it never saw; the connection closes once they are out.
+            // The one 408, to no request: without the end part, which NIO's pipelining handler would take for the
+            // answer to a request it never saw.
             cycle.enter(.awaitingResponse)
-            let (status, _, headers, body) = ProxyError.requestTimeout.response
-            var fields = headers
-            fields.add(name: "Content-Length", value: "\(body.count)")
-            fields.add(name: "Connection", value: "close")
-            let head = HTTPResponseHead(version: .http1_1, status: status, headers: fields)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body))))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            refuse(.requestTimeout, keepAlive: false, answersARequest: false, context: context)
         case ClientTimeout.bodyStalled:
             // Nothing here reads bodies, so the connection just goes.
             context.close(promise: nil)
@@ -82,14 +73,19 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
-    private func refuse(_ error: ProxyError, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func refuse(
+        _ error: ProxyError, keepAlive: Bool, answersARequest: Bool = true, context: ChannelHandlerContext
+    ) {
         let (status, _, _, body) = error.response
-        write(status, "application/json", body, keepAlive: keepAlive, context: context)
+        write(
+            status, "application/json", body, keepAlive: keepAlive, answersARequest: answersARequest, context: context)
     }
 
+    /// `answersARequest` false: no end part follows the body (see the slow head above); the answer is out once its
+    /// body is.
     private func write(
         _ status: HTTPResponseStatus, _ contentType: String, _ body: [UInt8], keepAlive: Bool,
-        context: ChannelHandlerContext
+        answersARequest: Bool = true, context: ChannelHandlerContext
     ) {
         var headers = HTTPHeaders([
             ("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Cache-Control", "no-store"),
@@ -97,9 +93,13 @@ final class AdminHandler: ChannelInboundHandler {
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        cycle.enter(.idle)
+        var done = context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))))
+        if answersARequest {
+            done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            cycle.enter(.idle)
+        } else {
+            context.flush()
+        }
         let channel = context.channel
         if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
     }

@@ -377,8 +377,7 @@ extension ForwardingHandler {
         let (status, code, headers, body) = error.response
         record.errorCode = code
         if endsConnection { record.keepAlive = false }
-        var fields = headers.map { ($0.name, $0.value) }
-        fields.append(("Content-Length", "\(body.count)"))
+        let fields = headers.map { ($0.name, $0.value) }
         var head = clientHead(status: Int(status.code), reason: status.reasonPhrase, headers: fields, record: record)
         // A HEAD answer (framing `.none`) announces the length but carries no body; the encoder leaves it out.
         head.completeBody = ByteBuffer(bytes: body)

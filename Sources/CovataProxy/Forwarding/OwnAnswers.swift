@@ -18,8 +18,7 @@ enum OwnAnswers {
     /// An answer to no request (a head that never finished arriving), then the connection closes.
     static func alone(_ error: ProxyError) -> ClientResponseHead {
         let (status, _, headers, body) = error.response
-        var fields = headers.map { ($0.name, $0.value) }
-        fields += [("Connection", "close"), ("Content-Length", "\(body.count)")]
+        let fields = headers.map { ($0.name, $0.value) } + [("Connection", "close")]
         return ClientResponseHead(
             status: Int(status.code), reason: status.reasonPhrase, headers: fields, framing: .length,
             completeBody: ByteBuffer(bytes: body))
@@ -68,8 +67,8 @@ enum ProxyError: Error, Sendable {
 }
 
 extension ProxyError {
-    /// The one place errors become answers: status, headers and a short JSON body `{"error","message"}`; `code` is
-    /// the body's `error`, also logged as the access log's `error`.
+    /// The one place errors become answers: status, headers (Content-Length included) and a short JSON body
+    /// `{"error","message"}`; `code` is the body's `error`, also logged as the access log's `error`.
     var response: (status: HTTPResponseStatus, code: String, headers: HTTPHeaders, body: [UInt8]) {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
         let status: HTTPResponseStatus
@@ -166,6 +165,7 @@ extension ProxyError {
         let body =
             (try? JSONSerialization.data(withJSONObject: ["error": code, "message": message], options: [.sortedKeys]))
             ?? Data()
+        headers.add(name: "Content-Length", value: "\(body.count)")
         return (status, code, headers, Array(body))
     }
 }
