@@ -116,11 +116,8 @@ struct ExchangeMachine {
                 return .none
             case .body(let buffer):
                 exchange.bodyBytes += Int64(buffer.readableBytes)
-                guard exchange.bodyBytes <= maxBodyBytes else {
-                    state = .busy(exchange)
-                    return refuseCurrent(.payloadTooLarge)
-                }
                 state = .busy(exchange)
+                guard exchange.bodyBytes <= maxBodyBytes else { return refuseCurrent(.payloadTooLarge) }
                 switch exchange.upstream {
                 case .awaitingToken, .awaitingReadEnd: return .acceptBody(buffer, send: false)
                 case .sent, .holding, .streaming: return .acceptBody(buffer, send: true)

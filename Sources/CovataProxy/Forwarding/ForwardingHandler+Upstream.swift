@@ -58,14 +58,10 @@ extension ForwardingHandler {
         return nil
     }
 
-    /// A token without blocking the event loop: at once if one is at hand (a replay's new token), else from the
-    /// token manager.
+    /// A token from the token manager, off the event loop: a request's checks already looked for one at hand, and a
+    /// replay wants the one that replaced the token the upstream rejected.
     @inline(never)
     func findToken(exchange id: Int) {
-        if let token = forwarder.tokens.cachedToken() {
-            tokenFound(.success(token), exchange: id)
-            return
-        }
         guard let context else { return }
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
