@@ -263,6 +263,8 @@ extension ForwardingHandler {
     func retireToken(exchange id: Int) {
         guard let record, let rejected = record.token, let context else { return }
         record.transfer = nil
+        // The 401 is answered by the replay: left here, it would make the replay's own end look like a refusal.
+        record.held = nil
         record.firstByteDeadline = nil
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
