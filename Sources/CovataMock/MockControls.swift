@@ -7,6 +7,7 @@ struct MockControls {
     func respond(to request: MockRequest) -> MockResponse {
         switch (request.head.method, request.path) {
         case (.GET, "/__mock/stats"):
+            let counters = state.tokenCounters
             return .json(
                 .ok,
                 [
@@ -16,6 +17,10 @@ struct MockControls {
                         "authorization_code": state.tokenRequests(grant: "authorization_code"),
                     ],
                     "apiRequests": state.apiRequests,
+                    "tokensMinted": counters.minted,
+                    "currentTokenReturned": counters.currentTokenReturned,
+                    "removedByRefresh": counters.removedByRefresh,
+                    "resourceRefusals": counters.resourceRefusals,
                 ])
         case (.POST, "/__mock/revoke"):
             state.revokeAll(includingRefreshTokens: request.query("refresh") == "1")

@@ -66,8 +66,12 @@ final class MockHTTPHandler: ChannelDuplexHandler {
         } else if path.hasPrefix("/__mock/") {
             send(MockControls(state: state).respond(to: request), keepAlive: request.head.isKeepAlive, context: context)
         } else if path.hasPrefix("/api/v1/") || path == "/api/v1" {
-            guard authorised(request, context: context) else { return }
-            if path == "/api/v1/download" {
+            guard let username = authorised(request, context: context) else { return }
+            if path == "/api/v1/users/me/expire", request.head.method == .PUT {
+                // "Sign out everywhere": the user's refresh tokens go; access tokens live until they expire.
+                state.signOutEverywhere(username: username)
+                send(.json(.ok, [:]), keepAlive: request.head.isKeepAlive, context: context)
+            } else if path == "/api/v1/download" {
                 MockDownload(
                     size: Int(request.query("size") ?? "") ?? 1024, cutAt: request.query("cutAt").flatMap { Int($0) },
                     state: state
@@ -83,8 +87,10 @@ final class MockHTTPHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Spring's resource-server answers: 401 `unauthorized` without a token, 401 `invalid_token` with a bad one.
-    private func authorised(_ request: MockRequest, context: ChannelHandlerContext) -> Bool {
+    /// Spring's resource-server answers: 401 `unauthorized` without a token, 401 `invalid_token` with a bad one
+    /// ("Invalid access token: …" when unknown or removed, "Access token expired: …" when expired).
+    /// - Returns: the token's user, or nil once the refusal is sent.
+    private func authorised(_ request: MockRequest, context: ChannelHandlerContext) -> String? {
         let headers = request.head.headers["Authorization"]
         guard headers.count == 1, let header = headers.first, header.hasPrefix("Bearer ") else {
             send(
@@ -92,24 +98,26 @@ final class MockHTTPHandler: ChannelDuplexHandler {
                     .unauthorized, "unauthorized", "Full authentication is required to access this resource",
                     headers: [("WWW-Authenticate", #"Bearer realm="oauth2-resource""#)]),
                 keepAlive: request.head.isKeepAlive, context: context)
-            return false
+            return nil
         }
         let token = String(header.dropFirst("Bearer ".count))
-        guard state.isValid(accessToken: token) else {
-            let description = "Invalid access token: \(token)"
-            send(
-                .oauthError(
-                    .unauthorized, "invalid_token", description,
-                    headers: [
-                        (
-                            "WWW-Authenticate",
-                            #"Bearer realm="oauth2-resource", error="invalid_token", error_description="\#(description)""#
-                        )
-                    ]),
-                keepAlive: request.head.isKeepAlive, context: context)
-            return false
+        let description: String
+        switch state.check(accessToken: token) {
+        case .valid: return state.username(of: token) ?? state.settings.username
+        case .unknown: description = "Invalid access token: \(token)"
+        case .expired: description = "Access token expired: \(token)"
         }
-        return true
+        send(
+            .oauthError(
+                .unauthorized, "invalid_token", description,
+                headers: [
+                    (
+                        "WWW-Authenticate",
+                        #"Bearer realm="oauth2-resource", error="invalid_token", error_description="\#(description)""#
+                    )
+                ]),
+            keepAlive: request.head.isKeepAlive, context: context)
+        return nil
     }
 
     /// What the API saw, so tests can assert exactly what the proxy forwarded.

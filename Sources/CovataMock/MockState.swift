@@ -5,14 +5,12 @@ import Synchronization
 public final class MockState: Sendable {
     struct Data {
         var settings: MockSettings
-        var accessTokens: [String: Double] = [:]  // token → expiry (Unix time)
-        var refreshTokens: Set<String> = []
+        var tokens: MockTokenStore
         var codes: [String: MockAuthorizationCode] = [:]
         var tokenRequests: [String: Int] = [:]  // by grant_type
         var apiRequests = 0
         var fault = MockFault.none
         var serial = 0
-        var issued: [String] = []
         var activeDownloads = 0
         var connections = 0
     }
@@ -21,7 +19,10 @@ public final class MockState: Sendable {
     private let signingKey: [UInt8] = Array(UUID().uuidString.utf8)
 
     public init(settings: MockSettings) {
-        data = Mutex(Data(settings: settings))
+        let tokens = MockTokenStore(
+            kind: settings.tokenStore, accessLifetime: settings.tokenLifetimeSeconds,
+            refreshLifetime: settings.refreshTokenLifetimeSeconds, issuesRefreshTokens: settings.issueRefreshTokens)
+        data = Mutex(Data(settings: settings, tokens: tokens))
     }
 
     public var settings: MockSettings { data.withLock { $0.settings } }
@@ -42,62 +43,67 @@ public final class MockState: Sendable {
     func connectionAccepted() { data.withLock { $0.connections += 1 } }
 
     /// Every access and refresh token issued so far, so tests can prove none of them was ever printed.
-    public var issuedTokens: [String] { data.withLock { $0.issued } }
+    public var issuedTokens: [String] { data.withLock { $0.tokens.issued } }
+
+    /// Tokens minted, password grants answered with the current token, access tokens a refresh removed, and
+    /// resource calls refused for their token.
+    public var tokenCounters: MockTokenStore.Counters { data.withLock { $0.tokens.counters } }
 
     public func setFault(_ fault: MockFault) { data.withLock { $0.fault = fault } }
 
-    public func setTokenLifetime(_ seconds: Double) { data.withLock { $0.settings.tokenLifetimeSeconds = seconds } }
+    public func setTokenLifetime(_ seconds: Double) {
+        data.withLock {
+            $0.settings.tokenLifetimeSeconds = seconds
+            $0.tokens.accessLifetime = seconds
+        }
+    }
 
     public func setPassword(_ password: String) { data.withLock { $0.settings.password = password } }
 
-    /// Invalidates every access token (and, if asked, every refresh token), as Covata's users/me/expire does.
+    /// Invalidates every access token (and, if asked, every refresh token), as an administrator revoking the
+    /// account's sessions would.
     public func revokeAll(includingRefreshTokens: Bool = false) {
-        data.withLock { state in
-            state.accessTokens.removeAll()
-            if includingRefreshTokens { state.refreshTokens.removeAll() }
-        }
+        data.withLock { $0.tokens.revokeAll(includingRefreshTokens: includingRefreshTokens) }
     }
 
-    /// Whether a bearer token is known and unexpired.
-    func isValid(accessToken: String) -> Bool {
+    /// `PUT /api/v1/users/me/expire` for `username`.
+    func signOutEverywhere(username: String) {
+        data.withLock { $0.tokens.signOutEverywhere(username: username) }
+    }
+
+    /// What a bearer token may do; counts the API call.
+    func check(accessToken: String) -> MockTokenStore.Check {
         let now = Date().timeIntervalSince1970
         return data.withLock { state in
             state.apiRequests += 1
-            return (state.accessTokens[accessToken] ?? 0) > now
+            return state.tokens.check(accessToken, now: now)
         }
     }
 
-    /// Issues a signed JWT access token and, when enabled, a fresh refresh token (rotation).
-    func issueTokens(scope: String) -> (access: String, refresh: String?, jti: String, lifetime: Double) {
+    /// The user an access token was issued to, if it is known.
+    func username(of accessToken: String) -> String? {
+        data.withLock { $0.tokens.access[accessToken]?.username }
+    }
+
+    /// A password or authorization-code grant for the configured account.
+    func signIn(scope: String) -> MockTokenStore.Issued {
         let now = Date().timeIntervalSince1970
-        let (serial, lifetime, username, clientID, rotate) = data.withLock { state in
-            state.serial += 1
-            return (
-                state.serial, state.settings.tokenLifetimeSeconds, state.settings.username, state.settings.clientID,
-                state.settings.issueRefreshTokens
-            )
+        return data.withLock { state in
+            var minter = Minter(state, key: signingKey)
+            defer { state.serial = minter.serial }
+            return state.tokens.signIn(
+                client: state.settings.clientID, username: state.settings.username, scope: scope, now: now,
+                mint: { minter.mint(scope: $0, expiresAt: $1) })
         }
-        let jti = UUID().uuidString.lowercased()
-        let claims: [String: Any] = [
-            "exp": Int(now + lifetime), "user_name": username, "client_id": clientID, "jti": jti, "scope": [scope],
-            "serial": serial,
-        ]
-        let access = JWT.sign(claims: claims, key: signingKey)
-        let refresh = rotate ? "rt-\(UUID().uuidString.lowercased())" : nil
-        data.withLock { state in
-            state.accessTokens[access] = now + lifetime
-            state.issued.append(access)
-            if let refresh {
-                state.refreshTokens.insert(refresh)
-                state.issued.append(refresh)
-            }
-        }
-        return (access, refresh, jti, lifetime)
     }
 
-    /// Spends a refresh token: it is valid once, since every refresh rotates it.
-    func redeem(refreshToken: String) -> Bool {
-        data.withLock { state in state.refreshTokens.remove(refreshToken) != nil }
+    func refresh(_ refreshToken: String) -> MockTokenStore.Refreshed {
+        let now = Date().timeIntervalSince1970
+        return data.withLock { state in
+            var minter = Minter(state, key: signingKey)
+            defer { state.serial = minter.serial }
+            return state.tokens.refresh(refreshToken, now: now, mint: { minter.mint(scope: $0, expiresAt: $1) })
+        }
     }
 
     /// A fresh authorization code: six characters, as Spring's RandomValueStringGenerator makes them.
@@ -119,6 +125,31 @@ public final class MockState: Sendable {
             state.tokenRequests[grant, default: 0] += 1
             return state.fault
         }
+    }
+}
+
+/// Signs JWT access tokens as Spring's `JwtAccessTokenConverter` makes them, numbering them as it goes.
+private struct Minter {
+    var serial: Int
+    let username: String
+    let clientID: String
+    let key: [UInt8]
+
+    init(_ state: MockState.Data, key: [UInt8]) {
+        serial = state.serial
+        username = state.settings.username
+        clientID = state.settings.clientID
+        self.key = key
+    }
+
+    mutating func mint(scope: String, expiresAt: Double) -> (token: String, jti: String) {
+        serial += 1
+        let jti = UUID().uuidString.lowercased()
+        let claims: [String: Any] = [
+            "exp": Int(expiresAt), "user_name": username, "client_id": clientID, "jti": jti, "scope": [scope],
+            "serial": serial,
+        ]
+        return (JWT.sign(claims: claims, key: key), jti)
     }
 }
 

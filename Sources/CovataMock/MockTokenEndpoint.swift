@@ -46,11 +46,17 @@ struct MockTokenEndpoint {
             guard form["username"] == settings.username, form["password"] == settings.password else {
                 return .oauthError(.badRequest, "invalid_grant", "Bad credentials")
             }
+            return answer(state.signIn(scope: form["scope"] ?? "read write"))
         case "refresh_token":
             let token = form["refresh_token"] ?? ""
-            guard state.redeem(refreshToken: token) else {
+            switch state.refresh(token) {
+            case .issued(let issued):
+                return answer(issued)
+            case .unknown:
                 // Spring echoes the token here; the proxy must never log or relay it.
                 return .oauthError(.badRequest, "invalid_grant", "Invalid refresh token: \(token)")
+            case .expired:
+                return .oauthError(.unauthorized, "invalid_token", "Invalid refresh token (expired): \(token)")
             }
         case "authorization_code":
             let code = form["code"] ?? ""
@@ -63,18 +69,16 @@ struct MockTokenEndpoint {
             if let problem = pending.verifierProblem(form["code_verifier"]) {
                 return .oauthError(.badRequest, "invalid_grant", problem)
             }
-            return issue(scope: pending.scope)
+            return answer(state.signIn(scope: pending.scope))
         default:
             return .oauthError(.badRequest, "unsupported_grant_type", "Unsupported grant type: \(grant)")
         }
-        return issue(scope: form["scope"] ?? "read write")
     }
 
-    private func issue(scope: String) -> MockResponse {
-        let issued = state.issueTokens(scope: scope)
+    private func answer(_ issued: MockTokenStore.Issued) -> MockResponse {
         var body: [String: Any] = [
-            "access_token": issued.access, "token_type": "bearer", "expires_in": Int(issued.lifetime) - 1,
-            "scope": scope, "jti": issued.jti,
+            "access_token": issued.access, "token_type": "bearer", "expires_in": issued.expiresIn,
+            "scope": issued.scope, "jti": issued.jti,
         ]
         if let refresh = issued.refresh { body["refresh_token"] = refresh }
         return .json(.ok, body, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])

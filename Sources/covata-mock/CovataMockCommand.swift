@@ -3,6 +3,8 @@ import CovataMock
 import Foundation
 
 /// Runs covata-mock: a local stand-in for Covata's token endpoint and API.
+extension MockTokenStoreKind: ExpressibleByArgument {}
+
 @main
 struct CovataMockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +19,14 @@ struct CovataMockCommand: AsyncParsableCommand {
     @Option(help: "Username to accept.") var username = MockSettings().username
     @Option(help: "File holding the password to accept.") var passwordFile: String?
     @Option(help: "Lifetime of issued access tokens, in seconds.") var tokenLifetime: Double = 3600
+    @Option(help: "Lifetime of issued refresh tokens, in seconds.") var refreshTokenLifetime: Double =
+        MockSettings().refreshTokenLifetimeSeconds
+    @Option(
+        help: ArgumentHelp(
+            "How tokens are kept: independent (every grant mints a fresh token) or spring (Spring Security OAuth2's "
+                + "token store: one token per account, the same token handed back, refreshes revoke).",
+            valueName: "independent|spring"))
+    var tokenStore: MockTokenStoreKind = .independent
     @Option(help: "A redirect URI the client application registered (repeatable; none accepts any).")
     var redirectURI: [String] = []
 
@@ -31,6 +41,8 @@ struct CovataMockCommand: AsyncParsableCommand {
             settings.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
         }
         settings.tokenLifetimeSeconds = tokenLifetime
+        settings.refreshTokenLifetimeSeconds = refreshTokenLifetime
+        settings.tokenStore = tokenStore
         settings.redirectURIs = redirectURI
         let server = try await CovataMockServer(host: host, port: port, settings: settings)
         print("covata-mock listening on http://\(host):\(server.port)")
