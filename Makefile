@@ -19,10 +19,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bench/soak --seconds 15 --bin "$(BIN)"
+	bench/soak --scenario fleet --seconds 60 --bin "$(BIN)"
+	bench/soak --scenario storm --seconds 45 --bin "$(BIN)"
 	bench/run --smoke
 	bench/cpu --bin "$(BIN)" --against "$(BIN)" --pairs 1 --seconds 1
 
-# The soak at full length: steady load, token rotation every few seconds, injected faults; see bench/soak.
+# The soak at full length: steady load, token revocations every few seconds, injected faults; see bench/soak (and
+# its fleet and storm scenarios against Spring's token store).
 soak: build
 	bench/soak --seconds 180 --bin "$(BIN)"
 

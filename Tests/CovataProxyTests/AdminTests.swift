@@ -66,7 +66,7 @@ import Testing
             harness.mock.state.revokeAll(includingRefreshTokens: true)
             harness.mock.state.setPassword("changed")
             // The retired token is replaced at once, before any client asks.
-            await harness.proxy.tokens.invalidate(token)
+            await harness.proxy.tokens.invalidate(token, resource: "/api/v1/x")
             _ = try? await harness.proxy.tokens.token()
             #expect(try await RawHTTPClient.get(port: harness.adminPort, "/readyz").status == 503)
         }
@@ -86,8 +86,7 @@ import Testing
             #expect(text.contains(#"covata_proxy_requests_total{route="\#(route)",method="GET",status="4xx"} 2"#))
             #expect(
                 text.contains(#"covata_proxy_own_answers_total{route="\#(route)",error="browser_request_refused"} 1"#))
-            #expect(text.contains(#"covata_proxy_token_operations_total{grant="password",outcome="success"} 1"#))
-            #expect(text.contains(#"covata_proxy_token_operations_total{grant="refresh_token",outcome="success"} 1"#))
+            #expect(text.contains(#"covata_proxy_token_operations_total{grant="password",outcome="success"} 2"#))
             #expect(text.contains("covata_proxy_replays_total 1"))
             #expect(text.contains("covata_proxy_upstream_latency_seconds_bucket"))
             #expect(text.contains("covata_proxy_response_body_bytes_total"))

@@ -37,7 +37,6 @@ import Testing
     @Test func replayCopiesShareOneBudget() async throws {
         try await ProxyHarness.with(configure: {
             $0.limits.replayBudgetBytes = 100_000
-            $0.oauth.minRenewalIntervalSeconds = 0
         }) { harness in
             let port = harness.port()
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/warm").status == 200)

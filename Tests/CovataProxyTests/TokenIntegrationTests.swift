@@ -17,8 +17,6 @@ import Testing
         var config = TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token", password: password)
         config.retryInitialSeconds = 0.05
         config.retryMaxSeconds = 0.2
-        // These tests retire tokens back to back to force renewals; the 401 bound has tests of its own.
-        config.minRenewalIntervalSeconds = 0
         let tokens = TokenManager(
             config: config, transport: CurlTokenTransport(worker: worker, timeouts: .defaults), logger: logs.logger())
         do {
@@ -32,31 +30,37 @@ import Testing
         await mock.stop()
     }
 
-    @Test func passwordGrantThenRotatingRefresh() async throws {
+    @Test func eachRenewalIsAPasswordGrant() async throws {
         try await Self.withMock { mock, tokens, logs in
             let first = try await tokens.token()
             #expect(first.jti != nil)
             #expect(first.lifetime > 3000)
             #expect(mock.state.tokenRequests(grant: "password") == 1)
-            // The first refresh token has been spent; refreshing again must use the rotated one.
-            await tokens.invalidate(first)
+            await tokens.invalidate(first, resource: "/api/v1/x")
             let second = try await tokens.token()
-            await tokens.invalidate(second)
+            await tokens.invalidate(second, resource: "/api/v1/y")
             let third = try await tokens.token()
             #expect(Set([first.jti, second.jti, third.jti]).count == 3)
-            #expect(mock.state.tokenRequests(grant: "refresh_token") == 2)
-            #expect(mock.state.tokenRequests(grant: "password") == 1)
+            #expect(mock.state.tokenRequests(grant: "refresh_token") == 0)
+            #expect(mock.state.tokenRequests(grant: "password") == 3)
             #expect(!logs.text.contains(third.value.value))
         }
     }
 
-    @Test func revokedRefreshTokenFallsBackToPassword() async throws {
-        try await Self.withMock { mock, tokens, _ in
+    /// Spring's token store: a retired token that Covata hands back is the same token, not a renewal.
+    @Test func aTokenStoreHandsTheSameTokenBack() async throws {
+        var settings = MockSettings()
+        settings.tokenStore = .spring
+        try await Self.withMock(settings: settings) { mock, tokens, logs in
             let first = try await tokens.token()
-            mock.state.revokeAll(includingRefreshTokens: true)
-            await tokens.invalidate(first)
+            await tokens.invalidate(first, resource: "/api/v1/x")
+            let again = try await tokens.token()
+            #expect(again.value == first.value)
+            #expect(mock.state.tokenCounters.currentTokenReturned == 1)
+            #expect(logs.text.contains("Covata handed back the token it had issued"))
+            // The resource refused the token Covata confirmed: its next refusal costs no token request.
+            await tokens.invalidate(again, resource: "/api/v1/x")
             _ = try await tokens.token()
-            #expect(mock.state.tokenRequests(grant: "refresh_token") == 1)
             #expect(mock.state.tokenRequests(grant: "password") == 2)
         }
     }

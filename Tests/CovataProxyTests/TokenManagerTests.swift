@@ -48,22 +48,23 @@ import Testing
         #expect(transport.authorizations == ["Basic \(basic)"])
     }
 
-    @Test func refreshesAheadOfExpiryWithoutMakingCallersWait() async throws {
-        let transport = FakeTokenTransport { form in
-            FakeTokenTransport.success(access: form["grant_type"] == "password" ? "first" : "second", expiresIn: 300)
-        }
+    @Test func renewsAheadOfExpiryWithoutMakingCallersWait() async throws {
+        let serial = Counter()
+        let transport = FakeTokenTransport { _ in FakeTokenTransport.success(access: "a\(serial.next())", expiresIn: 300) }
         let tokens = manager(transport)
         await tokens.start()
         defer { Task { await tokens.stop() } }
-        #expect(try await tokens.token().value.value == "first")
-        // Margin is min(60 s, 20% of 300 s) = 60 s: nothing happens at 230 s, a refresh starts at 240 s.
-        clock.advance(by: 230)
-        #expect(try await tokens.token().value.value == "first")
+        #expect(try await tokens.token().value.value == "a1")
+        // Margin min(60 s, 20% of 300 s) = 60 s, spread over its second half; the jitter here is 1: at 270 s.
+        clock.advance(by: 265)
+        #expect(try await tokens.token().value.value == "a1")
+        #expect(transport.requests.count == 1)
+        clock.advance(by: 6)
+        #expect(await eventually { transport.requests.count == 2 })
+        #expect(await eventually { (try? await tokens.token().value.value) == "a2" })
+        // The password grant renews: a refresh token would remove the token of every sidecar on the account.
+        #expect(transport.count(grant: "password") == 2)
         #expect(transport.count(grant: "refresh_token") == 0)
-        clock.advance(by: 11)
-        #expect(await eventually { transport.count(grant: "refresh_token") == 1 })
-        #expect(await eventually { (try? await tokens.token().value.value) == "second" })
-        #expect(transport.count(grant: "password") == 1)
     }
 
     @Test func shortLivedTokenIsNotRefreshedOnEveryRequest() async throws {
@@ -76,35 +77,14 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
-    @Test func rotatedRefreshTokenIsKept() async throws {
-        let serial = Counter()
-        let transport = FakeTokenTransport { _ in
-            let n = serial.next()
-            return FakeTokenTransport.success(access: "a\(n)", refresh: "r\(n)", expiresIn: 300)
-        }
-        let tokens = manager(transport)
-        _ = try await tokens.token()
-        clock.advance(by: 250)
-        _ = try await tokens.token()  // starts a background refresh with r1
-        #expect(await eventually { transport.requests.count == 2 })
-        #expect(await eventually { (try? await tokens.token().value.value) == "a2" })
-        clock.advance(by: 250)
-        _ = try await tokens.token()  // refresh again: must use the rotated r2
-        #expect(await eventually { transport.requests.count == 3 })
-        #expect(transport.requests.map { $0["refresh_token"] } == [nil, "r1", "r2"])
-    }
-
-    @Test func rejectedRefreshFallsBackToPasswordOnce() async throws {
-        let transport = FakeTokenTransport { form in
-            form["grant_type"] == "refresh_token"
-                ? FakeTokenTransport.error(400, "invalid_grant", description: "Invalid refresh token: r-secret")
-                : FakeTokenTransport.success(refresh: "r-secret")
-        }
+    @Test func theRefreshTokenIsNeverUsedUnderThePasswordGrant() async throws {
+        let transport = FakeTokenTransport { _ in FakeTokenTransport.success(refresh: "r-secret") }
         let tokens = manager(transport)
         _ = try await tokens.token()
         clock.advance(by: 300)  // expired: the next caller waits for the operation
         _ = try await tokens.token()
-        #expect(transport.requests.map { $0["grant_type"] } == ["password", "refresh_token", "password"])
+        #expect(transport.requests.map { $0["grant_type"] } == ["password", "password"])
+        #expect(await !tokens.status().hasRefreshToken)
         #expect(!logs.text.contains("r-secret"))
     }
 
@@ -135,7 +115,7 @@ import Testing
         let tokens = manager(transport)
         _ = try await tokens.token()
         transport.setResponder { _ in .failure(TokenTransportError("connection refused")) }
-        clock.advance(by: 250)
+        clock.advance(by: 275)
         #expect(try await tokens.token().value.value == "still-good")
         #expect(await eventually { transport.requests.count == 2 })
         #expect(try await tokens.token().value.value == "still-good")
@@ -179,11 +159,11 @@ import Testing
         let transport = FakeTokenTransport { _ in FakeTokenTransport.success(access: "t\(serial.next())") }
         let tokens = manager(transport)
         let first = try await tokens.token()
-        await tokens.invalidate(first)
+        await tokens.invalidate(first, resource: "/api/v1/x")
         let second = try await tokens.token()
         #expect(second.value.value == "t2")
         // A late 401 for the old token must not throw away the new one.
-        await tokens.invalidate(first)
+        await tokens.invalidate(first, resource: "/api/v1/x")
         #expect(try await tokens.token().value.value == "t2")
         #expect(transport.requests.count == 2)
     }

@@ -52,9 +52,13 @@ import Testing
             lifetime: 120),
         LifetimeCase(
             name: "configured default", body: #"{"access_token":"opaque-uuid","token_type":"BEARER"}"#, lifetime: 300),
+        // Issue #25, 6: expired means expired, not the default lifetime.
         LifetimeCase(
-            name: "zero expires_in falls back", body: #"{"access_token":"a","token_type":"bearer","expires_in":0}"#,
-            lifetime: 300),
+            name: "zero expires_in is expired", body: #"{"access_token":"a","token_type":"bearer","expires_in":0}"#,
+            lifetime: 0),
+        LifetimeCase(
+            name: "a JWT exp in the past is expired",
+            body: #"{"access_token":"\#(jwt(#"{"exp":1699999000}"#))","token_type":"Bearer"}"#, lifetime: 0),
     ]
 
     @Test(arguments: lifetimes)

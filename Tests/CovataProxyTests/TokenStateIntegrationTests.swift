@@ -69,24 +69,24 @@ import Testing
         }
     }
 
-    /// Covata spends a refresh token when it rotates it; the file must hold the new one or the next start fails.
-    @Test func rotatedRefreshTokenIsPersisted() async throws {
+    /// The file holds the token renewed last, and under the password grant no refresh token at all: a restart
+    /// takes the renewed token without asking, and nothing in the file is a login that outlives the access token.
+    @Test func renewedTokenIsPersistedWithoutARefreshToken() async throws {
         try await Self.withStateFile { mock, _, make in
             let first = make(CapturedLogs())
             let token = try await first.token()
-            await first.invalidate(token)
-            _ = try await first.token()
+            await first.invalidate(token, resource: "/api/v1/x")
+            let renewed = try await first.token()
             await first.stop()  // As a restart would: the last write lands first.
-            #expect(mock.state.tokenRequests(grant: "refresh_token") == 1)
+            #expect(mock.state.tokenRequests(grant: "password") == 2)
 
             let restarted = make(CapturedLogs())
             await restarted.start()
-            let restored = try await restarted.token()
-            await restarted.invalidate(restored)
-            _ = try await restarted.token()
-            // The stored (rotated) refresh token worked: no password login was needed.
-            #expect(mock.state.tokenRequests(grant: "refresh_token") == 2)
-            #expect(mock.state.tokenRequests(grant: "password") == 1)
+            #expect(try await restarted.token().value == renewed.value)
+            #expect(await !restarted.status().hasRefreshToken)
+            await restarted.stop()
+            #expect(Self.totalTokenRequests(mock) == 2)
+            #expect(mock.state.tokenRequests(grant: "refresh_token") == 0)
         }
     }
 
@@ -144,7 +144,7 @@ import Testing
             let tokens = make(CapturedLogs())
             await tokens.start()
             let restored = try await tokens.token()
-            await tokens.invalidate(restored)
+            await tokens.invalidate(restored, resource: "/api/v1/x")
             await #expect(throws: TokenError.self) { try await tokens.token() }
             try await Task.sleep(for: .seconds(1))
             #expect(mock.state.tokenRequests(grant: "refresh_token") == 1)

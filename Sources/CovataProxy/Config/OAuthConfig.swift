@@ -22,9 +22,6 @@ public struct OAuthConfig: Sendable, Equatable {
     /// Exponential backoff for transient token-endpoint failures: first delay and cap.
     public var retryInitialSeconds: Double
     public var retryMaxSeconds: Double
-    /// A token obtained because the upstream refused the previous one is not retired by another refusal sooner than
-    /// this, so a path that always answers 401 cannot turn requests into logins.
-    public var minRenewalIntervalSeconds: Double = 30
 }
 
 /// The grant that signs the proxy in when it has no usable refresh token.

@@ -17,6 +17,9 @@ extension ProxyConfig {
         guard retryMax >= retryInitial else {
             throw ConfigError(reader.keyPath("retryMaxSeconds"), "expected at least retryInitialSeconds")
         }
+        // No longer used: 401s are bounded by evidence now, not by a window. Still read, so a config that sets it
+        // loads (and a value of the wrong type is still an error).
+        _ = try reader.seconds("minRenewalIntervalSeconds", default: 30, range: 0...3600)
         let signIn = try parseSignIn(reader, tokenURL: tokenURL, allowPlainHTTP: allowPlainHTTP)
         let stateFile = try parseStateFile(reader)
         if case .authorizationCode = signIn, stateFile == nil {
@@ -35,8 +38,7 @@ extension ProxyConfig {
             defaultLifetimeSeconds: try reader.seconds("defaultLifetimeSeconds", default: 300, range: 1...86400 * 30),
             rejectedRetrySeconds: try reader.seconds("rejectedRetrySeconds", default: 900, range: 1...86400 * 7),
             retryInitialSeconds: retryInitial,
-            retryMaxSeconds: retryMax,
-            minRenewalIntervalSeconds: try reader.seconds("minRenewalIntervalSeconds", default: 30, range: 0...3600)
+            retryMaxSeconds: retryMax
         )
     }
 

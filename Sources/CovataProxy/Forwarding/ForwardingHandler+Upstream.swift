@@ -97,6 +97,9 @@ extension ForwardingHandler {
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)
         record.attempt = ticket.attempt
+        // A replay answers the 401 held for the first attempt: left here, it would make the replay's own end look
+        // like a second refusal.
+        record.held = nil
         record.upstreamSentAt = .now()
         let relay = ResponseRelay(handler: self, ticket: ticket, eventLoop: context.eventLoop)
         let transfer = forwarder.worker.start(request, delegate: relay)
@@ -183,6 +186,7 @@ extension ForwardingHandler {
         guard machine.upstreamWhole(ticket) else { return false }
         // No didConsume: the transfer has ended, so curl waits for nothing these bytes could release.
         record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
+        if record.token?.probation != nil { reportAcceptance(record) }
         record.bytesOut += Int64(body.readableBytes)
         var answer = clientAnswer(head, record: record)
         answer.completeBody = body
@@ -200,6 +204,7 @@ extension ForwardingHandler {
         case .relay:
             guard let record, let context else { return }
             record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
+            if record.token?.probation != nil { reportAcceptance(record) }
             context.write(wrapOutboundOut(.head(clientAnswer(head, record: record))), promise: nil)
         }
     }
@@ -263,14 +268,13 @@ extension ForwardingHandler {
     func retireToken(exchange id: Int) {
         guard let record, let rejected = record.token, let context else { return }
         record.transfer = nil
-        // The 401 is answered by the replay: left here, it would make the replay's own end look like a refusal.
-        record.held = nil
         record.firstByteDeadline = nil
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        let resource = resource(of: record)
         Task {
-            let replaced = await tokens.invalidate(rejected)
+            let replaced = await tokens.invalidate(rejected, resource: resource, replaying: true)
             eventLoop.execute {
                 let handler = handler.value
                 let action = handler.machine.tokenRetired(exchange: id, replaced: replaced)
@@ -283,6 +287,21 @@ extension ForwardingHandler {
                 handler.context?.flush()
             }
         }
+    }
+
+    /// What the token manager calls the request's resource: the upstream URL without the query.
+    private func resource(of record: ExchangeRecord) -> String {
+        let path = record.pathAndQuery.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
+        return forwarder.upstreamURL(for: String(path ?? ""))
+    }
+
+    /// A token on probation for this request's resource was not refused there: the renewal that made it was right.
+    @inline(never)
+    private func reportAcceptance(_ record: ExchangeRecord) {
+        guard let token = record.token, token.probation == resource(of: record) else { return }
+        let tokens = forwarder.tokens
+        let resource = resource(of: record)
+        Task { await tokens.accepted(token, resource: resource) }
     }
 
     // MARK: - Answers
@@ -349,7 +368,8 @@ extension ForwardingHandler {
         if retireToken, let rejected = record.token {
             // No replay left: the token is still retired (if current), so the client's next request gets a fresh one.
             let tokens = forwarder.tokens
-            Task { await tokens.invalidate(rejected) }
+            let resource = resource(of: record)
+            Task { await tokens.invalidate(rejected, resource: resource) }
         }
         let token = record.token?.value.value ?? ""
         var fields = clientFields(head, record: record)

@@ -10,6 +10,9 @@ public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     public let lifetime: Double
     /// When it was obtained, on the token clock.
     public let obtainedAt: Double
+    /// The upstream resource this token was obtained for (its predecessor was refused there), until a request
+    /// there succeeds with it: the forwarding handler reports that success, which ends the probation.
+    var probation: String? = nil
 
     public var expiresAt: Double { obtainedAt + lifetime }
 

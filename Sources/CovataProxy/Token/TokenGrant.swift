@@ -1,5 +1,5 @@
 /// Which grant a token request uses. Its secrets never print.
-enum TokenGrant: Sendable, CustomStringConvertible {
+enum TokenGrant: Sendable, Equatable, CustomStringConvertible {
     case password(username: String, password: Secret)
     case refreshToken(Secret)
     /// RFC 6749 §4.1.3, with the RFC 7636 verifier when the authorize request carried a challenge.

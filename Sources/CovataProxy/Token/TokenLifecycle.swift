@@ -1,141 +1,84 @@
-/// The token lifecycle as a value: which phase it is in, what it holds, and what must happen next.
+/// The token lifecycle as a value: which phase it is in, the token it hands out, and what must happen next.
 ///
 /// Events go in through `handle(_:now:)`; actions come out. `TokenManager` performs them (token requests, the state
-/// file, the one timer, waking callers) and feeds what came of them back in as events. Nothing here sleeps, reads a
-/// file or touches the network, so every transition is tested synchronously, and every timer the proxy arms is one
-/// this machine asked for.
+/// file, the one timer, waking callers, log lines) and feeds what came of them back in as events. Nothing here
+/// sleeps, reads a file or touches the network, so every transition is tested synchronously, and every timer the
+/// proxy arms is one this machine asked for. Its vocabulary is in `TokenLifecycle+Vocabulary.swift`.
+///
+/// Covata's server is Spring Security OAuth2 with a token store: one access token per account and client, handed
+/// back by a sign-in until it expires, and a refresh that removes every access token issued with that refresh
+/// token. So under the password grant the token is renewed with the password grant only (a sidecar never removes
+/// the token its siblings on the same account use), and a token handed back is renewed when it expires.
 struct TokenLifecycle: Sendable {
-    /// What the machine needs from `OAuthConfig`: no secrets, only the grant's kind and the timing.
-    struct Settings: Sendable, Equatable {
-        /// The password grant signs in; otherwise a refresh token from `covata-proxy login` (the code grant).
-        var signsInWithPassword: Bool
-        var refreshAheadSeconds: Double
-        var rejectedRetrySeconds: Double
-        var backoff: Backoff
-        /// A token obtained because the upstream refused the previous one is not retired by another refusal
-        /// sooner than this: a path that always answers 401 must not turn every request into a login.
-        var minRenewalIntervalSeconds: Double
-        /// What an operator runs when the code grant needs a fresh sign-in.
-        var loginCommand: String
-
-        init(_ config: OAuthConfig, loginCommand: String) {
-            self.loginCommand = loginCommand
-            if case .password = config.signIn { signsInWithPassword = true } else { signsInWithPassword = false }
-            refreshAheadSeconds = config.refreshAheadSeconds
-            rejectedRetrySeconds = config.rejectedRetrySeconds
-            backoff = Backoff(initial: config.retryInitialSeconds, cap: config.retryMaxSeconds)
-            minRenewalIntervalSeconds = config.minRenewalIntervalSeconds
-        }
-    }
-
     enum Phase: Sendable, Equatable {
         /// Not started and nothing asked for yet.
         case idle
-        /// A usable token; the next refresh is due at `refreshAt(current)`.
-        case holding
-        /// One token operation in flight (there is never more than one).
-        case requesting(Flight)
+        /// A token, with its renewal armed.
+        case holding(Held)
+        /// One token operation in flight (never more than one); the token it renews, if any, is still served.
+        case requesting(Flight, serving: Held?)
         /// A transient failure: the next attempt is at `at`, whether or not anyone asks.
-        case retrying(at: Double)
+        case retrying(at: Double, serving: Held?)
         /// Covata rejected the credentials: nothing is tried before `until` or a reload that changes them.
-        case paused(until: Double)
+        case paused(until: Double, serving: Held?)
         /// Code grant without a usable refresh token: the state file is polled for a new sign-in.
-        case awaitingSignIn
+        case awaitingSignIn(serving: Held?)
         case stopped
     }
 
-    /// The steps of one token operation: the held refresh token first, then the configured way to sign in.
+    /// The token handed out, with what the machine has learnt about it.
+    struct Held: Sendable, Equatable {
+        var token: AccessToken
+        /// When it is renewed: ahead of expiry (spread by `jitter`), or just after it when Covata hands back the
+        /// token it already issued.
+        var renewAt: Double
+        /// Obtained because the upstream refused the previous token for this resource, and no request for it has
+        /// succeeded since: if the resource refuses this fresh token too, the resource is at fault, not the token.
+        var renewedFor: String?
+        /// Resources that refused this token while it was fresh or confirmed by Covata: their 401s are relayed.
+        var refusedBy: Set<String> = []
+    }
+
+    struct Flight: Sendable, Equatable {
+        /// Results carry it back; one that does not match is from an operation the machine moved past.
+        var ticket: Int
+        var attempt: Attempt
+        /// The resource whose 401 started it, if one did.
+        var rejectedBy: String?
+        /// That request is replayed with the result, so the result goes on probation there.
+        var replaying = false
+    }
+
+    /// The steps of one token operation.
     enum Attempt: Sendable, Equatable {
+        /// The configured sign-in (the password grant).
+        case signIn(TokenGrant)
+        /// Code grant: the refresh token held.
         case refresh(Secret)
-        case passwordGrant
         /// Code grant: `covata-proxy login` may have stored a newer refresh token meanwhile.
         case readingStateFile
         case storedRefresh(Secret)
     }
 
-    struct Flight: Sendable, Equatable {
-        var attempt: Attempt
-        /// Started because the upstream refused the current token: its result is protected from further refusals.
-        var afterRejection: Bool
-    }
-
-    /// What a restart or a new sign-in found in the state file (already checked and matched to the config).
-    struct Stored: Sendable, Equatable {
-        var accessToken: AccessToken?
-        var refreshToken: Secret?
-    }
-
-    enum Event: Sendable {
-        case start(Stored?)
-        /// The timer the machine asked for went off.
-        case tick
-        /// A caller wants a token.
-        case tokenNeeded
-        case obtained(AccessToken)
-        /// A token request failed; `jitter` (0...1) picks the backoff delay, so the machine stays deterministic.
-        case failed(TokenFailure, jitter: Double)
-        case stateFileRead(Stored?)
-        /// The upstream answered 401 `invalid_token` for a request that carried this token.
-        case rejectedByUpstream(Secret)
-        /// A reload. `credentialsChanged`: secret, password, username, token URL or client ID differ;
-        /// `identityChanged`: the last three do, so what was obtained belongs to someone else.
-        case reloaded(Settings, credentialsChanged: Bool, identityChanged: Bool)
-        /// `covata-proxy login` exchanged a code for this token.
-        case signedIn(AccessToken)
-        case stop
-    }
-
-    enum Grant: Sendable, Equatable {
-        case refreshToken(Secret)
-        case signIn
-    }
-
-    enum Action: Sendable, Equatable {
-        case request(Grant)
-        case readStateFile
-        /// Write the current tokens to the state file (in order with earlier writes).
-        case persist(AccessToken, refreshToken: Secret?)
-        /// The token handed out changed (or was retired): refresh the lock-free snapshot.
-        case publish
-        /// Arm the one timer for `at`, replacing any earlier one; nil disarms it.
-        case wake(at: Double?)
-        /// Callers waiting for the flight that just ended can have their answer.
-        case answerWaiters
-        case report(Report)
-    }
-
-    /// What is worth a log line; `TokenManager` words it.
-    enum Report: Sendable, Equatable {
-        case obtained(AccessToken, grant: String)
-        case willRetry(reason: String, attempt: Int, delay: Double)
-        case credentialsRejected(reason: String, pauseSeconds: Double)
-        case signInRequired(reason: String)
-        case refreshTokenRejected(error: String)
-        case retired(jti: String?)
-        case keptDespiteRejection(jti: String?)
-        case newSignInFound
-    }
-
-    /// How a caller is answered right now.
-    enum Answer: Sendable, Equatable {
-        case token(AccessToken)
-        case wait
-        case unavailable(TokenError)
-    }
-
     static let statePollSeconds: Double = 2
+    /// Resources remembered per token as refusing it; past this, a refusal retires the token as usual.
+    static let refusedByLimit = 64
 
     private(set) var phase: Phase = .idle
     private(set) var settings: Settings
-    /// The token handed out; may outlive a failed refresh while it is still usable.
-    private(set) var current: AccessToken?
+    /// Code grant: the refresh token to renew with. The password grant keeps none (a refresh would remove the
+    /// access token of every sidecar on the account).
     private(set) var refreshToken: Secret?
     /// The refresh token Covata last refused, so the state file is not read back into the same refusal.
     private(set) var rejectedRefreshToken: Secret?
     private(set) var failures = 0
     private(set) var lastFailure: TokenFailure?
-    /// Until then an upstream's refusal does not retire the current token (see `minRenewalIntervalSeconds`).
-    private(set) var protectedUntil: Double = -.infinity
+    /// Covata has answered a sign-in with the token it had already issued: it keeps a token store, so a renewal
+    /// before expiry would only get the same token back.
+    private(set) var handsBackCurrent = false
+    /// The value of the last token obtained, to recognise it when it comes back.
+    private var lastIssued: Secret?
+    private var lastTicket = 0
     private(set) var scheduledWake: Double?
 
     init(settings: Settings) {
@@ -157,59 +100,54 @@ struct TokenLifecycle: Sendable {
             actions.append(.answerWaiters)
 
         case (.idle, .start(let stored)):
-            if let stored { adopt(stored, now: now, into: &actions) } else { startFlight(now: now, into: &actions) }
+            if let stored { adopt(stored, now: now, into: &actions) } else { startFlight(into: &actions) }
         case (_, .start):
-            break
+            assertionFailure("the token lifecycle was started twice")
 
         case (.idle, .tokenNeeded):
-            startFlight(now: now, into: &actions)
-        case (.holding, .tokenNeeded), (.holding, .tick):
-            if now >= refreshAt(now: now) { startFlight(now: now, into: &actions) }
-        case (.retrying(let at), .tokenNeeded), (.retrying(let at), .tick):
-            if now >= at { startFlight(now: now, into: &actions) }
-        case (.paused(let until), .tokenNeeded), (.paused(let until), .tick):
-            if now >= until { startFlight(now: now, into: &actions) }
-        case (.awaitingSignIn, .tick):
-            actions.append(.readStateFile)
+            startFlight(into: &actions)
+        case (.holding(let held), .tokenNeeded), (.holding(let held), .tick):
+            if now >= held.renewAt { startFlight(serving: held, into: &actions) }
+        case (.retrying(let at, let serving), .tokenNeeded), (.retrying(let at, let serving), .tick):
+            if now >= at { startFlight(serving: serving, into: &actions) }
+        case (.paused(let until, let serving), .tokenNeeded), (.paused(let until, let serving), .tick):
+            if now >= until { startFlight(serving: serving, into: &actions) }
+        case (.awaitingSignIn(let serving), .tick):
+            begin(.readingStateFile, serving: serving, into: &actions)
         case (.idle, .tick), (.requesting, .tick), (.requesting, .tokenNeeded), (.awaitingSignIn, .tokenNeeded):
             break
 
-        case (.requesting(let flight), .obtained(let token)):
-            if let rotated = token.refreshToken { refreshToken = rotated }
-            if flight.afterRejection { protectedUntil = now + settings.minRenewalIntervalSeconds }
-            hold(token, grant: flight.attempt.grantName, into: &actions)
-        case (.requesting(let flight), .failed(let failure, let jitter)):
-            failed(flight, failure, jitter: jitter, now: now, into: &actions)
-        case (.requesting(let flight), .stateFileRead(let stored)) where flight.attempt == .readingStateFile:
-            if let stored = stored?.refreshToken, stored != rejectedRefreshToken {
-                phase = .requesting(Flight(attempt: .storedRefresh(stored), afterRejection: flight.afterRejection))
-                actions.append(.request(.refreshToken(stored)))
-            } else {
-                let reason =
-                    rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
-                fail(.signInRequired(reason: reason), now: now, into: &actions)
-            }
-        case (.awaitingSignIn, .stateFileRead(let stored)):
-            guard let stored, let found = stored.refreshToken, found != rejectedRefreshToken, found != refreshToken
-            else { break }
-            actions.append(.report(.newSignInFound))
-            failures = 0
-            lastFailure = nil
-            adopt(stored, now: now, into: &actions)
-        case (_, .obtained), (_, .failed), (_, .stateFileRead):
-            break  // The answer to a question nobody asks any more (a reload or a stop came in between).
+        case (.requesting(let flight, let serving), .obtained(let token, let ticket, let jitter))
+        where ticket == flight.ticket:
+            obtained(token, flight: flight, serving: serving, jitter: jitter, now: now, into: &actions)
+        case (.requesting(let flight, let serving), .failed(let failure, let ticket, let jitter))
+        where ticket == flight.ticket:
+            failed(failure, flight: flight, serving: serving, jitter: jitter, now: now, into: &actions)
+        case (.requesting(let flight, let serving), .stateFileRead(let stored, let ticket))
+        where ticket == flight.ticket:
+            stateFileRead(stored, flight: flight, serving: serving, now: now, into: &actions)
+        case (.awaitingSignIn, .stateFileRead), (_, .obtained), (_, .failed), (_, .stateFileRead):
+            // The answer to a question nobody asks any more (a reload, a stop or a newer attempt came in between).
+            assert(Self.ticket(of: event) <= lastTicket, "a result for an operation never started")
 
-        case (_, .rejectedByUpstream(let value)):
-            rejected(value, now: now, into: &actions)
+        case (_, .rejectedByUpstream(let value, let resource, let replaying)):
+            rejected(value, by: resource, replaying: replaying, now: now, into: &actions)
+        case (_, .acceptedByUpstream(let value, let resource)):
+            guard var held, held.token.value == value, held.renewedFor == resource else { break }
+            // The renewal was right: the token it replaced was dead. A later refusal here retires this one.
+            held.renewedFor = nil
+            replaceHeld(with: held)
+            actions.append(.publish)
 
-        case (_, .reloaded(let settings, let credentialsChanged, let identityChanged)):
-            reloaded(
-                settings, credentialsChanged: credentialsChanged, identityChanged: identityChanged, now: now,
-                into: &actions)
+        case (_, .reloaded(let settings, let change)):
+            reloaded(settings, change, now: now, into: &actions)
 
         case (_, .signedIn(let token)):
             if let rotated = token.refreshToken { refreshToken = rotated }
-            hold(token, grant: "authorization_code", into: &actions)
+            lastIssued = token.value
+            hold(Held(token: token, renewAt: renewalTime(token, jitter: 0.5, now: now)), into: &actions)
+            actions.append(.persist(token, refreshToken: refreshToken))
+            actions.append(.report(.obtained(token, grant: "authorization_code")))
         }
         let wake = wakeTime(now: now)
         if wake != scheduledWake {
@@ -219,138 +157,260 @@ struct TokenLifecycle: Sendable {
         return actions
     }
 
-    private mutating func startFlight(now: Double, afterRejection: Bool = false, into actions: inout [Action]) {
+    // MARK: - Flights
+
+    /// The next token operation: the code grant renews with its refresh token; the password grant signs in.
+    private mutating func startFlight(
+        serving: Held? = nil, rejectedBy: String? = nil, replaying: Bool = false, into actions: inout [Action]
+    ) {
         let attempt: Attempt
-        if let refreshToken {
-            attempt = .refresh(refreshToken)
+        switch settings.signIn {
+        case .password(let username, let password):
+            attempt = .signIn(.password(username: username, password: password))
+        case .authorizationCode:
+            attempt = refreshToken.map(Attempt.refresh) ?? .readingStateFile
+        }
+        begin(attempt, serving: serving, rejectedBy: rejectedBy, replaying: replaying, into: &actions)
+    }
+
+    private mutating func begin(
+        _ attempt: Attempt, serving: Held?, rejectedBy: String? = nil, replaying: Bool = false,
+        into actions: inout [Action]
+    ) {
+        lastTicket += 1
+        let flight = Flight(ticket: lastTicket, attempt: attempt, rejectedBy: rejectedBy, replaying: replaying)
+        phase = .requesting(flight, serving: serving)
+        switch attempt {
+        case .signIn(let grant): actions.append(.request(grant, ticket: lastTicket))
+        case .refresh(let token), .storedRefresh(let token):
+            actions.append(.request(.refreshToken(token), ticket: lastTicket))
+        case .readingStateFile: actions.append(.readStateFile(ticket: lastTicket))
+        }
+    }
+
+    private mutating func obtained(
+        _ token: AccessToken, flight: Flight, serving: Held?, jitter: Double, now: Double, into actions: inout [Action]
+    ) {
+        let handedBack = token.value == lastIssued
+        guard token.lifetime > 0 || handedBack else {
+            // `expires_in: 0` on a new token: nothing that could be used.
+            fail(.transient(reason: "token endpoint answered an expired token"), flight: flight, serving: serving,
+                jitter: jitter, now: now, into: &actions)
+            return
+        }
+        if case .authorizationCode = settings.signIn, let rotated = token.refreshToken { refreshToken = rotated }
+        if handedBack { handsBackCurrent = true }
+        lastIssued = token.value
+        var held = Held(token: token, renewAt: renewalTime(token, handedBack: handedBack, jitter: jitter, now: now))
+        if handedBack {
+            // The same token: what was learnt about it still holds, and Covata has just confirmed it, so a resource
+            // that refused it refuses any token.
+            held.refusedBy = serving?.token.value == token.value ? serving?.refusedBy ?? [] : []
+            if let resource = flight.rejectedBy { held.refusedBy.insert(resource) }
+            actions.append(.report(.handedBack(jti: token.jti, renewInSeconds: held.renewAt - now)))
         } else {
-            attempt = settings.signsInWithPassword ? .passwordGrant : .readingStateFile
+            // On probation where the 401 came from, if the refused request is replayed with it: that replay's answer
+            // tells whether the old token was dead or the resource refuses any token.
+            held.renewedFor = flight.replaying ? flight.rejectedBy : nil
+            actions.append(.persist(token, refreshToken: refreshToken))
+            actions.append(.report(.obtained(token, grant: flight.attempt.grantName)))
         }
-        begin(Flight(attempt: attempt, afterRejection: afterRejection), into: &actions)
+        hold(held, into: &actions)
     }
 
-    private mutating func begin(_ flight: Flight, into actions: inout [Action]) {
-        phase = .requesting(flight)
-        switch flight.attempt {
-        case .refresh(let token), .storedRefresh(let token): actions.append(.request(.refreshToken(token)))
-        case .passwordGrant: actions.append(.request(.signIn))
-        case .readingStateFile: actions.append(.readStateFile)
-        }
-    }
-
-    private mutating func hold(_ token: AccessToken, grant: String, into actions: inout [Action]) {
-        current = token
+    private mutating func hold(_ held: Held, into actions: inout [Action]) {
         failures = 0
         lastFailure = nil
-        phase = .holding
+        phase = .holding(held)
         actions.append(.publish)
-        actions.append(.persist(token, refreshToken: refreshToken))
-        actions.append(.report(.obtained(token, grant: grant)))
         actions.append(.answerWaiters)
+    }
+
+    /// When a token obtained at `now` is renewed. A token store hands the same token back until it expires, so
+    /// then that is awaited: Covata's `expires_in` is whole seconds, cut down, so its real end is up to a second
+    /// after the one counted here. Otherwise ahead of expiry by the configured margin (at most a fifth of the
+    /// lifetime), spread over its second half so sidecars that got the same token do not renew in one instant.
+    private func renewalTime(_ token: AccessToken, handedBack: Bool = false, jitter: Double, now: Double) -> Double {
+        var awaitsExpiry = handedBack
+        if handsBackCurrent, case .password = settings.signIn { awaitsExpiry = true }
+        if awaitsExpiry { return max(now, token.expiresAt) + 1 }
+        let margin = min(settings.refreshAheadSeconds, token.lifetime * 0.2)
+        return min(token.expiresAt - margin * (1 - 0.5 * min(max(jitter, 0), 1)), Self.usableUntil(token))
     }
 
     /// A restart or a new sign-in: a still-usable access token is taken as it is, otherwise the refresh token is.
     private mutating func adopt(_ stored: Stored, now: Double, into actions: inout [Action]) {
-        if let found = stored.refreshToken { refreshToken = found }
+        if case .authorizationCode = settings.signIn, let found = stored.refreshToken { refreshToken = found }
         if let token = stored.accessToken, now < Self.usableUntil(token) {
-            current = token
-            phase = .holding
-            actions.append(.publish)
+            lastIssued = token.value
+            hold(Held(token: token, renewAt: renewalTime(token, jitter: 0.5, now: now)), into: &actions)
         } else {
-            startFlight(now: now, into: &actions)
+            startFlight(into: &actions)
+        }
+    }
+
+    private mutating func stateFileRead(
+        _ stored: Stored?, flight: Flight, serving: Held?, now: Double, into actions: inout [Action]
+    ) {
+        switch flight.attempt {
+        case .readingStateFile:
+            if let found = stored?.refreshToken, found != rejectedRefreshToken, found != refreshToken,
+                let token = stored?.accessToken, now < Self.usableUntil(token)
+            {
+                // `covata-proxy login` stored a new sign-in with a usable access token: taken as it is.
+                actions.append(.report(.newSignInFound))
+                refreshToken = found
+                lastIssued = token.value
+                hold(Held(token: token, renewAt: renewalTime(token, jitter: 0.5, now: now)), into: &actions)
+            } else if let found = stored?.refreshToken, found != rejectedRefreshToken {
+                begin(
+                    .storedRefresh(found), serving: serving, rejectedBy: flight.rejectedBy, replaying: flight.replaying,
+                    into: &actions)
+            } else {
+                let reason =
+                    rejectedRefreshToken == nil ? "no refresh token stored" : "Covata rejected the refresh token"
+                fail(.signInRequired(reason: reason), flight: flight, serving: serving, now: now, into: &actions)
+            }
+        case .signIn, .refresh, .storedRefresh:
+            assertionFailure("a state-file result for a token request")
         }
     }
 
     private mutating func failed(
-        _ flight: Flight, _ failure: TokenFailure, jitter: Double, now: Double, into actions: inout [Action]
+        _ failure: TokenFailure, flight: Flight, serving: Held?, jitter: Double, now: Double,
+        into actions: inout [Action]
     ) {
         switch (flight.attempt, failure) {
         case (.refresh(let spent), .grantRejected(let error)), (.storedRefresh(let spent), .grantRejected(let error)):
-            // Refused refresh token: forget it and move on to the configured sign-in, once.
+            // A refused refresh token is forgotten; a newer sign-in may be in the state file, once.
             rejectedRefreshToken = spent
             if refreshToken == spent { refreshToken = nil }
             actions.append(.report(.refreshTokenRejected(error: error)))
             if case .storedRefresh = flight.attempt {
-                fail(.signInRequired(reason: "Covata rejected the refresh token"), now: now, into: &actions)
-                return
+                fail(
+                    .signInRequired(reason: "Covata rejected the refresh token"), flight: flight, serving: serving,
+                    now: now, into: &actions)
+            } else {
+                begin(
+                    .readingStateFile, serving: serving, rejectedBy: flight.rejectedBy, replaying: flight.replaying,
+                    into: &actions)
             }
-            let next: Attempt = settings.signsInWithPassword ? .passwordGrant : .readingStateFile
-            begin(Flight(attempt: next, afterRejection: flight.afterRejection), into: &actions)
-        case (.passwordGrant, .grantRejected(let error)):
-            // A refused password grant is a credential problem, whatever the code said.
-            fail(.credentialsRejected(error: error), now: now, into: &actions)
+        case (.signIn, .grantRejected(let error)):
+            // A refused sign-in is a credential problem, whatever the code said.
+            fail(.credentialsRejected(error: error), flight: flight, serving: serving, now: now, into: &actions)
         default:
-            fail(failure, now: now, jitter: jitter, into: &actions)
+            fail(failure, flight: flight, serving: serving, jitter: jitter, now: now, into: &actions)
         }
     }
 
-    /// Ends the flight without a token and picks the phase that says when to try again.
+    /// Ends the flight without a token and picks the phase that says when to try again; a token still usable is
+    /// still served.
     private mutating func fail(
-        _ failure: TokenFailure, now: Double, jitter: Double = 1, into actions: inout [Action]
+        _ failure: TokenFailure, flight: Flight, serving: Held?, jitter: Double = 1, now: Double,
+        into actions: inout [Action]
     ) {
         failures += 1
         lastFailure = failure
         switch failure {
         case .credentialsRejected:
-            phase = .paused(until: now + settings.rejectedRetrySeconds)
+            phase = .paused(until: now + settings.rejectedRetrySeconds, serving: serving)
             actions.append(
                 .report(.credentialsRejected(reason: failure.reason, pauseSeconds: settings.rejectedRetrySeconds)))
         case .signInRequired(let reason):
-            phase = .awaitingSignIn
+            phase = .awaitingSignIn(serving: serving)
             actions.append(.report(.signInRequired(reason: reason)))
         case .grantRejected, .transient:
             let delay = settings.backoff.delay(afterFailures: failures, random: jitter)
-            phase = .retrying(at: now + delay)
+            phase = .retrying(at: now + delay, serving: serving)
             actions.append(.report(.willRetry(reason: failure.reason, attempt: failures, delay: delay)))
         }
         actions.append(.answerWaiters)
     }
 
-    private mutating func rejected(_ value: Secret, now: Double, into actions: inout [Action]) {
-        guard let token = current, token.value == value else { return }
-        guard now >= protectedUntil else {
-            actions.append(.report(.keptDespiteRejection(jti: token.jti)))
+    // MARK: - The upstream's word
+
+    /// A 401 `invalid_token` for `resource` with this token. Retired, unless the evidence says the resource, not
+    /// the token, is at fault: it refused this token while it was fresh (renewed because of this resource's 401,
+    /// with no success there since), or after Covata confirmed it. A clock never keeps a token alive.
+    private mutating func rejected(
+        _ value: Secret, by resource: String, replaying: Bool, now: Double, into actions: inout [Action]
+    ) {
+        guard var held, held.token.value == value else { return }  // An older token: a replay takes the current one.
+        if held.refusedBy.contains(resource) || held.renewedFor == resource {
+            if held.refusedBy.count < Self.refusedByLimit, !held.refusedBy.contains(resource) {
+                held.refusedBy.insert(resource)
+                held.renewedFor = nil
+                replaceHeld(with: held)
+                actions.append(.publish)
+                actions.append(.report(.resourceRefuses(jti: held.token.jti)))
+            }
             return
         }
-        current = nil
+        actions.append(.report(.retired(jti: held.token.jti)))
         actions.append(.publish)
-        actions.append(.report(.retired(jti: token.jti)))
         switch phase {
-        case .requesting(var flight):
+        case .requesting(var flight, _):
             // The operation already running is the renewal; its result is what the 401 asked for.
-            flight.afterRejection = true
-            phase = .requesting(flight)
-        case .idle, .holding, .retrying:
-            startFlight(now: now, afterRejection: true, into: &actions)
-        case .paused, .awaitingSignIn, .stopped:
-            break  // Nothing may be tried now; the token is dropped so no one is handed a dead one.
+            if flight.rejectedBy == nil {
+                flight.rejectedBy = resource
+                flight.replaying = replaying
+            }
+            phase = .requesting(flight, serving: nil)
+        case .holding, .retrying:
+            startFlight(rejectedBy: resource, replaying: replaying, into: &actions)
+        case .paused(let until, _):
+            phase = .paused(until: until, serving: nil)  // Nothing may be tried now; no one gets a dead token.
+        case .awaitingSignIn:
+            phase = .awaitingSignIn(serving: nil)
+        case .idle, .stopped:
+            break
         }
     }
 
-    private mutating func reloaded(
-        _ settings: Settings, credentialsChanged: Bool, identityChanged: Bool, now: Double,
-        into actions: inout [Action]
-    ) {
+    private mutating func replaceHeld(with held: Held) {
+        switch phase {
+        case .holding: phase = .holding(held)
+        case .requesting(let flight, _): phase = .requesting(flight, serving: held)
+        case .retrying(let at, _): phase = .retrying(at: at, serving: held)
+        case .paused(let until, _): phase = .paused(until: until, serving: held)
+        case .awaitingSignIn: phase = .awaitingSignIn(serving: held)
+        case .idle, .stopped: break
+        }
+    }
+
+    // MARK: - Reloads
+
+    private mutating func reloaded(_ settings: Settings, _ change: Change, now: Double, into actions: inout [Action]) {
         self.settings = settings
-        actions.append(.publish)  // The refresh margin may have changed.
-        if identityChanged {
-            // Tokens of another account, client or endpoint: neither is used again.
-            current = nil
+        var serving = held
+        if change == .identity {
+            // Tokens of another account, client or endpoint: none is used again, and an operation in flight for
+            // the old identity is abandoned (its result will not match the next ticket).
+            serving = nil
             refreshToken = nil
             rejectedRefreshToken = nil
-        }
-        switch phase {
-        case .awaitingSignIn:
-            // Perhaps the reload came with a sign-in: look at once rather than at the next poll.
-            begin(Flight(attempt: .readingStateFile, afterRejection: false), into: &actions)
-        case .paused, .retrying:
-            // Changed credentials end any pause or backoff and are tried at once.
-            guard credentialsChanged else { break }
+            lastIssued = nil
+            handsBackCurrent = false
             failures = 0
-            startFlight(now: now, into: &actions)
-        case .holding:
-            if current == nil { startFlight(now: now, into: &actions) }
-        case .idle, .requesting, .stopped:
+            lastFailure = nil
+            actions.append(.publish)
+        }
+        switch (phase, change) {
+        case (.idle, _), (.stopped, _):
+            break
+        case (.awaitingSignIn, _):
+            // Perhaps the reload came with a sign-in: look at once rather than at the next poll.
+            begin(.readingStateFile, serving: serving, into: &actions)
+        case (_, .identity), (.paused, .credentials), (.retrying, .credentials), (.requesting, .credentials):
+            // Changed credentials end any pause or backoff and are tried at once (a request with the old ones is
+            // abandoned: its refusal must not pause the new ones).
+            failures = 0
+            startFlight(serving: serving, into: &actions)
+        case (.holding(var held), _):
+            held.renewAt = min(held.renewAt, renewalTime(held.token, jitter: 0.5, now: now))
+            phase = .holding(held)
+            actions.append(.publish)  // The renewal margin may have changed.
+        case (.paused, .none), (.retrying, .none), (.requesting, .none):
             break
         }
     }
@@ -359,22 +419,17 @@ struct TokenLifecycle: Sendable {
     private func wakeTime(now: Double) -> Double? {
         switch phase {
         case .idle, .requesting, .stopped: nil
-        case .holding: refreshAt(now: now)
-        case .retrying(let at): at
-        case .paused(let until): until
+        case .holding(let held): held.renewAt
+        case .retrying(let at, _): at
+        case .paused(let until, _): until
         case .awaitingSignIn: scheduledWake.flatMap { $0 > now ? $0 : nil } ?? now + Self.statePollSeconds
         }
     }
-}
 
-/// Exponential backoff with full jitter: a random delay up to min(cap, initial × 2^(attempt−1)).
-struct Backoff: Sendable, Equatable {
-    var initial: Double
-    var cap: Double
-
-    func delay(afterFailures failures: Int, random: Double) -> Double {
-        let exponent = min(max(failures - 1, 0), 30)
-        let ceiling = min(cap, initial * Double(1 << exponent))
-        return ceiling * min(max(random, 0), 1)
+    private static func ticket(of event: Event) -> Int {
+        switch event {
+        case .obtained(_, let ticket, _), .failed(_, let ticket, _), .stateFileRead(_, let ticket): ticket
+        default: 0
+        }
     }
 }

@@ -83,13 +83,20 @@ public actor TokenManager {
         snapshot.token(at: clock.now)
     }
 
-    /// The upstream refused `token` (401 `invalid_token`). It is retired if it is still the current one and was not
-    /// itself obtained because of a refusal moments ago.
+    /// The upstream refused `token` (401 `invalid_token`) for `resource` (its URL without the query). It is retired
+    /// if it is still the current one, unless the evidence says the resource refuses any token. `replaying`: the
+    /// refused request is sent again with the next token.
     /// - Returns: whether a request replayed now would carry a different token.
     @discardableResult
-    public func invalidate(_ token: AccessToken) -> Bool {
-        handle(.rejectedByUpstream(token.value))
-        return machine.current?.value != token.value
+    public func invalidate(_ token: AccessToken, resource: String, replaying: Bool = false) -> Bool {
+        handle(.rejectedByUpstream(token.value, resource: resource, replaying: replaying))
+        return machine.held?.token.value != token.value
+    }
+
+    /// The upstream answered a request for `resource` with `token` with anything but 401: called for a token on
+    /// probation there (`AccessToken.probation`), it ends the probation.
+    public func accepted(_ token: AccessToken, resource: String) {
+        handle(.acceptedByUpstream(token.value, resource: resource))
     }
 
     /// Restores the state file, if any, then keeps the token fresh in the background until `stop()`.
@@ -107,15 +114,9 @@ public actor TokenManager {
 
     /// A reloaded config. Changed credentials end any pause or backoff and are tried at once.
     public func update(config new: OAuthConfig) {
-        let old = config
+        let change = TokenLifecycle.Change.between(config, new)
         config = new
-        let identityChanged =
-            new.tokenURL != old.tokenURL || new.clientID != old.clientID || new.signIn.username != old.signIn.username
-        let credentialsChanged = identityChanged || new.clientSecret != old.clientSecret || new.signIn != old.signIn
-        handle(
-            .reloaded(
-                .init(new, loginCommand: loginCommand), credentialsChanged: credentialsChanged,
-                identityChanged: identityChanged))
+        handle(.reloaded(.init(new, loginCommand: loginCommand), change))
     }
 
     public func status() -> TokenStatus {
@@ -150,15 +151,15 @@ public actor TokenManager {
 
     private func perform(_ action: TokenLifecycle.Action) {
         switch action {
-        case .request(let grant):
+        case .request(let grant, let ticket):
             Task {
                 switch await request(grant) {
-                case .success(let token): handle(.obtained(token))
-                case .failure(let failure): handle(.failed(failure, jitter: random()))
+                case .success(let token): handle(.obtained(token, ticket: ticket, jitter: random()))
+                case .failure(let failure): handle(.failed(failure, ticket: ticket, jitter: random()))
                 }
             }
-        case .readStateFile:
-            Task { handle(.stateFileRead(await loadStored(reportingProblems: false))) }
+        case .readStateFile(let ticket):
+            Task { handle(.stateFileRead(await loadStored(reportingProblems: false), ticket: ticket)) }
         case .persist(let token, let refreshToken):
             persist(token, refreshToken: refreshToken)
         case .publish:
@@ -166,7 +167,7 @@ public actor TokenManager {
             snapshot.publish(
                 machine.usableToken(now: now).map {
                     TokenSnapshot.Entry(
-                        token: $0, refreshAt: machine.refreshAt(now: now), usableUntil: TokenLifecycle.usableUntil($0))
+                        token: $0, refreshAt: machine.renewAt ?? now, usableUntil: TokenLifecycle.usableUntil($0))
                 })
         case .wake(let at):
             timer?.cancel()
@@ -184,21 +185,6 @@ public actor TokenManager {
         case .report(let report):
             log(report)
         }
-    }
-
-    /// One token request with the grant the machine chose; the password comes from the config only here.
-    private func request(_ grant: TokenLifecycle.Grant) async -> Result<AccessToken, TokenFailure> {
-        let wire: TokenGrant
-        switch (grant, config.signIn) {
-        case (.refreshToken(let token), _):
-            wire = .refreshToken(token)
-        case (.signIn, .password(let username, let password)):
-            wire = .password(username: username, password: password)
-        case (.signIn, .authorizationCode):
-            // A reload switched grants while this was queued: the code grant has nothing to sign in with here.
-            return .failure(.signInRequired(reason: "no refresh token stored"))
-        }
-        return await request(wire)
     }
 
     func request(_ grant: TokenGrant) async -> Result<AccessToken, TokenFailure> {
@@ -249,13 +235,17 @@ public actor TokenManager {
                 metadata: ["reason": "\(reason)", "run": "\(loginCommand)"])
         case .refreshTokenRejected(let error):
             logger.notice(
-                "refresh token rejected", metadata: ["error": "\(error)", "next": "\(config.signIn.grantName)"])
+                "refresh token rejected", metadata: ["error": "\(error)", "next": "state_file"])
         case .retired(let jti):
             logger.info("access token invalidated by upstream", metadata: ["jti": "\(jti ?? "-")"])
-        case .keptDespiteRejection(let jti):
+        case .resourceRefuses(let jti):
             logger.notice(
-                "upstream rejected a token renewed moments ago; keeping it",
-                metadata: ["jti": "\(jti ?? "-")", "min_interval_s": "\(machine.settings.minRenewalIntervalSeconds)"])
+                "upstream refuses a token it was given fresh; its 401s are relayed and the token kept",
+                metadata: ["jti": "\(jti ?? "-")"])
+        case .handedBack(let jti, let seconds):
+            logger.info(
+                "Covata handed back the token it had issued; renewing when it expires",
+                metadata: ["jti": "\(jti ?? "-")", "renew_in_ms": "\(Int(seconds * 1000))"])
         case .newSignInFound:
             logger.notice("new refresh token found in the state file", metadata: ["path": "\(stateFile?.path ?? "-")"])
         }

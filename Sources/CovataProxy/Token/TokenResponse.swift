@@ -22,10 +22,12 @@ enum TokenResponse {
         }
         let claims = JWTClaims(token: value)
         let lifetime: Double
-        if let expiresIn = number(members["expires_in"]), expiresIn > 0 {
-            lifetime = expiresIn
-        } else if let exp = claims?.expiry, exp - wallClock > 0 {
-            lifetime = exp - wallClock
+        // `expires_in: 0`, or an `exp` in the past, says expired: the default lifetime is only for a token that
+        // says nothing about it.
+        if let expiresIn = number(members["expires_in"]) {
+            lifetime = max(0, expiresIn)
+        } else if let exp = claims?.expiry {
+            lifetime = max(0, exp - wallClock)
         } else {
             lifetime = defaultLifetime
         }
