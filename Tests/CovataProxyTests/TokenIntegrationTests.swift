@@ -65,6 +65,26 @@ import Testing
         }
     }
 
+    /// Issue #25, 4: one sidecar against Spring's store, signed out everywhere through itself: nothing it holds is a
+    /// refresh token, so the sign-out costs no token request and no client sees anything but 200.
+    @Test func signOutEverywhereCostsNothingUnderThePasswordGrant() async throws {
+        var settings = MockSettings()
+        settings.tokenStore = .spring
+        try await ProxyHarness.with(mockSettings: settings) { harness in
+            let port = harness.port()
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/warm").status == 200)
+            let signOut = try ParsedResponse(
+                try await RawHTTPClient.exchange(
+                    port: port,
+                    "PUT /api/v1/users/me/expire HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                        + "Connection: close\r\n\r\n"))
+            #expect(signOut.status == 200)
+            for n in 0..<20 { #expect(try await RawHTTPClient.get(port: port, "/api/v1/after?n=\(n)").status == 200) }
+            #expect(harness.mock.state.tokenRequests(grant: "password") == 1)
+            #expect(harness.mock.state.tokenRequests(grant: "refresh_token") == 0)
+        }
+    }
+
     @Test func wrongPasswordIsRejectedOnceAndNotRetried() async throws {
         try await Self.withMock(password: "wrong") { mock, tokens, logs in
             for _ in 0..<10 {

@@ -307,8 +307,8 @@ struct ExchangeMachine {
         }
     }
 
-    /// The token manager retired the rejected token; `replaced`: a different token is now current (a token renewed
-    /// moments ago is kept, see `minRenewalIntervalSeconds`, and the 401 is relayed instead).
+    /// The token manager retired the rejected token; `replaced`: a different token is now current or on its way (a
+    /// resource that refuses fresh tokens too keeps the token, and its 401 is relayed instead).
     mutating func tokenRetired(exchange id: Int, replaced: Bool) -> Action {
         guard case .busy(var exchange) = state, exchange.id == id, case .retiring = exchange.upstream else {
             return .none

@@ -23,11 +23,11 @@ struct ProxyHarness {
 
     static func with(
         routes: Int = 1, password: String = MockSettings().password, basePath: String = "",
-        tokenFault: MockFault = .none,
+        tokenFault: MockFault = .none, mockSettings: MockSettings = MockSettings(),
         configure: (inout ProxyConfig) -> Void = { _ in },
         _ body: (ProxyHarness) async throws -> Void
     ) async throws {
-        let mock = try await CovataMockServer()
+        let mock = try await CovataMockServer(settings: mockSettings)
         mock.state.setFault(tokenFault)
         let logs = CapturedLogs()
         var oauth = TestConfigs.oauth(tokenURL: "\(mock.baseURL)/api/oauth/token", password: password)
