@@ -35,8 +35,9 @@ extension ExchangeMachine {
         indirect case answer(ProxyError, endsConnection: Bool)
         /// The end of a streamed answer; then `answerWritten`.
         case writeEnd
-        /// The held 401 goes to the client, its token redacted; `retireToken` also retires that token (a revoked
-        /// token with no replay left). Then `answerWritten`.
+        /// The held 401 is answered with the proxy's own 401 (its error code and realm only: the upstream's answer
+        /// may carry the token); `retireToken` also retires that token (a revoked token with no replay left).
+        /// Then `answerWritten`.
         case relayHeld(retireToken: Bool)
         /// Ask the token manager to retire the rejected token, then report `tokenRetired(exchange:replaced:)`.
         case retireToken(exchange: Int)

@@ -264,13 +264,6 @@ struct ExchangeMachine {
         }
     }
 
-    /// A held 401 grew too big to be Covata's token error: it is written as it is and streams on.
-    mutating func heldReleased() {
-        guard case .busy(var exchange) = state, case .holding = exchange.upstream else { return }
-        exchange.upstream = .streaming
-        state = .busy(exchange)
-    }
-
     /// A whole small answer (head, body, success) in one batch: true if it is to be written as one, after which
     /// `answerWritten` follows.
     mutating func upstreamWhole(_ ticket: Ticket) -> Bool {

@@ -219,16 +219,11 @@ extension ForwardingHandler {
             context.write(wrapOutboundOut(.body(body))).whenComplete { _ in transfer.didConsume(count) }
         case .hold:
             transfer.didConsume(count)
-            guard let record, var held = record.held else { return }
+            // Covata's token errors are a few hundred bytes; past the limit the rest is dropped (the answer is the
+            // proxy's own 401, which never carries the upstream's body).
+            guard let record, var held = record.held, held.body.readableBytes < Self.heldBodyLimit else { return }
             held.body.writeImmutableBuffer(body)
             record.held = held
-            // Too big to be Covata's token error: stop holding and stream it as it is.
-            guard held.body.readableBytes > Self.heldBodyLimit, let context else { return }
-            machine.heldReleased()
-            record.held = nil
-            context.write(wrapOutboundOut(.head(clientAnswer(held.head, record: record))), promise: nil)
-            record.bytesOut += Int64(held.body.readableBytes)
-            context.write(wrapOutboundOut(.body(held.body)), promise: nil)
         case .drop:
             transfer.didConsume(count)
         }
@@ -240,8 +235,8 @@ extension ForwardingHandler {
         case .failure(let error):
             end = .failed(error)
         case .success:
-            if let record, let held = record.held, record.token != nil,
-                TokenRejection.isInvalidToken(head: held.head, body: held.body)
+            if let record, let held = record.held, let token = record.token,
+                TokenRejection(head: held.head, body: held.body, token: token.value.value).isInvalidToken
             {
                 end = .rejectedToken(bodyKept: record.bodyKept)
             }
@@ -359,31 +354,21 @@ extension ForwardingHandler {
             status: status, reason: reason, upstreamFields: upstreamFields, headers: headers, framing: framing)
     }
 
-    /// A held 401, whole, with the token it rejected taken out of its fields and body: Covata's error answers
-    /// echo it ("Invalid access token: eyJ…"), and the client must never see the credential.
+    /// A held 401 answered with the proxy's own 401 (`ProxyError.upstreamRefusedToken`): the upstream's answer may
+    /// carry the token in any form, so only its error code and realm are taken from it.
     @inline(never)
     func relayHeld(retireToken: Bool) {
-        guard let record, let (head, body) = record.held, let context else { return }
-        record.held = nil
-        if retireToken, let rejected = record.token {
+        guard let record, let (head, body) = record.held else { return }
+        let token = record.token
+        if retireToken, let token {
             // No replay left: the token is still retired (if current), so the client's next request gets a fresh one.
             let tokens = forwarder.tokens
             let resource = resource(of: record)
-            Task { await tokens.invalidate(rejected, resource: resource) }
+            Task { await tokens.invalidate(token, resource: resource) }
         }
-        let token = record.token?.value.value ?? ""
-        var fields = clientFields(head, record: record)
-        fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
-        fields.rewriteValues { _, value in TokenRejection.redacting(token, in: value) }
-        let cleanBody =
-            TokenRejection.redacting(token, in: body.readableBytesView).map { ByteBuffer(bytes: $0) } ?? body
-        var answer = clientHead(
-            status: head.status, reason: head.reason, upstreamFields: fields,
-            headers: [("Content-Length", "\(cleanBody.readableBytes)")], record: record)
-        record.status = head.status
-        answer.completeBody = cleanBody
-        if answer.framing != .none { record.bytesOut += Int64(cleanBody.readableBytes) }
-        answered(done: context.write(wrapOutboundOut(.head(answer))))
+        answer(
+            .upstreamRefusedToken(TokenRejection(head: head, body: body, token: token?.value.value ?? "")),
+            endsConnection: false)
     }
 
     /// Our own answer, from the catalog (`OwnAnswers`); the transfer, if any, is cancelled.

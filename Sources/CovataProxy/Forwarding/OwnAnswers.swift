@@ -54,6 +54,9 @@ enum ProxyError: Error, Sendable {
     case shuttingDown
     /// More requests in flight than `limits.maxConcurrentRequests`.
     case overloaded
+    /// The upstream answered 401 to a request carrying the proxy's token: its answer may carry that token, so the
+    /// client gets this one instead.
+    case upstreamRefusedToken(TokenRejection)
 
     /// Maps a failed transfer that produced no response head.
     init(_ error: CurlError) {
@@ -156,6 +159,13 @@ extension ProxyError {
             code = "overloaded"
             message = "the proxy is handling as many requests as it may (limits.maxConcurrentRequests); retry shortly"
             headers.add(name: "Retry-After", value: "1")
+        case .upstreamRefusedToken(let rejection):
+            // A fixed status line, the upstream's error code (one of a known few) and realm: nothing else of its
+            // answer, which may carry the token (RFC 6750 §3 for the challenge).
+            status = .unauthorized
+            code = rejection.error
+            message = "the Covata service refused the request's credentials (\(rejection.error))"
+            headers.add(name: "WWW-Authenticate", value: rejection.challenge)
         case .shuttingDown:
             status = .serviceUnavailable
             code = "shutting_down"
