@@ -188,6 +188,25 @@ import Testing
         #expect(out.last?.value == "Bearer T")
     }
 
+    // MARK: - Host
+
+    @Test(arguments: [
+        ("localhost", "localhost"), ("localhost:8080", "localhost:8080"), ("127.0.0.1:1", "127.0.0.1:1"),
+        ("[::1]:8080", "[::1]:8080"), ("[::1]", "[::1]"), ("access-service.example.com", "access-service.example.com"),
+        ("[::ffff:127.0.0.1]:80", "[::ffff:127.0.0.1]:80"),
+    ])
+    func hostFieldsAcceptedAreRebuiltFromTheirParts(value: String, authority: String) {
+        #expect(HostField(value)?.authority == authority)
+    }
+
+    @Test(arguments: [
+        "", "localhost:@evil.example", "localhost:evil.com", "[::1]evil.com", "a@b", "a b", "a/b", "localhost:",
+        "localhost:65536", "localhost:123456", "[]", "[::1", "[fe80::1%eth0]", "a,b", "user:pw@localhost",
+    ])
+    func hostFieldsRefused(value: String) {
+        #expect(HostField(value) == nil)
+    }
+
     // MARK: - PathSafety
 
     @Test(arguments: [
@@ -237,4 +256,3 @@ import Testing
         #expect(starts == [0, first.utf8.count, first.utf8.count + second.utf8.count])
     }
 }
-

@@ -54,6 +54,13 @@ extension HostileRequestTests {
         Case("Host with a path", 400, "GET /api/v1/x HTTP/1.1\r\nHost: a/b\r\n\r\n"),
         Case("Host with a space", 400, "GET /api/v1/x HTTP/1.1\r\nHost: a b\r\n\r\n"),
         Case("empty Host", 400, "GET /api/v1/x HTTP/1.1\r\nHost: \r\n\r\n"),
+        // Issue #26, 4: `name[:digits]` only, for every HTTP version.
+        Case("Host with userinfo, HTTP/1.0", 400, "GET /api/v1/x HTTP/1.0\r\nHost: localhost:@evil.example\r\n\r\n"),
+        Case("Host with userinfo", 400, "GET /api/v1/x HTTP/1.1\r\nHost: localhost:@evil.example\r\n\r\n"),
+        Case("Host port not digits", 400, "GET /api/v1/x HTTP/1.1\r\nHost: localhost:evil.com\r\n\r\n"),
+        Case("Host after an IPv6 literal", 400, "GET /api/v1/x HTTP/1.1\r\nHost: [::1]evil.com\r\n\r\n"),
+        Case("Host port too big", 400, "GET /api/v1/x HTTP/1.1\r\nHost: localhost:65536\r\n\r\n"),
+        Case("two Hosts in HTTP/1.0", 400, "GET /api/v1/x HTTP/1.0\r\nHost: localhost\r\nHost: b\r\n\r\n"),
         Case(
             "Host of another site (DNS rebinding)", 421,
             "GET /api/v1/x HTTP/1.1\r\nHost: attacker.example:8080\r\n\r\n"),

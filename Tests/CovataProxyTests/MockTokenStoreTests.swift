@@ -36,7 +36,8 @@ import Testing
         #expect(store.check(first.access, now: 10) == .unknown)
         #expect(store.check(renewed.access, now: 10) == .valid)
         // Another scope is another authentication: its own token.
-        #expect(store.signIn(client: "c", username: "u", scope: "t", now: 10, mint: mints.mint).access != renewed.access)
+        #expect(
+            store.signIn(client: "c", username: "u", scope: "t", now: 10, mint: mints.mint).access != renewed.access)
     }
 
     @Test func springRefreshRemovesEveryAccessTokenOfThatRefreshToken() {

@@ -89,7 +89,8 @@ final class EchoingUpstream: Sendable {
     func stop() async { try? await channel.withLock { $0 }?.close() }
 
     static func reply(path: String, token: String) -> [UInt8] {
-        let challenge = #"Bearer realm="oauth2-resource", error="invalid_token", error_description="Invalid access token: \#(token)""#
+        let challenge =
+            #"Bearer realm="oauth2-resource", error="invalid_token", error_description="Invalid access token: \#(token)""#
         let json = Array(#"{"error":"invalid_token","error_description":"Invalid access token: \#(token)"}"#.utf8)
         func answer(_ status: String, _ fields: [String], _ body: [UInt8]) -> [UInt8] {
             Array((["HTTP/1.1 \(status)"] + fields + ["", ""]).joined(separator: "\r\n").utf8) + body
@@ -103,7 +104,8 @@ final class EchoingUpstream: Sendable {
                 [])
         case "/base64":
             let body = Array(#"{"error":"unauthorized","detail":"\#(Data(token.utf8).base64EncodedString())"}"#.utf8)
-            return answer("401 Unauthorized", ["Content-Type: application/json", "Content-Length: \(body.count)"], body)
+            return answer(
+                "401 Unauthorized", ["Content-Type: application/json", "Content-Length: \(body.count)"], body)
         case "/gzip":
             let body = Gzip.stored(json)
             return answer(
@@ -111,11 +113,14 @@ final class EchoingUpstream: Sendable {
                 ["WWW-Authenticate: \(challenge)", "Content-Encoding: gzip", "Content-Length: \(body.count)"], body)
         case "/chunked":
             let hex = String(json.count, radix: 16)
-            return answer("401 Unauthorized", ["Transfer-Encoding: chunked"], Array("\(hex)\r\n".utf8) + json
-                + Array("\r\n0\r\n\r\n".utf8))
+            return answer(
+                "401 Unauthorized", ["Transfer-Encoding: chunked"],
+                Array("\(hex)\r\n".utf8) + json
+                    + Array("\r\n0\r\n\r\n".utf8))
         case "/oversized":
             let body = [UInt8](repeating: UInt8(ascii: " "), count: 100_000) + Array(token.utf8)
-            return answer("401 Unauthorized", ["WWW-Authenticate: \(challenge)", "Content-Length: \(body.count)"], body)
+            return answer(
+                "401 Unauthorized", ["WWW-Authenticate: \(challenge)", "Content-Length: \(body.count)"], body)
         default:
             return answer(
                 "401 Unauthorized",
@@ -136,10 +141,12 @@ final class EchoingUpstream: Sendable {
             received.removeSubrange(..<end.upperBound)
             let lines = head.components(separatedBy: "\r\n")
             let path = lines.first?.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
-            let token = lines.first { $0.lowercased().hasPrefix("authorization: bearer ") }.map {
-                String($0.dropFirst("authorization: bearer ".count))
-            } ?? ""
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: EchoingUpstream.reply(path: path, token: token))),
+            let token =
+                lines.first { $0.lowercased().hasPrefix("authorization: bearer ") }.map {
+                    String($0.dropFirst("authorization: bearer ".count))
+                } ?? ""
+            context.writeAndFlush(
+                wrapOutboundOut(ByteBuffer(bytes: EchoingUpstream.reply(path: path, token: token))),
                 promise: nil)
         }
     }

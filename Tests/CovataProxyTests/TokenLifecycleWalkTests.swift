@@ -52,7 +52,8 @@ import Testing
             world.outstanding[ticket] = nil
             if isFile {
                 let found = random.next(2) == 0 ? nil : Secret("s\(random.next(3))")
-                apply(.stateFileRead(found.map { .init(accessToken: nil, refreshToken: $0) }, ticket: ticket),
+                apply(
+                    .stateFileRead(found.map { .init(accessToken: nil, refreshToken: $0) }, ticket: ticket),
                     to: &world, seed: seed)
                 return
             }
@@ -61,9 +62,11 @@ import Testing
             case 0:
                 apply(.failed(.transient(reason: "x"), ticket: ticket, jitter: jitter), to: &world, seed: seed)
             case 1:
-                apply(.failed(.grantRejected(error: "invalid_grant"), ticket: ticket, jitter: 1), to: &world, seed: seed)
+                apply(
+                    .failed(.grantRejected(error: "invalid_grant"), ticket: ticket, jitter: 1), to: &world, seed: seed)
             case 2 where random.next(4) == 0:
-                apply(.failed(.credentialsRejected(error: "invalid_client"), ticket: ticket, jitter: 1), to: &world,
+                apply(
+                    .failed(.credentialsRejected(error: "invalid_client"), ticket: ticket, jitter: 1), to: &world,
                     seed: seed)
             case 3 where !world.issued.isEmpty:
                 // Spring's token store: the token already issued, with what is left of it (maybe nothing).
@@ -84,7 +87,8 @@ import Testing
         case 6, 7, 8:
             guard let token = world.issued.randomElement(using: &random) else { return }
             let resource = resources[random.next(resources.count)]
-            apply(.rejectedByUpstream(token.value, resource: resource, replaying: random.next(3) > 0), to: &world,
+            apply(
+                .rejectedByUpstream(token.value, resource: resource, replaying: random.next(3) > 0), to: &world,
                 seed: seed)
         case 9:
             guard let token = world.issued.randomElement(using: &random) else { return }
@@ -121,7 +125,9 @@ import Testing
             default: break
             }
         }
-        let requests = actions.filter { if case .request = $0 { true } else if case .readStateFile = $0 { true } else { false } }
+        let requests = actions.filter {
+            if case .request = $0 { true } else if case .readStateFile = $0 { true } else { false }
+        }
         #expect(requests.count <= 1, "seed \(seed): two token operations from one event")
         // A result for a ticket the machine moved past changes nothing at all.
         switch event {

@@ -50,7 +50,9 @@ import Testing
 
     @Test func renewsAheadOfExpiryWithoutMakingCallersWait() async throws {
         let serial = Counter()
-        let transport = FakeTokenTransport { _ in FakeTokenTransport.success(access: "a\(serial.next())", expiresIn: 300) }
+        let transport = FakeTokenTransport { _ in
+            FakeTokenTransport.success(access: "a\(serial.next())", expiresIn: 300)
+        }
         let tokens = manager(transport)
         await tokens.start()
         defer { Task { await tokens.stop() } }

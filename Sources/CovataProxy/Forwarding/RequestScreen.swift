@@ -60,22 +60,15 @@ enum RequestScreen {
     }
 
     /// Whether a Host value names a listener on `listen`: a loopback name, the listener's own host, or one of the
-    /// other names given (the admin listener has none).
+    /// other names given (the admin listener has none). A value that is not `name[:port]` names nothing.
     static func hostNames(_ value: String, listen: ListenAddress, upstreamHost: String? = nil, hosts: [String] = [])
         -> Bool
     {
         guard case .tcp(let listenHost, _) = listen else { return true }
-        // Byte offsets, not Characters: this runs on every request.
-        let colon = UInt8(ascii: ":")
-        var name = Substring(value)
-        if value.utf8.first == UInt8(ascii: "["), let close = value.utf8.firstIndex(of: UInt8(ascii: "]")) {
-            name = value[value.utf8.index(after: value.utf8.startIndex)..<close]
-        } else if let last = value.utf8.lastIndex(of: colon), value.utf8.firstIndex(of: colon) == last {
-            name = value[..<last]
-        }
+        guard let parsed = HostField(value) else { return false }
         // The usual answer first, without copies: the request path runs this on every request.
-        if HostName.isLoopback(name) { return true }
-        let host = name.lowercased()
+        if HostName.isLoopback(parsed.name) { return true }
+        let host = parsed.name.lowercased()
         return host == upstreamHost?.lowercased() || hosts.contains { $0.lowercased() == host }
             || host == listenHost.lowercased()
     }
@@ -94,5 +87,70 @@ enum RequestScreen {
         var difference: UInt8 = 0
         for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
+    }
+}
+
+/// A Host field value as RFC 9110 §7.2 and RFC 3986 §3.2.2 allow it: a registered name (unreserved characters) or a
+/// bracketed IPv6 literal, then an optional decimal port. Anything else (`localhost:@evil.example`,
+/// `localhost:evil.com`, `[::1]evil.com`) is refused, whatever the HTTP version, and what the proxy writes back (a
+/// rewritten redirect) is built from these parts, never from the raw field.
+struct HostField {
+    /// The name without brackets: `localhost`, `127.0.0.1`, `::1`.
+    let name: Substring
+    let port: Int?
+    private let bracketed: Bool
+
+    init?(_ value: String) {
+        let bytes = value.utf8
+        guard let first = bytes.first else { return nil }
+        var nameEnd: String.Index
+        if first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            let inner = value[bytes.index(after: bytes.startIndex)..<close]
+            // An IPv6 literal: hex digits, colons and (for an embedded IPv4 address) dots; no zone identifier.
+            guard !inner.isEmpty,
+                inner.utf8.allSatisfy({ $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || $0.isHexDigit }),
+                inner.utf8.contains(UInt8(ascii: ":"))
+            else { return nil }
+            name = inner
+            bracketed = true
+            nameEnd = bytes.index(after: close)
+        } else {
+            nameEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+            let candidate = value[..<nameEnd]
+            // A plain loop: this runs on every request.
+            for byte in candidate.utf8 where !byte.isUnreserved { return nil }
+            guard !candidate.isEmpty else { return nil }
+            name = candidate
+            bracketed = false
+        }
+        guard nameEnd != bytes.endIndex else {
+            port = nil
+            return
+        }
+        guard bytes[nameEnd] == UInt8(ascii: ":") else { return nil }
+        let digits = value[bytes.index(after: nameEnd)...]
+        guard (1...5).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            let number = Int(digits), number <= 65535
+        else { return nil }
+        port = number
+    }
+
+    /// `name[:port]`, rebuilt from the parsed parts.
+    var authority: String {
+        let host = bracketed ? "[\(name)]" : String(name)
+        return port.map { "\(host):\($0)" } ?? host
+    }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool {
+        (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self)
+    }
+
+    /// RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~".
+    fileprivate var isUnreserved: Bool {
+        (48...57).contains(self) || (65...90).contains(self) || (97...122).contains(self) || self == 45 || self == 46
+            || self == 95 || self == 126
     }
 }

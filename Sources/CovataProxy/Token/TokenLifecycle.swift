@@ -194,7 +194,8 @@ struct TokenLifecycle: Sendable {
         let handedBack = token.value == lastIssued
         guard token.lifetime > 0 || handedBack else {
             // `expires_in: 0` on a new token: nothing that could be used.
-            fail(.transient(reason: "token endpoint answered an expired token"), flight: flight, serving: serving,
+            fail(
+                .transient(reason: "token endpoint answered an expired token"), flight: flight, serving: serving,
                 jitter: jitter, now: now, into: &actions)
             return
         }
