@@ -138,6 +138,7 @@ struct ConfigReader {
             if let file = try source.string("file") {
                 let resolved = resolvePath(file)
                 secretFiles.sources.append(SecretFileSource(keyPath: path, path: resolved))
+                if let problem = FileTrust.fileProblem(resolved) { throw ConfigError(path, problem) }
                 return try Secret(file: resolved, keyPath: path)
             }
             if let name = try source.string("credential") {
@@ -154,6 +155,7 @@ struct ConfigReader {
                 }
                 let file = (folder as NSString).appendingPathComponent(name)
                 secretFiles.sources.append(SecretFileSource(keyPath: path, path: file))
+                if let problem = FileTrust.fileProblem(file) { throw ConfigError(path, problem) }
                 return try Secret(file: file, keyPath: path)
             }
             throw ConfigError(path, "expected {\"env\": \"NAME\"}, {\"file\": \"PATH\"} or {\"credential\": \"NAME\"}")

@@ -136,7 +136,8 @@ extension StateFileConfig {
             return "folder \(folder) has mode \(String(mode, radix: 8)); others could plant a refresh token there, so "
                 + "group and others must not be able to write it (chmod go-w \(folder))"
         }
-        return nil
+        // Its owner could swap the file later, whatever the mode says now.
+        return FileTrust.folderProblem(folder)
     }
 
     /// Why an existing state file must not be used, or nil when it is safe (or missing). Checked at start and again

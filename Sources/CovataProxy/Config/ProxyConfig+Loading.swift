@@ -9,6 +9,8 @@ extension ProxyConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("", "cannot read config file \(path): \(Self.whyUnreadable(path))")
         }
+        // Whoever can change it can send the credentials anywhere (oauth.tokenURL).
+        if let problem = FileTrust.fileProblem(path) { throw ConfigError("", "config file refused: \(problem)") }
         let directory = (path as NSString).deletingLastPathComponent
         var config = try parse(data, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
         config.sourcePath = path
@@ -125,12 +127,8 @@ extension ProxyConfig {
         guard let attributes = try? manager.attributesOfItem(atPath: folder),
             attributes[.type] as? FileAttributeType == .typeDirectory
         else { return "folder \(folder) does not exist" }
-        let mode = attributes.mode
-        if mode & 0o022 != 0, mode & 0o1000 == 0 {
-            return "folder \(folder) has mode \(String(mode, radix: 8)): others could replace the socket; "
-                + "use a folder only the proxy's user can write, or one with the sticky bit"
-        }
-        return nil
+        // Others who can write the folder (or own it) could replace the socket with theirs.
+        return FileTrust.folderProblem(folder).map { "the socket's \($0)" }
     }
 
     private static func parseAdmin(_ reader: ConfigReader) throws(ConfigError) -> AdminConfig {
