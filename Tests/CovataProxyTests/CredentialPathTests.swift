@@ -1,6 +1,8 @@
 import CovataMock
 import CurlClient
 import Foundation
+import NIOCore
+import NIOPosix
 import TestSupport
 import Testing
 
@@ -194,6 +196,48 @@ import Testing
             let forwarded = (answer.json["headers"] as? [[String]] ?? []).map { $0[0].lowercased() }
             #expect(forwarded.contains("x-kept"))
             for name in HeaderPolicy.overrides { #expect(!forwarded.contains(name), "\(name) was forwarded") }
+        }
+    }
+}
+
+/// Issue #26, 3: a listener named `localhost` holds both loopback addresses, so nobody else can take `[::1]:PORT`
+/// and receive what curl sends to `http://localhost:PORT` (it tries `::1` first).
+@Suite struct LocalhostListenerTests {
+    static func squat(_ host: String, _ port: Int) async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: host, port: port).get()
+    }
+
+    @Test func localhostBindsBothLoopbackAddresses() async throws {
+        try await ProxyHarness.with(configure: { $0.routes[0].listen = .tcp(host: "localhost", port: 0) }) { harness in
+            let port = harness.port()
+            // Another local user's listener on [::1] at the same port: it must not be possible.
+            await #expect(throws: (any Error).self) { try await Self.squat("::1", port).close() }
+            // And a client that goes to [::1] reaches the proxy.
+            let answer = try await RawConnection.withIPv6(port: port) { connection in
+                try await connection.write("GET /api/v1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                try await connection.read { _ in false }
+                return try ParsedResponse(connection.received)
+            }
+            #expect(answer.status == 200)
+        }
+    }
+
+    @Test func aTakenIPv6HalfFailsTheStartNamingIt() async throws {
+        let probe = try await Self.squat("127.0.0.1", 0)
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        let squatter = try await Self.squat("::1", port)
+        defer { Task { try? await squatter.close() } }
+        await #expect(throws: ListenerError.self) {
+            try await ProxyHarness.with(configure: { $0.routes[0].listen = .tcp(host: "localhost", port: port) }) { _ in
+            }
+        }
+        do {
+            try await ProxyHarness.with(configure: { $0.routes[0].listen = .tcp(host: "localhost", port: port) }) { _ in
+            }
+        } catch {
+            #expect("\(error)".contains("[::1]:\(port) cannot be bound"))
+            #expect("\(error)".contains("routes[0].listen"))
         }
     }
 }

@@ -8,7 +8,7 @@ import NIOPosix
 enum AdminListener {
     static func bind(
         _ address: ListenAddress, group: any EventLoopGroup, endpoints: AdminEndpoints, timeouts: TimeoutsConfig
-    ) async throws -> any Channel {
+    ) async throws -> [any Channel] {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -20,6 +20,6 @@ enum AdminListener {
                     try pipeline.addHandler(AdminHandler(endpoints: endpoints, listen: address, cycle: cycle))
                 }
             }
-        return try await bootstrap.bind(to: address)
+        return try await bootstrap.bindAll(to: address)
     }
 }

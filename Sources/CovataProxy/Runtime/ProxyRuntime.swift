@@ -14,6 +14,8 @@ public final class ProxyRuntime: Sendable {
     let metrics: ProxyMetrics
     private let group: MultiThreadedEventLoopGroup
     private let listeners: [any Channel]
+    /// The [::1] channels of listeners named `localhost` (see `ServerBootstrap.bindAll`).
+    private let twins: [any Channel]
     private let admin: (any Channel)?
     private let budget: RequestBudget
     private let logger: Logger
@@ -66,6 +68,8 @@ public final class ProxyRuntime: Sendable {
             maxRequests: config.limits.maxConcurrentRequests, replayBytes: config.limits.replayBudgetBytes)
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
         var listeners: [any Channel] = []
+        /// `localhost`'s second channel ([::1]), beside each listener that has one.
+        var twins: [any Channel] = []
         var admin: (any Channel)?
         do {
             let redirects = SharedRedirects()
@@ -75,9 +79,10 @@ public final class ProxyRuntime: Sendable {
                     timeouts: config.timeouts, limits: config.limits,
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
                 do {
-                    listeners.append(
-                        try await RouteListener.bind(
-                            route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts))
+                    let channels = try await RouteListener.bind(
+                        route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts)
+                    listeners.append(channels[0])
+                    twins += channels.dropFirst()
                 } catch {
                     throw ListenerError(keyPath: "routes[\(index)].listen", address: route.listen, reason: "\(error)")
                 }
@@ -93,14 +98,16 @@ public final class ProxyRuntime: Sendable {
                     tokens: tokens, settings: settings, metrics: metrics,
                     routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
                 do {
-                    admin = try await AdminListener.bind(
+                    let channels = try await AdminListener.bind(
                         address, group: group, endpoints: endpoints, timeouts: config.timeouts)
+                    admin = channels[0]
+                    twins += channels.dropFirst()
                 } catch {
                     throw ListenerError(keyPath: "admin.listen", address: address, reason: "\(error)")
                 }
             }
         } catch {
-            for channel in listeners { try? await channel.close() }
+            for channel in listeners + twins { try? await channel.close() }
             await tokens.stop()
             worker.shutdown()
             try? await group.shutdownGracefully()
@@ -108,7 +115,7 @@ public final class ProxyRuntime: Sendable {
         }
         let runtime = ProxyRuntime(
             config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, admin: admin, budget: budget, logger: logger)
+            listeners: listeners, twins: twins, admin: admin, budget: budget, logger: logger)
         for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
         if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
         return runtime
@@ -116,7 +123,7 @@ public final class ProxyRuntime: Sendable {
 
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
-        metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel],
+        metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel], twins: [any Channel],
         admin: (any Channel)?, budget: RequestBudget, logger: Logger
     ) {
         self.config = config
@@ -126,6 +133,7 @@ public final class ProxyRuntime: Sendable {
         self.metrics = metrics
         self.group = group
         self.listeners = listeners
+        self.twins = twins
         self.admin = admin
         self.budget = budget
         self.logger = logger
@@ -149,7 +157,7 @@ public final class ProxyRuntime: Sendable {
     /// refresher and releases every thread (closing connections still open).
     public func stop() async {
         settings.draining = true
-        for channel in listeners { try? await channel.close() }
+        for channel in listeners + twins { try? await channel.close() }
         let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
         if budget.requestsInFlight > 0 {
             logger.info("draining", metadata: ["in_flight": "\(budget.requestsInFlight)"])

@@ -9,7 +9,7 @@ enum RouteListener {
 
     static func bind(
         _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig
-    ) async throws -> any Channel {
+    ) async throws -> [any Channel] {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -26,7 +26,7 @@ enum RouteListener {
             }
         // A unix socket's mode says who on this machine may connect, and so act as the Covata user (default: the
         // owner only); it is set before the socket can be reached.
-        return try await bootstrap.bind(to: address, socketMode: forwarder.route.access.socketMode)
+        return try await bootstrap.bindAll(to: address, socketMode: forwarder.route.access.socketMode)
     }
 
     /// A client connection's pipeline, in order: time limits and request-line checks on raw bytes, our encoder,

@@ -3,6 +3,33 @@ import NIOCore
 import NIOPosix
 
 extension ServerBootstrap {
+    /// Binds a listen address; the first channel is the one whose port is reported. `localhost` means loopback on
+    /// both families (RFC 6761 §6.3): curl, and other clients since, resolve it to `::1` and `127.0.0.1` whatever
+    /// /etc/hosts says and try `::1` first, so a listener on 127.0.0.1 alone would let another local user bind
+    /// `[::1]` on the same port and receive the tools' requests. Both are bound, or the start fails naming the one
+    /// that is taken; only a machine without IPv6 gets the one.
+    func bindAll(to address: ListenAddress, socketMode: Int = 0o600) async throws -> [any Channel] {
+        guard case .tcp(let host, let port) = address, host.lowercased() == "localhost" else {
+            return [try await bind(to: address, socketMode: socketMode)]
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let v4 = try await bind(host: "127.0.0.1", port: port).get()
+            let bound = v4.localAddress?.port ?? port
+            do {
+                return [v4, try await bind(host: "::1", port: bound).get()]
+            } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EAFNOSUPPORT {
+                return [v4]  // No IPv6 loopback here: nobody can bind [::1] either.
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && port == 0 && attempt < 5 {
+                try? await v4.close()  // The port picked for 127.0.0.1 is taken on [::1]: pick another.
+            } catch {
+                try? await v4.close()
+                throw LocalhostHalfTaken(port: bound, reason: "\(error)")
+            }
+        }
+    }
+
     /// Binds a TCP address or a unix socket path. A unix socket is created in a private folder beside its path, given
     /// `socketMode` there and only then renamed into place: bound where it belongs, it would be reachable with the
     /// process umask's mode until a chmod, and whoever connects in that window acts as the Covata user.
@@ -33,6 +60,16 @@ extension ServerBootstrap {
             }
             return channel
         }
+    }
+}
+
+/// `localhost:PORT` could not hold `[::1]:PORT`: another program has it, and would get the tools' requests.
+struct LocalhostHalfTaken: Error, CustomStringConvertible {
+    var port: Int
+    var reason: String
+    var description: String {
+        "[::1]:\(port) cannot be bound (\(reason)); \"localhost\" listens on both 127.0.0.1 and [::1], because "
+            + "clients such as curl try [::1] first: free that port, or listen on 127.0.0.1:\(port) explicitly"
     }
 }
 

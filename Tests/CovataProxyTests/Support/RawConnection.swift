@@ -17,10 +17,17 @@ final class RawConnection {
         self.outbound = outbound
     }
 
+    /// As `with(port:_:)`, to `[::1]`.
+    static func withIPv6<T>(port: Int, _ body: (RawConnection) async throws -> T) async throws -> T {
+        try await with(port: port, host: "::1", body)
+    }
+
     /// Connects, runs `body`, and closes the connection whatever happens.
-    static func with<T>(port: Int, _ body: (RawConnection) async throws -> T) async throws -> T {
+    static func with<T>(port: Int, host: String = "127.0.0.1", _ body: (RawConnection) async throws -> T)
+        async throws -> T
+    {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
