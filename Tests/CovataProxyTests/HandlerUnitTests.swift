@@ -59,11 +59,14 @@ import Testing
     }
 
     /// A connected channel with the timeout handler, the cycle it reads, and what it reports.
-    static func timedConnection() throws -> (EmbeddedChannel, ConnectionCycle, TimeoutEvents) {
+    static func timedConnection(
+        timeouts: TimeoutsConfig = timeouts(), minUploadBytesPerSecond: Int = 0
+    ) throws -> (EmbeddedChannel, ConnectionCycle, TimeoutEvents) {
         let channel = EmbeddedChannel()
         let cycle = ConnectionCycle(eventLoop: channel.embeddedEventLoop)
         let events = TimeoutEvents()
-        try channel.pipeline.syncOperations.addHandler(ClientTimeoutHandler(timeouts: Self.timeouts(), cycle: cycle))
+        try channel.pipeline.syncOperations.addHandler(
+            ClientTimeoutHandler(timeouts: timeouts, cycle: cycle, minUploadBytesPerSecond: minUploadBytesPerSecond))
         try channel.pipeline.syncOperations.addHandler(events)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, cycle, events)
@@ -80,12 +83,19 @@ import Testing
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
     }
 
+    /// Bytes from the client, and the next read asked for at once, as NIO's auto-read does unless a handler behind
+    /// holds it back.
+    static func deliver(_ text: String, to channel: EmbeddedChannel) throws {
+        try channel.writeInbound(ByteBuffer(string: text))
+        channel.read()
+    }
+
     @Test func aStalledBodyIsReported() throws {
         let (channel, cycle, events) = try Self.timedConnection()
         cycle.enter(.readingBody)
-        try channel.writeInbound(ByteBuffer(string: "part of a body"))
+        try Self.deliver("part of a body", to: channel)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(800))
-        try channel.writeInbound(ByteBuffer(string: "more"))
+        try Self.deliver("more", to: channel)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(800))
         #expect(events.seen.isEmpty, "the body limit counts from the last bytes")
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1200))
@@ -104,6 +114,52 @@ import Testing
         #expect(events.seen.isEmpty)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(250))
         #expect(events.seen == [.headTooSlow])
+    }
+
+    /// Issue #26, 5: a body dripped slower than the minimum rate is cut after a window, though it never pauses.
+    @Test func aDrippedBodyIsCutAfterAWindow() throws {
+        let (channel, cycle, events) = try Self.timedConnection(minUploadBytesPerSecond: 100)
+        cycle.enter(.readingBody)
+        for _ in 0..<5 {
+            try Self.deliver(String(repeating: "x", count: 10), to: channel)  // 50 bytes a second
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(events.seen.first == .bodyStalled)
+    }
+
+    @Test func aBodyAtTheRateGoesOn() throws {
+        let (channel, cycle, events) = try Self.timedConnection(minUploadBytesPerSecond: 100)
+        cycle.enter(.readingBody)
+        for _ in 0..<20 {
+            try Self.deliver(String(repeating: "x", count: 50), to: channel)  // 250 bytes a second
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        }
+        #expect(events.seen.isEmpty)
+    }
+
+    /// While the handlers behind hold reads back (a slow upstream), the client cannot send: its clocks stand still.
+    @Test func heldReadsStopTheBodyClocks() throws {
+        let (channel, cycle, events) = try Self.timedConnection(minUploadBytesPerSecond: 100)
+        cycle.enter(.readingBody)
+        try channel.writeInbound(ByteBuffer(string: String(repeating: "x", count: 10)))  // no read asked for
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(events.seen.isEmpty)
+        channel.read()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1100))
+        #expect(events.seen.first == .bodyStalled, "once reads go on, the client's own silence counts again")
+    }
+
+    /// Issue #26, 5: a connection that never starts a request is closed after the first-request limit.
+    @Test func aConnectionThatSendsNothingIsClosedSoon() throws {
+        var timeouts = Self.timeouts()
+        timeouts.clientIdleSeconds = 60
+        timeouts.clientFirstRequestSeconds = 0.5
+        let (channel, _, _) = try Self.timedConnection(timeouts: timeouts)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(400))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1100))
+        #expect(!channel.isActive)
     }
 
     @Test func anIdleConnectionIsClosedWithoutAnAnswer() throws {

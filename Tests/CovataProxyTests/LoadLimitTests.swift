@@ -1,5 +1,7 @@
 import CovataMock
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import CovataProxy
@@ -58,6 +60,68 @@ import Testing
                 try await RawHTTPClient.exchange(port: port, Self.upload(port: port, bytes: 50_000)))
             #expect(replayed.status == 200)
             #expect(await eventually { harness.proxy.replayBytesInUse == 0 })
+        }
+    }
+
+    /// Issue #26, 5: at `limits.maxConnections` the listeners stop accepting; a client beyond the cap waits in the
+    /// backlog, nothing crashes or spins, and it is answered as soon as a connection closes.
+    @Test func connectionsBeyondTheCapWaitForOneToClose() async throws {
+        try await ProxyHarness.with(configure: { $0.limits.maxConnections = 4 }) { harness in
+            let port = harness.port()
+            var idle: [any Channel] = []
+            for _ in 0..<4 {
+                idle.append(
+                    try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                        .connect(host: "127.0.0.1", port: port).get())
+                let count = idle.count
+                #expect(await eventually { harness.proxy.openConnections == count })
+            }
+            let waiting = Task { try await RawHTTPClient.get(port: port, "/api/v1/beyond-the-cap").status }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(harness.proxy.openConnections == 4, "a fifth connection was accepted")
+            try await idle.removeFirst().close()
+            #expect(try await waiting.value == 200)
+            for channel in idle { try await channel.close() }
+            #expect(await eventually { harness.proxy.openConnections == 0 })
+        }
+    }
+
+    /// Issue #26, 5: uploads dripping a few bytes a second never pause, but no longer hold the request slots: each
+    /// is answered 408 after a window below the minimum rate, and a normal request gets through.
+    @Test func drippedUploadsDoNotHoldTheRequestSlots() async throws {
+        try await ProxyHarness.with(configure: {
+            $0.limits.maxConcurrentRequests = 4
+            $0.limits.minUploadBytesPerSecond = 100
+            $0.timeouts.clientBodyIdleSeconds = 1
+        }) { harness in
+            let port = harness.port()
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/warm").status == 200)
+            let drips = (0..<4).map { _ in
+                Task {
+                    try await RawConnection.with(port: port) { connection in
+                        try await connection.write(
+                            "POST /api/v1/drip HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n")
+                        for _ in 0..<50 {
+                            do { try await connection.write("x") } catch { break }  // 5 bytes a second
+                            try await Task.sleep(for: .milliseconds(200))
+                            if !connection.received.isEmpty { break }
+                        }
+                        try await connection.read(untilSeen: "\r\n\r\n")
+                        return connection.text
+                    }
+                }
+            }
+            // All four slots are held by drips: a normal request is refused for now.
+            #expect(await eventually { harness.proxy.inFlightCount == 4 })
+            #expect(try await RawHTTPClient.get(port: port, "/api/v1/normal").status == 503)
+            #expect(
+                await eventually(timeoutSeconds: 5) {
+                    (try? await RawHTTPClient.get(port: port, "/api/v1/normal").status) == 200
+                })
+            for drip in drips {
+                let answer = try await drip.value
+                #expect(answer.hasPrefix("HTTP/1.1 408"))
+            }
         }
     }
 }

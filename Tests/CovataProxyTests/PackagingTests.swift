@@ -62,6 +62,16 @@ import Testing
     }
 
     /// `{"credential": NAME}` reads `$CREDENTIALS_DIRECTORY/NAME`; without the variable or the file, one clear error.
+    /// Issue #26, 5: the unit gives the proxy more descriptors than the connections it accepts by default, with
+    /// room for an upstream connection each.
+    @Test func theUnitLeavesRoomAboveTheConnectionCap() throws {
+        let unit = try String(
+            contentsOf: Self.root.appendingPathComponent("packaging/covata-proxy.service"), encoding: .utf8)
+        let line = try #require(unit.split(separator: "\n").first { $0.hasPrefix("LimitNOFILE=") })
+        let limit = try #require(Int(line.dropFirst("LimitNOFILE=".count)))
+        #expect(limit >= 2 * LimitsConfig.defaults.maxConnections + 64)
+    }
+
     @Test func systemdCredentialsAreASecretSource() async throws {
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }

@@ -172,7 +172,7 @@ extension ProxyConfig {
     private static func parseTimeouts(_ reader: ConfigReader) throws(ConfigError) -> TimeoutsConfig {
         try reader.rejectUnknownKeys([
             "connectSeconds", "tokenRequestSeconds", "firstByteSeconds", "clientHeaderSeconds",
-            "clientBodyIdleSeconds", "clientIdleSeconds", "drainSeconds",
+            "clientBodyIdleSeconds", "clientIdleSeconds", "drainSeconds", "clientFirstRequestSeconds",
         ])
         let defaults = TimeoutsConfig.defaults
         func seconds(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
@@ -185,14 +185,16 @@ extension ProxyConfig {
             clientHeaderSeconds: try seconds("clientHeaderSeconds", defaults.clientHeaderSeconds, 0.1...600),
             clientBodyIdleSeconds: try seconds("clientBodyIdleSeconds", defaults.clientBodyIdleSeconds, 0.1...3600),
             clientIdleSeconds: try seconds("clientIdleSeconds", defaults.clientIdleSeconds, 0.1...3600),
-            drainSeconds: try seconds("drainSeconds", defaults.drainSeconds, 0...3600)
+            drainSeconds: try seconds("drainSeconds", defaults.drainSeconds, 0...3600),
+            clientFirstRequestSeconds: try seconds(
+                "clientFirstRequestSeconds", defaults.clientFirstRequestSeconds, 0.1...3600)
         )
     }
 
     private static func parseLimits(_ reader: ConfigReader) throws(ConfigError) -> LimitsConfig {
         try reader.rejectUnknownKeys([
             "maxRequestBodyBytes", "replayBufferBytes", "maxHeaderBytes", "maxHeaderCount", "replayBudgetBytes",
-            "maxConcurrentRequests",
+            "maxConcurrentRequests", "maxConnections", "minUploadBytesPerSecond",
         ])
         let defaults = LimitsConfig.defaults
         func count(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
@@ -210,7 +212,10 @@ extension ProxyConfig {
             replayBudgetBytes: Int(
                 try count("replayBudgetBytes", Double(defaults.replayBudgetBytes), 0...17_179_869_184)),
             maxConcurrentRequests: Int(
-                try count("maxConcurrentRequests", Double(defaults.maxConcurrentRequests), 1...1_000_000))
+                try count("maxConcurrentRequests", Double(defaults.maxConcurrentRequests), 1...1_000_000)),
+            maxConnections: Int(try count("maxConnections", Double(defaults.maxConnections), 1...1_000_000)),
+            minUploadBytesPerSecond: Int(
+                try count("minUploadBytesPerSecond", Double(defaults.minUploadBytesPerSecond), 0...1_073_741_824))
         )
     }
 

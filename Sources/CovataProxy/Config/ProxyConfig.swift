@@ -91,6 +91,9 @@ public struct TimeoutsConfig: Sendable, Equatable {
     public var clientIdleSeconds: Double
     /// How long a stopping proxy lets in-flight requests finish.
     public var drainSeconds: Double
+    /// A new connection that has not started a request within this is closed (one that sends nothing holds a
+    /// connection slot and a descriptor).
+    public var clientFirstRequestSeconds: Double = 10
 
     public static let defaults = TimeoutsConfig(
         connectSeconds: 10, tokenRequestSeconds: 15, firstByteSeconds: 60, clientHeaderSeconds: 30,
@@ -113,6 +116,12 @@ public struct LimitsConfig: Sendable, Equatable {
     public var replayBudgetBytes: Int = 16 << 20
     /// Requests in flight at once, all routes together; more are answered 503 with `Retry-After: 1`.
     public var maxConcurrentRequests: Int = 1024
+    /// Client connections open at once, all listeners together (the admin listener's too); at the cap the listeners
+    /// stop accepting until one closes, and new connections wait in the kernel's backlog.
+    public var maxConnections: Int = 1000
+    /// A request body slower than this on average over each `clientBodyIdleSeconds` is refused with 408 (a drip
+    /// of a byte a second would otherwise hold a request slot for as long as the client likes); 0 turns it off.
+    public var minUploadBytesPerSecond: Int = 1024
 
     public static let defaults = LimitsConfig(
         maxRequestBodyBytes: 64 << 20, replayBufferBytes: 1 << 20, maxHeaderBytes: 64 << 10, maxHeaderCount: 100)

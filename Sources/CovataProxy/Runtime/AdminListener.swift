@@ -7,10 +7,16 @@ import NIOPosix
 /// client time limits, so idle and half-sent requests do not hold connections open.
 enum AdminListener {
     static func bind(
-        _ address: ListenAddress, group: any EventLoopGroup, endpoints: AdminEndpoints, timeouts: TimeoutsConfig
+        _ address: ListenAddress, group: any EventLoopGroup, endpoints: AdminEndpoints, timeouts: TimeoutsConfig,
+        gate: ConnectionGate
     ) async throws -> [any Channel] {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGateHandler(gate: gate))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let cycle = ConnectionCycle(eventLoop: channel.eventLoop)

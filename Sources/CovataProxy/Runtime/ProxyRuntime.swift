@@ -18,10 +18,14 @@ public final class ProxyRuntime: Sendable {
     private let twins: [any Channel]
     private let admin: (any Channel)?
     private let budget: RequestBudget
+    private let gate: ConnectionGate
     private let logger: Logger
 
     /// Requests being handled now.
     var inFlightCount: Int { budget.requestsInFlight }
+
+    /// Client connections open now, all listeners together.
+    var openConnections: Int { gate.openConnections }
 
     /// Request-body bytes kept for replays now, across all connections.
     var replayBytesInUse: Int { budget.replayBytesInUse }
@@ -67,6 +71,12 @@ public final class ProxyRuntime: Sendable {
         let budget = RequestBudget(
             maxRequests: config.limits.maxConcurrentRequests, replayBytes: config.limits.replayBudgetBytes)
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
+        let gate = ConnectionGate(limit: config.limits.maxConnections)
+        if let descriptors = Self.openFileLimit(), descriptors < config.limits.maxConnections + 64 {
+            logger.warning(
+                "the open-file limit is below limits.maxConnections plus room for upstream connections; raise it (LimitNOFILE=, ulimit -n) or lower limits.maxConnections",
+                metadata: ["limit": "\(descriptors)", "max_connections": "\(config.limits.maxConnections)"])
+        }
         var listeners: [any Channel] = []
         /// `localhost`'s second channel ([::1]), beside each listener that has one.
         var twins: [any Channel] = []
@@ -80,7 +90,7 @@ public final class ProxyRuntime: Sendable {
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
                 do {
                     let channels = try await RouteListener.bind(
-                        route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts)
+                        route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts, gate: gate)
                     listeners.append(channels[0])
                     twins += channels.dropFirst()
                 } catch {
@@ -99,7 +109,7 @@ public final class ProxyRuntime: Sendable {
                     routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
                 do {
                     let channels = try await AdminListener.bind(
-                        address, group: group, endpoints: endpoints, timeouts: config.timeouts)
+                        address, group: group, endpoints: endpoints, timeouts: config.timeouts, gate: gate)
                     admin = channels[0]
                     twins += channels.dropFirst()
                 } catch {
@@ -115,7 +125,7 @@ public final class ProxyRuntime: Sendable {
         }
         let runtime = ProxyRuntime(
             config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, twins: twins, admin: admin, budget: budget, logger: logger)
+            listeners: listeners, twins: twins, admin: admin, budget: budget, gate: gate, logger: logger)
         for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
         if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
         return runtime
@@ -124,7 +134,7 @@ public final class ProxyRuntime: Sendable {
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
         metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel], twins: [any Channel],
-        admin: (any Channel)?, budget: RequestBudget, logger: Logger
+        admin: (any Channel)?, budget: RequestBudget, gate: ConnectionGate, logger: Logger
     ) {
         self.config = config
         self.tokens = tokens
@@ -136,7 +146,16 @@ public final class ProxyRuntime: Sendable {
         self.twins = twins
         self.admin = admin
         self.budget = budget
+        self.gate = gate
         self.logger = logger
+    }
+
+    /// The soft open-file limit, from /proc/self/limits (nil where that cannot be read).
+    static func openFileLimit() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/limits", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Max open files") })
+        else { return nil }
+        return line.dropFirst("Max open files".count).split(separator: " ").first.flatMap { Int($0) }
     }
 
     /// Applies a reloaded config: credentials, token timing and the access log. Listeners, routes and TLS stay

@@ -8,10 +8,16 @@ enum RouteListener {
     static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 * 1024)
 
     static func bind(
-        _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig
+        _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig,
+        gate: ConnectionGate
     ) async throws -> [any Channel] {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGateHandler(gate: gate))
+                }
+            }
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // A client's FIN ends its requests, not our answers (the machine's `inputEnded`).
@@ -35,7 +41,9 @@ enum RouteListener {
     static func configure(_ channel: any Channel, forwarder: Forwarder, timeouts: TimeoutsConfig) throws {
         let pipeline = channel.pipeline.syncOperations
         let cycle = ConnectionCycle(eventLoop: channel.eventLoop)
-        try pipeline.addHandler(ClientTimeoutHandler(timeouts: timeouts, cycle: cycle))
+        try pipeline.addHandler(
+            ClientTimeoutHandler(
+                timeouts: timeouts, cycle: cycle, minUploadBytesPerSecond: forwarder.limits.minUploadBytesPerSecond))
         try pipeline.addHandler(RequestLineGuard())
         try pipeline.addHandler(ResponseEncoder())
         let limits = decoderLimits(forwarder.limits)

@@ -1,0 +1,88 @@
+import NIOCore
+import Synchronization
+
+/// Client connections open at once, across every listener (`limits.maxConnections`). At the cap the listeners stop
+/// accepting — new connections wait in the kernel's backlog — until one closes: nothing is accepted only to be
+/// closed, nothing spins, and the descriptors left stay for upstream connections and files. (Running out of
+/// descriptors anyway is NIO's `AcceptBackoffHandler`'s to ride out.)
+final class ConnectionGate: Sendable {
+    private struct State {
+        var open = 0
+        /// Listeners that held an accept back, to be woken when a connection closes.
+        var waiting: [@Sendable () -> Void] = []
+    }
+
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var openConnections: Int { state.withLock { $0.open } }
+
+    fileprivate func opened() {
+        state.withLock { $0.open += 1 }
+    }
+
+    fileprivate func closed() {
+        let wake = state.withLock { state in
+            state.open -= 1
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for listener in wake { listener() }
+    }
+
+    /// Whether there is room now; if not, `wake` runs once a connection closes.
+    fileprivate func hasRoom(orWake wake: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard state.open >= limit else { return true }
+            state.waiting.append(wake)
+            return false
+        }
+    }
+}
+
+/// On a listener's server channel: counts what it accepts into the gate and holds back the next accept (`read`)
+/// while the gate is full. NIO may accept a few connections in one read, so the cap can be passed by that many.
+final class ConnectionGateHandler: ChannelDuplexHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    typealias OutboundIn = Never
+
+    private let gate: ConnectionGate
+    private var heldRead = false
+
+    init(gate: ConnectionGate) {
+        self.gate = gate
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let gate = self.gate
+        gate.opened()
+        unwrapInboundIn(data).closeFuture.whenComplete { _ in gate.closed() }
+        context.fireChannelRead(data)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let room = gate.hasRoom {
+            eventLoop.execute {
+                let (handler, context) = handler.value
+                guard handler.heldRead else { return }
+                handler.heldRead = false
+                handler.read(context: context)
+            }
+        }
+        guard room else {
+            heldRead = true
+            return
+        }
+        context.read()
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionGateHandler: Sendable {}
