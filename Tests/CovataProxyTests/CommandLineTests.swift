@@ -93,6 +93,11 @@ import Testing
                         return result.status == expected
                     })
                 #expect(result.printed.contains(expected == 0 ? "ready:" : "not ready:"), "\(result.printed)")
+                // Alive either way (issue #30): rejected credentials must not make a liveness probe restart the
+                // proxy into another password attempt.
+                let live = try await binary.run(
+                    ["health", "--live", "--config", config.path], environment: Self.secretEnvironment)
+                #expect(live.status == 0, "\(live.printed)")
             }
         }
     }

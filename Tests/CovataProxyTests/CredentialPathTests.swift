@@ -150,13 +150,18 @@ import Testing
         }
     }
 
-    /// Secret files others can read are named at start (not refused: Kubernetes mounts secrets 0644).
+    /// Secret files others can read are named at start (not refused: Kubernetes mounts secrets 0644). Readable by
+    /// its group is fine when that group is the proxy's own (Kubernetes' fsGroup set to the proxy's runAsGroup).
     @Test func secretFilesOthersCanReadAreWarnedAbout() async throws {
         let config = try CommandLineTests.writeConfig(mockPort: 9)
         let password = config.deletingLastPathComponent().appendingPathComponent("password").path
         let binary = ProductBinary("covata-proxy")
-        for (mode, warned) in [(0o644, true), (0o640, true), (0o600, false)] {
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: password)
+        let ownGroup = try #require(SecretFileSource.effectiveGroupID())
+        var cases = [(0o644, ownGroup, true), (0o640, ownGroup, false), (0o600, ownGroup, false)]
+        if StateFileConfig.effectiveUserID() == 0 { cases.append((0o640, 65534, true)) }  // another group
+        for (mode, group, warned) in cases {
+            try FileManager.default.setAttributes(
+                [.posixPermissions: mode, .groupOwnerAccountID: group], ofItemAtPath: password)
             let (status, printed) = try await binary.run(
                 ["check-config", "--config", config.path], environment: CommandLineTests.secretEnvironment)
             #expect(status == 0)

@@ -1,12 +1,12 @@
 import CurlClient
 
-/// Asks a running proxy's admin listener whether it is ready, for `covata-proxy health`: a container health check
-/// or a script that needs no curl in the image.
+/// Asks a running proxy's admin listener whether it is ready (`/readyz`: a token is held) or alive (`/healthz`: it
+/// answers at all), for `covata-proxy health`: a container health check or a probe that needs no curl in the image.
 public enum AdminProbe {
     public enum Outcome: Sendable, Equatable {
-        /// `/readyz` answered 200: listeners up and a token held.
+        /// The endpoint answered 200: alive, or (`/readyz`) listeners up and a token held.
         case ready(String)
-        /// `/readyz` answered, but not 200; its reason.
+        /// The endpoint answered, but not 200; its reason.
         case notReady(String)
         /// Nothing answered at the admin address.
         case unreachable(String)
@@ -14,7 +14,8 @@ public enum AdminProbe {
         case cannotAsk(String)
     }
 
-    public static func readiness(_ config: ProxyConfig) async -> Outcome {
+    /// `live`: ask `/healthz` (the process runs and answers), not `/readyz`.
+    public static func readiness(_ config: ProxyConfig, live: Bool = false) async -> Outcome {
         guard let admin = config.admin else {
             return .cannotAsk("no admin listener is configured (admin.listen); there is nothing to ask")
         }
@@ -24,7 +25,7 @@ public enum AdminProbe {
         }
         // An unspecified address is reached on loopback.
         if host == "0.0.0.0" { host = "127.0.0.1" } else if host == "::" { host = "::1" }
-        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/readyz"
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/\(live ? "healthz" : "readyz")"
         let worker = CurlWorker()
         defer { worker.shutdown() }
         let request = CurlRequest(

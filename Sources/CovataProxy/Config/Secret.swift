@@ -37,9 +37,13 @@ public struct SecretFileSource: Sendable, Equatable {
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: target) else { return nil }
         let mode = attributes.mode
-        if mode & 0o044 != 0 {
-            return "\(path) is readable by \(mode & 0o004 != 0 ? "every user" : "its group") (mode "
-                + "\(String(mode, radix: 8))); chmod 600 it, or mount it with defaultMode 0400"
+        // Readable by its group is fine when that group is the proxy's own (Kubernetes: fsGroup = runAsGroup).
+        let group = (attributes[.groupOwnerAccountID] as? NSNumber)?.intValue
+        let ownGroup = group != nil && group == Self.effectiveGroupID()
+        if mode & 0o004 != 0 || (mode & 0o040 != 0 && !ownGroup) {
+            return "\(path) is readable by \(mode & 0o004 != 0 ? "every user" : "its group \(group ?? -1)") (mode "
+                + "\(String(mode, radix: 8))); chmod 600 it, or in Kubernetes mount it with defaultMode 0440 and the "
+                + "pod's fsGroup set to the proxy's group (runAsGroup)"
         }
         if let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue,
             let user = StateFileConfig.effectiveUserID(), owner != user
@@ -47,6 +51,15 @@ public struct SecretFileSource: Sendable, Equatable {
             return "\(path) is owned by user \(owner), not by the proxy's user \(user)"
         }
         return nil
+    }
+
+    /// The process's effective group, from /proc/self/status (`Gid:` real, effective, saved, file system).
+    static func effectiveGroupID() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Gid:") })
+        else { return nil }
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return fields.count > 2 ? Int(fields[2]) : nil
     }
 }
 
