@@ -37,5 +37,6 @@ struct CheckConfigCommand: ParsableCommand {
         for source in config.secretFiles {
             if let problem = source.exposure() { print("warning: \(source.keyPath): \(problem)") }
         }
+        for hint in config.secretHints { print("warning: \(hint)") }
     }
 }

@@ -102,6 +102,24 @@ import Testing
         }
     }
 
+    /// Issue #30: a literal secret that looks like a file path or an environment reference passes (a password may
+    /// look like anything) but is warned about, naming the key and the form probably meant, never the value.
+    @Test(arguments: [
+        ("password.txt", "{\"file\": \"PATH\"}"), ("./secrets/pw", "{\"file\": \"PATH\"}"),
+        ("env:COVATA_PASSWORD", "{\"env\": \"NAME\"}"), ("${COVATA_PASSWORD}", "{\"env\": \"NAME\"}"),
+        ("correct horse battery staple", ""),
+    ])
+    func literalSecretsThatLookLikeAMistakeAreWarnedAbout(literal: String, meant: String) async throws {
+        let config = try Self.writeConfig(
+            mockPort: 9, signIn: #""username": "svc-legacy@example.com", "password": "\#(literal)""#)
+        let (status, printed) = try await binary.run(
+            ["check-config", "--config", config.path], environment: Self.secretEnvironment)
+        #expect(status == 0)
+        #expect(printed.contains("warning: oauth.password:") == !meant.isEmpty, "\(printed)")
+        if !meant.isEmpty { #expect(printed.contains("Did you mean \(meant)?")) }
+        #expect(!printed.contains(literal))
+    }
+
     /// A listener that cannot bind says which key and address, and the process exits 1.
     @Test func bindErrorsNameTheAddress() async throws {
         let taken = ScriptedUpstream([.init(bytes: "")])

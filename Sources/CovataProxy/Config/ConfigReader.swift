@@ -29,6 +29,8 @@ struct ConfigReader {
     /// Where the secrets read from files came from, in reading order.
     final class SecretFiles {
         var sources: [SecretFileSource] = []
+        /// Literal secrets that look like something else (see `Secret.literalHint`), with their keys.
+        var hints: [String] = []
     }
 
     init(
@@ -125,6 +127,7 @@ struct ConfigReader {
         guard let value = value(key) else { throw ConfigError(path, "required secret is missing") }
         switch value {
         case .string(let literal) where !literal.isEmpty:
+            if let hint = Secret.literalHint(literal) { secretFiles.hints.append("\(path): \(hint)") }
             return Secret(literal)
         case .object:
             let source = try child(value, path: path)

@@ -51,7 +51,7 @@ extension ProxyConfig {
             try reload.rejectUnknownKeys(["watchFiles"])
             watchFiles = try reload.bool("watchFiles", default: true)
         }
-        let config = ProxyConfig(
+        var config = ProxyConfig(
             routes: routes,
             oauth: try parseOAuth(oauthReader),
             admin: admin,
@@ -64,6 +64,7 @@ extension ProxyConfig {
             secretFiles: root.secretFiles.sources
         )
         try config.checkListenersAreDistinct()
+        config.secretHints = root.secretFiles.hints
         return config
     }
 

@@ -18,6 +18,9 @@ public struct ProxyConfig: Sendable, Equatable {
     public var watchFiles = true
     /// Every secret read from a file, with its key: checked for who else can read it, and watched for rotation.
     public var secretFiles: [SecretFileSource] = []
+    /// Literal secrets that look like a file path or an environment reference, each naming its key and the form
+    /// probably meant: warned about at start and by `check-config` (the value is never shown).
+    public var secretHints: [String] = []
     /// The file this was loaded from, to name it in advice such as "run covata-proxy login --config …".
     public var sourcePath: String?
 

@@ -24,6 +24,22 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
+
+    /// Why a literal secret looks like a mistake (`"password.txt"`, `"env:COVATA_SECRET"`), naming the form that
+    /// was probably meant; nil for anything else. It is still used as given: a password may look like anything.
+    static func literalHint(_ literal: String) -> String? {
+        // The value itself is never repeated: it may be the real secret after all.
+        if literal.wholeMatch(of: #/(?:env:|\$\{?)[A-Za-z_][A-Za-z0-9_]*\}?/#) != nil {
+            return "the literal value looks like an environment variable reference; it is used as the secret itself. "
+                + "Did you mean {\"env\": \"NAME\"}?"
+        }
+        let pathLike =
+            ["/", "./", "../", "~/", "file:"].contains { literal.hasPrefix($0) }
+            || literal.wholeMatch(of: #/[\w.-]+\.(txt|key|pem|secret|pass|password|pw)/#) != nil
+        guard pathLike else { return nil }
+        return "the literal value looks like a file path; it is used as the secret itself. "
+            + "Did you mean {\"file\": \"PATH\"}?"
+    }
 }
 
 /// A secret read from a file: which key, which file.

@@ -57,6 +57,9 @@ public final class ProxyRuntime: Sendable {
             logger.warning(
                 "secret file readable by others", metadata: ["key": "\(source.keyPath)", "reason": "\(problem)"])
         }
+        for hint in config.secretHints {
+            logger.warning("literal secret looks like a mistake", metadata: ["reason": "\(hint)"])
+        }
         for route in config.routes where !route.listen.isLocalOnly {
             logger.warning(
                 "route listener is reachable from other machines; anyone who reaches it acts as the Covata user",
