@@ -97,7 +97,7 @@ public final class ProxyRuntime: Sendable {
                     listeners.append(channels[0])
                     twins += channels.dropFirst()
                 } catch {
-                    throw ListenerError(keyPath: "routes[\(index)].listen", address: route.listen, reason: "\(error)")
+                    throw ListenerError(keyPath: "routes[\(index)].listen", address: route.listen, error)
                 }
             }
             redirects.set(
@@ -116,7 +116,7 @@ public final class ProxyRuntime: Sendable {
                     admin = channels[0]
                     twins += channels.dropFirst()
                 } catch {
-                    throw ListenerError(keyPath: "admin.listen", address: address, reason: "\(error)")
+                    throw ListenerError(keyPath: "admin.listen", address: address, error)
                 }
             }
         } catch {
@@ -204,4 +204,16 @@ public struct ListenerError: Error, CustomStringConvertible {
     public var address: ListenAddress
     public var reason: String
     public var description: String { "cannot listen on \(address) (\(keyPath)): \(reason)" }
+
+    /// The reason in an operator's words, not NIO's (`bind(descriptor:ptr:bytes:)`, errno numbers).
+    init(keyPath: String, address: ListenAddress, _ error: any Error) {
+        self.keyPath = keyPath
+        self.address = address
+        switch (error as? IOError)?.errnoCode {
+        case EADDRINUSE?: reason = "already in use (another process listens there)"
+        case EACCES?: reason = "permission denied (ports below 1024 need privileges)"
+        case EADDRNOTAVAIL?: reason = "no such address on this machine"
+        default: reason = "\(error)"
+        }
+    }
 }
