@@ -57,6 +57,9 @@ import Testing
         #expect(text.contains("install -d -o 10001 -g 10001 -m 0700 /var/lib/covata-proxy"))
         #expect(user.contains("10001"))
         #expect(text.contains("VOLUME /var/lib/covata-proxy"))
+        // Issue #30: the image, compose and Kubernetes name one config path, a file in a mounted folder.
+        #expect(text.contains(#"CMD ["run", "--config", "/etc/covata-proxy/config/proxy.json"]"#))
+        #expect(text[healthcheck.lowerBound...].contains("/etc/covata-proxy/config/proxy.json"))
     }
 
     /// The build stage in exactly the context its COPY lines make (the full build is `make image-check`).
@@ -96,9 +99,17 @@ import Testing
         #expect(services["legacy-tool"]?["network_mode"] as? String == "service:covata-proxy")
         for volume in services["covata-proxy"]?["volumes"] as? [String] ?? [] {
             let source = String(volume.split(separator: ":")[0])
+            // A folder, never a single file: a reload on edit must see an editor's replaced file (issue #30).
+            var isFolder: ObjCBool = false
             #expect(
-                FileManager.default.fileExists(atPath: Self.docker.appendingPathComponent(source).path), "\(source)")
+                FileManager.default.fileExists(
+                    atPath: Self.docker.appendingPathComponent(source).path, isDirectory: &isFolder), "\(source)")
+            #expect(isFolder.boolValue, "\(source) is mounted as a single file")
         }
+        // One tag everywhere: the version the binary reports.
+        #expect(services["covata-proxy"]?["image"] as? String == "covata-proxy:\(BuildInfo.version)")
+        let command = services["covata-proxy"]?["command"] as? [String]
+        #expect(command?.last == "/etc/covata-proxy/config/proxy.json")
         var secretFiles: [String: String] = [:]
         for case (let name, let secret as [String: String]) in compose["secrets"] as? [String: Any] ?? [:] {
             let file = Self.docker.appendingPathComponent(secret["file"] ?? "").path
@@ -145,7 +156,7 @@ import Testing
             let proxy = try #require(
                 (spec["initContainers"] as? [[String: Any]])?.first { $0["name"] as? String == "covata-proxy" })
             #expect(proxy["restartPolicy"] as? String == "Always", "a native sidecar")
-            #expect((proxy["image"] as? String)?.hasSuffix(":latest") == false)
+            #expect((proxy["image"] as? String)?.hasSuffix("/covata-proxy:\(BuildInfo.version)") == true)
             #expect(proxy["env"] == nil, "secrets through files, not the environment")
             let mounts = proxy["volumeMounts"] as? [[String: Any]] ?? []
             #expect(!mounts.contains { $0["subPath"] != nil }, "subPath mounts never see updates")
