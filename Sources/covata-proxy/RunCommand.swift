@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("watched file changed; reloading", metadata: ["paths": "\(paths.joined(separator: ", "))"])
                 await reload(runtime, level: level, watcher: watcher, systemd: systemd, logger: logger)
             case .signal(let number):
-                logger.info("stopping", metadata: ["signal": "\(number)"])
+                logger.info("stopping", metadata: ["signal": .stringConvertible(Int(number))])
                 break loop
             }
         }

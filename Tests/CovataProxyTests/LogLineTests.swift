@@ -155,3 +155,39 @@ import Testing
         }
     }
 }
+
+/// Issue #30: what the README calls a number is a JSON number in every line the proxy writes, read back from the
+/// real binary's output.
+@Suite struct LogNumberTests {
+    static let numericKeys: Set<String> = [
+        "expires_in", "attempt", "retry_in_ms", "retry_in_s", "renew_in_ms", "signal", "in_flight", "curl_code",
+        "limit", "max_connections", "status", "bytes_in", "bytes_out", "duration_ms", "upstream_ms",
+    ]
+
+    @Test func numbersAreNumbersInEveryLine() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(mockPort: mock.port, extra: TokenRecoveryTests.fastRetry)
+        let binary = ProductBinary("covata-proxy")
+        let proxy = try binary.start(["run", "--config", config.path], environment: CommandLineTests.secretEnvironment)
+        #expect(await eventually { ProductBinary.listeningPort(in: proxy.printed) != nil })
+        let port = try #require(ProductBinary.listeningPort(in: proxy.printed))
+        #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/x").status) == 200 })
+        // A failed renewal (attempt, retry_in_ms), then a stop (signal).
+        mock.state.revokeAll()
+        mock.state.setFault(.status(503))
+        _ = try? await RawHTTPClient.get(port: port, "/api/v1/y")
+        #expect(await eventually { proxy.printed.contains("will retry") })
+        #expect(proxy.stop() == 0)
+        var seen: Set<String> = []
+        for line in proxy.printed.split(separator: "\n") where line.hasPrefix("{") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let fields = object.merging(object["request"] as? [String: Any] ?? [:]) { first, _ in first }
+            for (key, value) in fields where Self.numericKeys.contains(key) {
+                seen.insert(key)
+                #expect(value is NSNumber && !(value is String), "\(key) in \(line)")
+            }
+        }
+        #expect(seen.isSuperset(of: ["expires_in", "attempt", "retry_in_ms", "signal", "status"]), "\(seen)")
+    }
+}

@@ -240,10 +240,12 @@ extension ForwardingHandler {
             switch action {
             case .cutShort:
                 // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
-                forwarder.logger.warning("upstream failed mid-response", metadata: ["curl_code": "\(error.code)"])
+                forwarder.logger.warning(
+                    "upstream failed mid-response", metadata: ["curl_code": .stringConvertible(error.code)])
             case .answer:
                 forwarder.logger.warning(
-                    "upstream request failed", metadata: ["curl_code": "\(error.code)", "reason": "\(error.message)"])
+                    "upstream request failed",
+                    metadata: ["curl_code": .stringConvertible(error.code), "reason": "\(error.message)"])
             default:
                 break
             }

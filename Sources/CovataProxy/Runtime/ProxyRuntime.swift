@@ -78,7 +78,10 @@ public final class ProxyRuntime: Sendable {
         if let descriptors = Self.openFileLimit(), descriptors < config.limits.maxConnections + 64 {
             logger.warning(
                 "the open-file limit is below limits.maxConnections plus room for upstream connections; raise it (LimitNOFILE=, ulimit -n) or lower limits.maxConnections",
-                metadata: ["limit": "\(descriptors)", "max_connections": "\(config.limits.maxConnections)"])
+                metadata: [
+                    "limit": .stringConvertible(descriptors),
+                    "max_connections": .stringConvertible(config.limits.maxConnections),
+                ])
         }
         var listeners: [any Channel] = []
         /// `localhost`'s second channel ([::1]), beside each listener that has one.
@@ -182,13 +185,14 @@ public final class ProxyRuntime: Sendable {
         for channel in listeners + twins { try? await channel.close() }
         let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
         if budget.requestsInFlight > 0 {
-            logger.info("draining", metadata: ["in_flight": "\(budget.requestsInFlight)"])
+            logger.info("draining", metadata: ["in_flight": .stringConvertible(budget.requestsInFlight)])
         }
         while budget.requestsInFlight > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if budget.requestsInFlight > 0 {
-            logger.warning("drain time over; closing", metadata: ["in_flight": "\(budget.requestsInFlight)"])
+            logger.warning(
+                "drain time over; closing", metadata: ["in_flight": .stringConvertible(budget.requestsInFlight)])
         }
         try? await admin?.close()
         await tokens.stop()

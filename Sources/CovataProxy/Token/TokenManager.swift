@@ -219,16 +219,19 @@ public actor TokenManager {
                 "access token obtained",
                 metadata: [
                     "grant": "\(grant)", "jti": "\(token.jti ?? "-")", "scope": "\(token.scope ?? "-")",
-                    "expires_in": "\(Int(token.lifetime))",
+                    "expires_in": .stringConvertible(Int(token.lifetime)),
                 ])
         case .willRetry(let reason, let attempt, let delay):
             logger.warning(
                 "token request failed; will retry",
-                metadata: ["reason": "\(reason)", "attempt": "\(attempt)", "retry_in_ms": "\(Int(delay * 1000))"])
+                metadata: [
+                    "reason": "\(reason)", "attempt": .stringConvertible(attempt),
+                    "retry_in_ms": .stringConvertible(Int(delay * 1000)),
+                ])
         case .credentialsRejected(let reason, let pause):
             logger.error(
                 "credentials rejected by Covata; not retrying until the pause ends or changed credentials are loaded",
-                metadata: ["reason": "\(reason)", "retry_in_s": "\(Int(pause))"])
+                metadata: ["reason": "\(reason)", "retry_in_s": .stringConvertible(Int(pause))])
         case .signInRequired(let reason):
             logger.error(
                 "sign-in required; waiting for a new refresh token in the state file",
@@ -245,7 +248,7 @@ public actor TokenManager {
         case .handedBack(let jti, let seconds):
             logger.info(
                 "Covata handed back the token it had issued; renewing when it expires",
-                metadata: ["jti": "\(jti ?? "-")", "renew_in_ms": "\(Int(seconds * 1000))"])
+                metadata: ["jti": "\(jti ?? "-")", "renew_in_ms": .stringConvertible(Int(seconds * 1000))])
         case .newSignInFound:
             logger.notice("new refresh token found in the state file", metadata: ["path": "\(stateFile?.path ?? "-")"])
         }
