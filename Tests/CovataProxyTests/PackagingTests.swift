@@ -93,6 +93,43 @@ import Testing
         (status, printed) = try await binary.run(["token", "--config", config.path], environment: environment)
         #expect(status == 0, "\(printed)")
         #expect(printed.contains("jti: "))
+
+        // Issue #30: from a shell, outside the unit, the operator names the folder; the error says how.
+        environment["CREDENTIALS_DIRECTORY"] = nil
+        #expect(printed.contains("jti: "))
+        (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: environment)
+        #expect(status == 2)
+        #expect(printed.contains("--credentials-directory"))
+        (status, printed) = try await binary.run(
+            ["check-config", "--config", config.path, "--credentials-directory", credentials], environment: environment)
+        #expect(status == 0, "\(printed)")
+    }
+
+    /// Issue #30: a reload says which secrets changed; with systemd credentials that did not (they are copied when
+    /// the service starts), it says a restart is what rotates them.
+    @Test func aReloadSaysWhichSecretsChanged() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(
+            mockPort: mock.port,
+            signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
+        let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        let password = credentials.appendingPathComponent("password")
+        try "\(MockSettings().password)\n".write(to: password, atomically: true, encoding: .utf8)
+        var environment = CommandLineTests.secretEnvironment
+        environment["CREDENTIALS_DIRECTORY"] = credentials.path
+        try await ProductBinary.withProxy(config: config, environment: environment) {
+            (proxy: ProductBinary.Running, _: Int) async throws in
+            kill(proxy.pid, SIGHUP)
+            #expect(await eventually { proxy.printed.contains("configuration reloaded") })
+            #expect(proxy.printed.contains(#""secrets_changed":[]"#), "\(proxy.printed)")
+            #expect(proxy.printed.contains("a rotated credential file takes effect on restart"))
+            try "another password\n".write(to: password, atomically: true, encoding: .utf8)
+            kill(proxy.pid, SIGHUP)
+            #expect(await eventually { proxy.printed.contains(#""secrets_changed":["oauth.password"]"#) })
+            #expect(!proxy.printed.contains("another password"))
+        }
     }
 
     /// The notify protocol with a datagram socket standing in for systemd: READY=1 (with the token state) once a

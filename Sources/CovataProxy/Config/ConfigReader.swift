@@ -149,15 +149,16 @@ struct ConfigReader {
                 guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
                     throw ConfigError(
                         path,
-                        "credential \(name): CREDENTIALS_DIRECTORY is not set "
-                            + "(the unit needs LoadCredential=\(name):…)"
+                        "credential \(name): CREDENTIALS_DIRECTORY is not set (the unit needs "
+                            + "LoadCredential=\(name):…; outside the unit, name the folder with --credentials-directory, "
+                            + "for the Debian package /etc/covata-proxy/credentials)"
                     )
                 }
                 guard !name.isEmpty, !name.contains("/") else {
                     throw ConfigError(path, "expected a credential name without /")
                 }
                 let file = (folder as NSString).appendingPathComponent(name)
-                secretFiles.sources.append(SecretFileSource(keyPath: path, path: file))
+                secretFiles.sources.append(SecretFileSource(keyPath: path, path: file, fromSystemdCredential: true))
                 if let problem = FileTrust.fileProblem(file) { throw ConfigError(path, problem) }
                 return try Secret(file: file, keyPath: path)
             }

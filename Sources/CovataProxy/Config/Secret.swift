@@ -46,6 +46,8 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 public struct SecretFileSource: Sendable, Equatable {
     public var keyPath: String
     public var path: String
+    /// `{"credential": NAME}`: a copy systemd made when the service started (`LoadCredential=`).
+    public var fromSystemdCredential = false
 
     /// Why others may learn this secret, or nil. Not refused, only warned about: Kubernetes mounts secrets 0644 and
     /// owned by root unless told otherwise. A symlink is judged by what it points to (Kubernetes' `..data` links).

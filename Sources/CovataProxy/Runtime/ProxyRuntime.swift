@@ -167,6 +167,16 @@ public final class ProxyRuntime: Sendable {
     /// Applies a reloaded config: credentials, token timing and the access log. Listeners, routes and TLS stay
     /// as they were (they need a restart); requests in flight are not touched.
     public func reload(_ newConfig: ProxyConfig) async {
+        let old = await tokens.config
+        // Which secrets changed, by key (never their values): systemd's credentials are copied when the service
+        // starts, so a rotated credential file changes nothing until a restart, and an operator must be told.
+        var changed: [String] = []
+        if newConfig.oauth.clientSecret != old.clientSecret { changed.append("oauth.clientSecret") }
+        if case .password(_, let new) = newConfig.oauth.signIn, case .password(_, let previous) = old.signIn,
+            new != previous
+        {
+            changed.append("oauth.password")
+        }
         await tokens.update(config: newConfig.oauth)
         settings.accessLog = newConfig.log.accessLog
         if newConfig.routes != config.routes || newConfig.tls != config.tls || newConfig.admin != config.admin {
@@ -175,7 +185,15 @@ public final class ProxyRuntime: Sendable {
         if newConfig.oauth.stateFile != config.oauth.stateFile {
             logger.warning("reload: oauth.stateFile and oauth.stateKey changes take effect only after a restart")
         }
-        logger.info("configuration reloaded")
+        logger.info(
+            "configuration reloaded",
+            metadata: ["secrets_changed": .array(changed.map { .string($0) })])
+        let credentials = newConfig.secretFiles.filter { $0.fromSystemdCredential }
+        if changed.isEmpty, !credentials.isEmpty {
+            logger.notice(
+                "systemd credentials are copied when the service starts: a rotated credential file takes effect on restart (systemctl restart covata-proxy)",
+                metadata: ["keys": .array(credentials.map { .string($0.keyPath) })])
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish for up to `timeouts.drainSeconds`, then ends the token
