@@ -21,7 +21,7 @@ import Testing
         let control = try await Shell.run("dpkg-deb -f '\(package)' Package Version Depends")
         #expect(control.contains("Package: covata-proxy"))
         #expect(control.contains("Version: \(BuildInfo.version)"))
-        #expect(control.contains("Depends: libcurl4"))
+        #expect(control.contains("Depends: ") && control.contains("libcurl4 (>= "))
         let conffiles = try await Shell.run("dpkg-deb --ctrl-tarfile '\(package)' | tar -xO ./conffiles")
         #expect(conffiles == "/etc/covata-proxy/proxy.json")
 
@@ -59,9 +59,38 @@ import Testing
             .write(toFile: local, atomically: true, encoding: .utf8)
         let verified = try await Shell.run("systemd-analyze verify --man=no '\(local)' 2>&1; echo \"exit $?\"")
         #expect(verified.hasSuffix("exit 0"), "\(verified)")
+
+        // Issue #30: a clean package. lintian finds nothing (the test build's RUNPATH into the toolchain is this
+        // test's: `make deb` links the Swift runtime in); the binary is stripped; Depends come from dpkg-shlibdeps.
+        let lintian = try await Shell.run(
+            "lintian --tag-display-limit 0 --fail-on error,warning --suppress-tags custom-library-search-path "
+                + "'\(package)' 2>&1 | grep -v 'root privileges'; echo \"exit ${PIPESTATUS[0]}\"")
+        #expect(lintian.hasSuffix("exit 0"), "\(lintian)")
+        let symbols = try await Shell.run("readelf -S '\(binary)' | grep -c ' .symtab' || true")
+        #expect(symbols == "0", "the packaged binary is not stripped")
+        let depends = try await Shell.run("dpkg-deb -f '\(package)' Depends")
+        #expect(depends.contains("libc6 (>= ") && depends.contains("libcurl4") && depends.contains("ca-certificates"))
+        #expect(try await Shell.run("dpkg-deb -c '\(package)'").contains("./usr/share/doc/covata-proxy/copyright"))
+
+        // Purge leaves nothing that could sign in: the maintainer script, run against a stand-in file system.
+        let system = Shell.temporaryFile("system")
+        for folder in ["etc/covata-proxy/credentials", "var/lib/private/covata-proxy", "var/lib/covata-proxy"] {
+            try FileManager.default.createDirectory(atPath: "\(system)/\(folder)", withIntermediateDirectories: true)
+        }
+        try "secret".write(toFile: "\(system)/etc/covata-proxy/credentials/password", atomically: true, encoding: .utf8)
+        try "{}".write(toFile: "\(system)/var/lib/private/covata-proxy/token.json", atomically: true, encoding: .utf8)
+        let postrm = try await Shell.run("dpkg-deb --ctrl-tarfile '\(package)' | tar -xO ./postrm")
+        let standIn = postrm.replacingOccurrences(of: " /etc/", with: " \(system)/etc/")
+            .replacingOccurrences(of: " /var/", with: " \(system)/var/")
+            .replacingOccurrences(of: "/run/systemd/system", with: "\(system)/no-systemd")
+            .replacingOccurrences(of: "command -v deb-systemd-helper", with: "false")
+        try standIn.write(toFile: "\(system)/postrm", atomically: true, encoding: .utf8)
+        _ = try await Shell.run("sh '\(system)/postrm' purge")
+        for gone in ["etc/covata-proxy/credentials", "var/lib/private/covata-proxy", "var/lib/covata-proxy"] {
+            #expect(!FileManager.default.fileExists(atPath: "\(system)/\(gone)"), "\(gone) survived a purge")
+        }
     }
 
-    /// `{"credential": NAME}` reads `$CREDENTIALS_DIRECTORY/NAME`; without the variable or the file, one clear error.
     /// Issue #26, 5: the unit gives the proxy more descriptors than the connections it accepts by default, with
     /// room for an upstream connection each.
     @Test func theUnitLeavesRoomAboveTheConnectionCap() throws {
@@ -72,6 +101,7 @@ import Testing
         #expect(limit >= 2 * LimitsConfig.defaults.maxConnections + 64)
     }
 
+    /// `{"credential": NAME}` reads `$CREDENTIALS_DIRECTORY/NAME`; without the variable or the file, one clear error.
     @Test func systemdCredentialsAreASecretSource() async throws {
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
