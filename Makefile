@@ -7,15 +7,19 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps build test run bench soak image-check deb clean
+.PHONY: deps test-deps build test run bench soak image-check deb clean
 
+# What building and running need (libcurl's headers); the test toolchain only for tests and benchmarks.
 deps:
 	@.ci/install-deps
+
+test-deps:
+	@.ci/install-deps --test
 
 build: deps
 	$(SWIFT) build
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bench/soak --seconds 15 --bin "$(BIN)"
@@ -59,7 +63,7 @@ run: build
 	wait $$proxy
 
 # Benchmark against nginx and HAProxy (installs them and wrk when missing); see bench/run.
-bench: deps
+bench: test-deps
 	bench/run
 
 clean:
