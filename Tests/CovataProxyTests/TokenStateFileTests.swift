@@ -27,6 +27,21 @@ import Testing
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
 
+    /// Issue #30: root running `covata-proxy token` or `login` by hand beside the service never leaves a root-owned
+    /// state file the service's user would refuse: the file goes to the owner of its folder.
+    @Test func rootWritesTheFileForTheFoldersOwner() throws {
+        guard StateFileConfig.effectiveUserID() == 0 else { return }
+        try Self.withFolder { path in
+            let folder = (path as NSString).deletingLastPathComponent
+            try FileManager.default.setAttributes(
+                [.ownerAccountID: 65534, .groupOwnerAccountID: 65534], ofItemAtPath: folder)
+            #expect(TokenStateFile(StateFileConfig(path: path, key: nil)).save(Self.sample()) == nil)
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.ownerAccountID] as? NSNumber)?.intValue == 65534)
+            #expect(Self.mode(path) == 0o600)
+        }
+    }
+
     @Test(arguments: [false, true])
     func savedStateLoadsBackWithMode0600(encrypted: Bool) throws {
         try Self.withFolder { path in

@@ -63,10 +63,25 @@ struct TokenStateFile: Sendable {
         }
         do {
             try DurableFile.replace(path: path, with: bytes, stoppingAfter: stoppingAfter)
-            return nil
         } catch {
             return error.description
         }
+        // Run as root by hand beside the service (`covata-proxy token` or `login` on a VM): the file goes to whoever
+        // owns its folder, the service's user, who would refuse a file another user owns.
+        let manager = FileManager.default
+        if StateFileConfig.effectiveUserID() == 0,
+            let attributes = try? manager.attributesOfItem(
+                atPath: URL(fileURLWithPath: folder).resolvingSymlinksInPath().path),
+            let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue, owner != 0
+        {
+            let group = (attributes[.groupOwnerAccountID] as? NSNumber)?.intValue ?? owner
+            do {
+                try manager.setAttributes([.ownerAccountID: owner, .groupOwnerAccountID: group], ofItemAtPath: path)
+            } catch {
+                return "cannot give the file to the folder's owner (user \(owner))"
+            }
+        }
+        return nil
     }
 
     /// The file's bytes; nil if sealing failed (never falls back to writing the tokens in the clear).
