@@ -92,7 +92,8 @@ import Testing
         try await ProxyHarness.with(configure: {
             $0.limits.maxConcurrentRequests = 4
             $0.limits.minUploadBytesPerSecond = 100
-            $0.timeouts.clientBodyIdleSeconds = 1
+            // Long enough for the four drips to hold their slots together on a loaded machine, short for a test.
+            $0.timeouts.clientBodyIdleSeconds = 4
         }) { harness in
             let port = harness.port()
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/warm").status == 200)
@@ -115,7 +116,7 @@ import Testing
             #expect(await eventually { harness.proxy.inFlightCount == 4 })
             #expect(try await RawHTTPClient.get(port: port, "/api/v1/normal").status == 503)
             #expect(
-                await eventually(timeoutSeconds: 5) {
+                await eventually(timeoutSeconds: 15) {
                     (try? await RawHTTPClient.get(port: port, "/api/v1/normal").status) == 200
                 })
             for drip in drips {
@@ -123,5 +124,49 @@ import Testing
                 #expect(answer.hasPrefix("HTTP/1.1 408"))
             }
         }
+    }
+
+    /// Issue #26, 5: with a soft limit of 64 descriptors and a hundred idle clients, the proxy accepts only what the
+    /// limit leaves room for (and says so at start), neither crashes nor spins, and answers again once they go.
+    @Test func runningOutOfDescriptorsNeitherCrashesNorSpins() async throws {
+        let mock = try await CovataMockServer()
+        defer { Task { await mock.stop() } }
+        let config = try CommandLineTests.writeConfig(mockPort: mock.port)
+        let proxy = try ProductBinary(executable: URL(fileURLWithPath: "/usr/bin/prlimit")).start(
+            ["--nofile=64:64", ProductBinary("covata-proxy").url.path, "run", "--config", config.path],
+            environment: CommandLineTests.secretEnvironment)
+        defer { _ = proxy.stop() }
+        #expect(await eventually { ProductBinary.listeningPort(in: proxy.printed) != nil })
+        let port = try #require(ProductBinary.listeningPort(in: proxy.printed))
+        #expect(proxy.printed.contains("the open-file limit leaves room for fewer client connections"))
+        #expect(await eventually { (try? await RawHTTPClient.get(port: port, "/api/v1/warm").status) == 200 })
+        var idle: [any Channel] = []
+        for _ in 0..<100 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            {
+                idle.append(channel)
+            }
+        }
+        // Out of descriptors for a while: alive, and not burning a core on failed accepts.
+        let before = Self.cpuTicks(proxy.pid)
+        try await Task.sleep(for: .seconds(2))
+        let spent = Self.cpuTicks(proxy.pid) - before
+        #expect(spent < 100, "\(spent) ticks of CPU in 2 s while out of descriptors")
+        for channel in idle { try? await channel.close() }
+        #expect(
+            await eventually(timeoutSeconds: 10) {
+                (try? await RawHTTPClient.get(port: port, "/api/v1/after").status) == 200
+            })
+        #expect(kill(proxy.pid, 0) == 0, "the proxy is gone")
+    }
+
+    /// User and system CPU time of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(_ pid: Int32) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
     }
 }

@@ -14,7 +14,10 @@ enum AdminListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionGateHandler(gate: gate))
+                    // Out of descriptors, accepting again at once would fail at once, in a loop: back off a
+                    // moment instead (NIO adds this handler only on its async bind path, not this one).
+                    try channel.pipeline.syncOperations.addHandlers(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false), ConnectionGateHandler(gate: gate))
                 }
             }
             .childChannelInitializer { channel in

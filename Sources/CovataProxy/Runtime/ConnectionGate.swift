@@ -1,15 +1,16 @@
 import NIOCore
 import Synchronization
 
-/// Client connections open at once, across every listener (`limits.maxConnections`). At the cap the listeners stop
-/// accepting — new connections wait in the kernel's backlog — until one closes: nothing is accepted only to be
-/// closed, nothing spins, and the descriptors left stay for upstream connections and files. (Running out of
-/// descriptors anyway is NIO's `AcceptBackoffHandler`'s to ride out.)
+/// Client connections open at once, across every listener (`limits.maxConnections`, lowered to what the open-file
+/// limit leaves room for). At the cap the listeners stop accepting — new connections wait in the kernel's backlog —
+/// until one closes: nothing is accepted only to be closed, and nothing spins. Running out of descriptors instead
+/// would: NIO retries a failed accept at once for as long as the backlog holds a connection.
 final class ConnectionGate: Sendable {
     private struct State {
         var open = 0
-        /// Listeners that held an accept back, to be woken when a connection closes.
-        var waiting: [@Sendable () -> Void] = []
+        /// Listeners that held an accept back, to be woken when a connection closes (by their handler's identity,
+        /// so a listener that closes is forgotten rather than woken on a stopped event loop).
+        var waiting: [ObjectIdentifier: @Sendable () -> Void] = [:]
     }
 
     let limit: Int
@@ -31,16 +32,21 @@ final class ConnectionGate: Sendable {
             defer { state.waiting.removeAll() }
             return state.waiting
         }
-        for listener in wake { listener() }
+        for listener in wake.values { listener() }
     }
 
     /// Whether there is room now; if not, `wake` runs once a connection closes.
-    fileprivate func hasRoom(orWake wake: @escaping @Sendable () -> Void) -> Bool {
+    fileprivate func hasRoom(for listener: ObjectIdentifier, orWake wake: @escaping @Sendable () -> Void) -> Bool {
         state.withLock { state in
             guard state.open >= limit else { return true }
-            state.waiting.append(wake)
+            state.waiting[listener] = wake
             return false
         }
+    }
+
+    /// A listener that closed is not woken any more.
+    fileprivate func forget(_ listener: ObjectIdentifier) {
+        _ = state.withLock { $0.waiting.removeValue(forKey: listener) }
     }
 }
 
@@ -68,7 +74,7 @@ final class ConnectionGateHandler: ChannelDuplexHandler {
     func read(context: ChannelHandlerContext) {
         let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let room = gate.hasRoom {
+        let room = gate.hasRoom(for: ObjectIdentifier(self)) {
             eventLoop.execute {
                 let (handler, context) = handler.value
                 guard handler.heldRead else { return }
@@ -81,6 +87,15 @@ final class ConnectionGateHandler: ChannelDuplexHandler {
             return
         }
         context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        gate.forget(ObjectIdentifier(self))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        gate.forget(ObjectIdentifier(self))
     }
 }
 

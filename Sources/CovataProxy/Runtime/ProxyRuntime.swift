@@ -74,15 +74,20 @@ public final class ProxyRuntime: Sendable {
         let budget = RequestBudget(
             maxRequests: config.limits.maxConcurrentRequests, replayBytes: config.limits.replayBudgetBytes)
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
-        let gate = ConnectionGate(limit: config.limits.maxConnections)
-        if let descriptors = Self.openFileLimit(), descriptors < config.limits.maxConnections + 64 {
+        // Half the descriptors for client connections, half for their upstream connections, after a few dozen for
+        // listeners, files and the event loops: past that, accepting would fail, and fail again, in a loop.
+        var connectionLimit = config.limits.maxConnections
+        if let descriptors = Self.openFileLimit(), (descriptors - 64) / 2 < connectionLimit {
+            connectionLimit = max(8, (descriptors - 64) / 2)
             logger.warning(
-                "the open-file limit is below limits.maxConnections plus room for upstream connections; raise it (LimitNOFILE=, ulimit -n) or lower limits.maxConnections",
+                "the open-file limit leaves room for fewer client connections than limits.maxConnections; raise it (LimitNOFILE=, ulimit -n) or lower limits.maxConnections",
                 metadata: [
                     "limit": .stringConvertible(descriptors),
                     "max_connections": .stringConvertible(config.limits.maxConnections),
+                    "accepting_at_most": .stringConvertible(connectionLimit),
                 ])
         }
+        let gate = ConnectionGate(limit: connectionLimit)
         var listeners: [any Channel] = []
         /// `localhost`'s second channel ([::1]), beside each listener that has one.
         var twins: [any Channel] = []

@@ -18,6 +18,11 @@ struct ProductBinary {
         }
     }
 
+    /// Any program, run the same way (a wrapper such as prlimit around one of ours).
+    init(executable: URL) {
+        url = executable
+    }
+
     /// A started process whose stdout and stderr go to one file.
     final class Running: Sendable {
         let child: ChildProcess
