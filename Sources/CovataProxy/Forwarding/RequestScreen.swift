@@ -96,49 +96,63 @@ enum RequestScreen {
 /// rewritten redirect) is built from these parts, never from the raw field.
 struct HostField {
     /// The name without brackets: `localhost`, `127.0.0.1`, `::1`.
-    let name: Substring
+    let name: String
     let port: Int?
     private let bracketed: Bool
 
     init?(_ value: String) {
-        let bytes = value.utf8
+        var value = value
+        // One pass over the bytes: this runs for every request (a walk over String's UTF-8 view with its index
+        // arithmetic cost ten times as much).
+        guard let (start, end, port, bracketed) = value.withUTF8({ Self.scan($0) }) else { return nil }
+        name = value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+        self.port = port
+        self.bracketed = bracketed
+    }
+
+    /// The name's byte range, the port, and whether the name was bracketed; nil for anything but `name[:port]`.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int, Int?, Bool)? {
         guard let first = bytes.first else { return nil }
-        var nameEnd: String.Index
+        var index = 0
+        let start: Int
+        let end: Int
+        var colons = 0
         if first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            let inner = value[bytes.index(after: bytes.startIndex)..<close]
             // An IPv6 literal: hex digits, colons and (for an embedded IPv4 address) dots; no zone identifier.
-            guard !inner.isEmpty,
-                inner.utf8.allSatisfy({ $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || $0.isHexDigit }),
-                inner.utf8.contains(UInt8(ascii: ":"))
-            else { return nil }
-            name = inner
-            bracketed = true
-            nameEnd = bytes.index(after: close)
+            index = 1
+            while index < bytes.count, bytes[index] != UInt8(ascii: "]") {
+                let byte = bytes[index]
+                guard byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte.isHexDigit else { return nil }
+                if byte == UInt8(ascii: ":") { colons += 1 }
+                index += 1
+            }
+            guard index < bytes.count, index > 1, colons > 0 else { return nil }
+            (start, end) = (1, index)
+            index += 1
         } else {
-            nameEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
-            let candidate = value[..<nameEnd]
-            // A plain loop: this runs on every request.
-            for byte in candidate.utf8 where !byte.isUnreserved { return nil }
-            guard !candidate.isEmpty else { return nil }
-            name = candidate
-            bracketed = false
+            while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
+                guard bytes[index].isUnreserved else { return nil }
+                index += 1
+            }
+            guard index > 0 else { return nil }
+            (start, end) = (0, index)
         }
-        guard nameEnd != bytes.endIndex else {
-            port = nil
-            return
+        guard index < bytes.count else { return (start, end, nil, first == UInt8(ascii: "[")) }
+        guard bytes[index] == UInt8(ascii: ":") else { return nil }
+        let digits = bytes.count - index - 1
+        guard (1...5).contains(digits) else { return nil }
+        var port = 0
+        for byte in bytes[(index + 1)...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            port = port * 10 + Int(byte - UInt8(ascii: "0"))
         }
-        guard bytes[nameEnd] == UInt8(ascii: ":") else { return nil }
-        let digits = value[bytes.index(after: nameEnd)...]
-        guard (1...5).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-            let number = Int(digits), number <= 65535
-        else { return nil }
-        port = number
+        guard port <= 65535 else { return nil }
+        return (start, end, port, first == UInt8(ascii: "["))
     }
 
     /// `name[:port]`, rebuilt from the parsed parts.
     var authority: String {
-        let host = bracketed ? "[\(name)]" : String(name)
+        let host = bracketed ? "[\(name)]" : name
         return port.map { "\(host):\($0)" } ?? host
     }
 }

@@ -81,8 +81,9 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        // The next read is asked for right after this, unless the handlers behind hold it back.
-        readsHeldSince = context.eventLoop.now
+        // The next read is asked for right after this, unless the handlers behind hold it back. Only a body's
+        // clocks care, so requests without one pay nothing for this.
+        if case .readingBody = cycle.phase { readsHeldSince = context.eventLoop.now }
         context.fireChannelReadComplete()
     }
 
