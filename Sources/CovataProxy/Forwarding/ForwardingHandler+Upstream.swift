@@ -45,7 +45,7 @@ extension ForwardingHandler {
         if head.method == .TRACE { return .methodNotAllowed("TRACE is not forwarded") }
         // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request, at most one in HTTP/1.0, and either way a
         // `name[:port]` (RFC 9110 §7.2): what is rewritten into a redirect is built from it.
-        if !Self.hasValidHost(head.headers, required: head.version == .http1_1) {
+        guard case .valid(let host) = Self.host(head.headers, required: head.version == .http1_1) else {
             return .badRequest(
                 "a request needs exactly one Host header, a host name or IP literal with an optional port")
         }
@@ -53,7 +53,9 @@ extension ForwardingHandler {
         case .failure(let error): return error
         case .success(let pathAndQuery): record.pathAndQuery = pathAndQuery
         }
-        if let refusal = RequestScreen.check(head, pathAndQuery: record.pathAndQuery, route: forwarder.route) {
+        if let refusal = RequestScreen.check(
+            head, host: host, pathAndQuery: record.pathAndQuery, route: forwarder.route)
+        {
             return refusal
         }
         if case .failure(let error) = framing { return error }
@@ -116,14 +118,21 @@ extension ForwardingHandler {
         if accepting { run(machine.uploadDrained(ticket)) } else { machine.uploadFilled() }
     }
 
-    private static func hasValidHost(_ headers: HTTPHeaders, required: Bool) -> Bool {
+    /// The request's Host, parsed once for every check that needs it.
+    private enum HostCheck {
+        /// At most one Host, a valid one (nil: none, allowed in HTTP/1.0).
+        case valid(HostField?)
+        case invalid
+    }
+
+    private static func host(_ headers: HTTPHeaders, required: Bool) -> HostCheck {
         var found: String?
         for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
-            guard found == nil else { return false }
+            guard found == nil else { return .invalid }
             found = value
         }
-        guard let host = found else { return !required }
-        return HostField(host) != nil
+        guard let found else { return required ? .invalid : .valid(nil) }
+        return HostField(found).map { .valid($0) } ?? .invalid
     }
 
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
@@ -289,9 +298,9 @@ extension ForwardingHandler {
     /// A token on probation for this request's resource was not refused there: the renewal that made it was right.
     @inline(never)
     private func reportAcceptance(_ record: ExchangeRecord) {
-        guard let token = record.token, token.probation == resource(of: record) else { return }
-        let tokens = forwarder.tokens
         let resource = resource(of: record)
+        guard let token = record.token, token.probation == resource else { return }
+        let tokens = forwarder.tokens
         Task { await tokens.accepted(token, resource: resource) }
     }
 
@@ -314,8 +323,8 @@ extension ForwardingHandler {
             RedirectRewriter.mentionsURLs(fields), let rewriter = forwarder.redirects.current
         else { return fields }
         // The Host the client used, when this route accepts it: the address it knows the proxy by.
-        let host = record.head.headers.first(name: "host").flatMap {
-            RequestScreen.hostNamesListener($0, route: forwarder.route) ? HostField($0)?.authority : nil
+        let host = record.head.headers.first(name: "host").flatMap(HostField.init).flatMap {
+            RequestScreen.hostNamesListener($0, route: forwarder.route) ? $0.authority : nil
         }
         var unixRoutes: [String] = []
         rewriter.rewrite(&fields, own: forwarder.index, clientHost: host, unixRoutes: &unixRoutes)

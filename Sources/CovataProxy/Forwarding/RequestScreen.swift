@@ -3,7 +3,10 @@ import NIOHTTP1
 /// Who may use the credential, and which requests may carry it: ordered checks run on every request head before a
 /// token is fetched. The first failing step answers; nothing reaches Covata.
 enum RequestScreen {
-    static func check(_ head: HTTPRequestHead, pathAndQuery: String, route: RouteConfig) -> ProxyError? {
+    /// `host`: the request's Host, already parsed (nil when it has none).
+    static func check(
+        _ head: HTTPRequestHead, host: HostField?, pathAndQuery: String, route: RouteConfig
+    ) -> ProxyError? {
         // 1. RFC 9110 §5.1 allows `_` in field names, but proxies that fold `_` into `-` let `Transfer_Encoding`
         //    or `X_Forwarded_For` mean two things at once (a smuggling and spoofing vector): refuse them.
         if let name = head.headers.first(where: { $0.name.utf8.contains(UInt8(ascii: "_")) })?.name {
@@ -11,8 +14,8 @@ enum RequestScreen {
         }
         // 2. RFC 9110 §7.4 and §15.5.20: the Host must name this listener. A page that rebinds its own DNS name
         //    to 127.0.0.1 reaches a loopback port with its own name in Host; it gets 421, never the credential.
-        if let host = head.headers.first(name: "host"), !hostNamesListener(host, route: route) {
-            return .misdirected(host: host)
+        if let host, !hostNamesListener(host, route: route) {
+            return .misdirected(host: host.authority)
         }
         // 3. Browsers announce cross-origin requests (RFC 6454 Origin, Fetch metadata); legacy tools never do.
         if isFromBrowser(head.headers) {
@@ -55,17 +58,23 @@ enum RequestScreen {
 
     /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
     /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
-    static func hostNamesListener(_ value: String, route: RouteConfig) -> Bool {
-        hostNames(value, listen: route.listen, upstreamHost: route.upstream.host, hosts: route.hosts)
+    static func hostNamesListener(_ host: HostField, route: RouteConfig) -> Bool {
+        hostNames(host, listen: route.listen, upstreamHost: route.upstream.host, hosts: route.hosts)
     }
 
-    /// Whether a Host value names a listener on `listen`: a loopback name, the listener's own host, or one of the
-    /// other names given (the admin listener has none). A value that is not `name[:port]` names nothing.
-    static func hostNames(_ value: String, listen: ListenAddress, upstreamHost: String? = nil, hosts: [String] = [])
+    /// Whether a Host value names a listener on `listen` (see below); a value that is not `name[:port]` names
+    /// nothing.
+    static func hostNames(_ value: String, listen: ListenAddress) -> Bool {
+        guard case .tcp = listen else { return true }
+        return HostField(value).map { hostNames($0, listen: listen) } ?? false
+    }
+
+    /// Whether a Host names a listener on `listen`: a loopback name, the listener's own host, or one of the other
+    /// names given (the admin listener has none).
+    static func hostNames(_ parsed: HostField, listen: ListenAddress, upstreamHost: String? = nil, hosts: [String] = [])
         -> Bool
     {
         guard case .tcp(let listenHost, _) = listen else { return true }
-        guard let parsed = HostField(value) else { return false }
         // The usual answer first, without copies: the request path runs this on every request.
         if HostName.isLoopback(parsed.name) { return true }
         let host = parsed.name.lowercased()
