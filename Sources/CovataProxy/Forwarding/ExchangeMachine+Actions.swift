@@ -2,7 +2,8 @@ import CurlClient
 import NIOCore
 import NIOHTTP1
 
-/// What `ExchangeMachine` says: the actions it returns and their vocabulary, and what it tells without changing.
+/// What `ExchangeMachine` says: the actions it returns and their vocabulary (what waits in its queue included), and
+/// what it tells without changing.
 extension ExchangeMachine {
     /// Which transfer an upstream event comes from. A replay starts a second attempt; events of a transfer the
     /// machine has moved past (cancelled, replaced) no longer match and are dropped.
@@ -55,6 +56,15 @@ extension ExchangeMachine {
         /// Start the queued requests, from a fresh event-loop turn (not from inside the answer that just ended):
         /// call `nextQueued()` until it returns nil, then `queueDrained()`.
         case drainQueue
+    }
+
+    /// What waits behind the request in progress, in the order the client sent it.
+    enum Queued {
+        case part(HTTPServerRequestPart)
+        /// A request the parser or the request-line guard refused: answered when its turn comes, then the end.
+        case refusal(HTTPResponseStatus)
+        /// The client shut down its sending side (half-close): the connection ends after the answers before it.
+        case inputEnded
     }
 
     /// What to do with a piece of an upstream answer.

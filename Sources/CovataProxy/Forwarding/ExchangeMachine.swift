@@ -59,15 +59,6 @@ struct ExchangeMachine {
         case answering
     }
 
-    /// What waits behind the request in progress, in the order the client sent it.
-    enum Queued {
-        case part(HTTPServerRequestPart)
-        /// A request the parser or the request-line guard refused: answered when its turn comes, then the end.
-        case refusal(HTTPResponseStatus)
-        /// The client shut down its sending side (half-close): the connection ends after the answers before it.
-        case inputEnded
-    }
-
     private(set) var state = State.idle
     private(set) var queue = CircularBuffer<Queued>()
     /// Inside a read's parts (or a drain of the queue): a transfer with a body waits for its end (see

@@ -1,5 +1,6 @@
-/// What `TokenLifecycle` hears and says: its settings, events, actions and reports, what a reload changed, and what
-/// it tells without changing (how a caller is answered, which token may be handed out, and until when).
+/// What `TokenLifecycle` hears and says: its settings, events, actions and reports, the steps of an operation, what a
+/// reload changed, and what it tells without changing (how a caller is answered, which token may be handed out, and
+/// until when, when a renewal and the next wake-up are due).
 extension TokenLifecycle {
     /// What the machine needs from `OAuthConfig`: how it signs in (the password is a `Secret` and never prints) and
     /// the timing.
@@ -44,6 +45,17 @@ extension TokenLifecycle {
             }
             return old.clientSecret == new.clientSecret ? .none : .credentials
         }
+    }
+
+    /// The steps of one token operation.
+    enum Attempt: Sendable, Equatable {
+        /// The configured sign-in (the password grant).
+        case signIn(TokenGrant)
+        /// Code grant: the refresh token held.
+        case refresh(Secret)
+        /// Code grant: `covata-proxy login` may have stored a newer refresh token meanwhile.
+        case readingStateFile
+        case storedRefresh(Secret)
     }
 
     /// What a restart or a new sign-in found in the state file (already checked and matched to the config).
@@ -166,6 +178,38 @@ extension TokenLifecycle {
 
     static func seconds(_ interval: Double) -> Int {
         max(1, Int(min(interval, 86400 * 7).rounded(.up)))
+    }
+
+    // MARK: - Timing
+
+    /// When a token obtained at `now` is renewed. A token store hands the same token back until it expires, so
+    /// then that is awaited: Covata's `expires_in` is whole seconds, cut down, so its real end is up to a second
+    /// after the one counted here. Otherwise ahead of expiry by the configured margin (at most a fifth of the
+    /// lifetime), spread over its second half so sidecars that got the same token do not renew in one instant.
+    func renewalTime(_ token: AccessToken, handedBack: Bool = false, jitter: Double, now: Double) -> Double {
+        var awaitsExpiry = handedBack
+        if handsBackCurrent, case .password = settings.signIn { awaitsExpiry = true }
+        if awaitsExpiry { return max(now, token.expiresAt) + 1 }
+        let margin = min(settings.refreshAheadSeconds, token.lifetime * 0.2)
+        return min(token.expiresAt - margin * (1 - 0.5 * min(max(jitter, 0), 1)), Self.usableUntil(token))
+    }
+
+    /// When the machine wants to be woken in its phase (nil: an answer will come, or nothing will happen).
+    func wakeTime(now: Double) -> Double? {
+        switch phase {
+        case .idle, .requesting, .stopped: nil
+        case .holding(let held): held.renewAt
+        case .retrying(let at, _): at
+        case .paused(let until, _): until
+        case .awaitingSignIn: scheduledWake.flatMap { $0 > now ? $0 : nil } ?? now + Self.statePollSeconds
+        }
+    }
+
+    static func ticket(of event: Event) -> Int {
+        switch event {
+        case .obtained(_, let ticket, _), .failed(_, let ticket, _), .stateFileRead(_, let ticket): ticket
+        default: 0
+        }
     }
 }
 

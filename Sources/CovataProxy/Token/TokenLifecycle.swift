@@ -49,17 +49,6 @@ struct TokenLifecycle: Sendable {
         var replaying = false
     }
 
-    /// The steps of one token operation.
-    enum Attempt: Sendable, Equatable {
-        /// The configured sign-in (the password grant).
-        case signIn(TokenGrant)
-        /// Code grant: the refresh token held.
-        case refresh(Secret)
-        /// Code grant: `covata-proxy login` may have stored a newer refresh token meanwhile.
-        case readingStateFile
-        case storedRefresh(Secret)
-    }
-
     static let statePollSeconds: Double = 2
     /// Resources remembered per token as refusing it; past this, a refusal retires the token as usual.
     static let refusedByLimit = 64
@@ -225,18 +214,6 @@ struct TokenLifecycle: Sendable {
         phase = .holding(held)
         actions.append(.publish)
         actions.append(.answerWaiters)
-    }
-
-    /// When a token obtained at `now` is renewed. A token store hands the same token back until it expires, so
-    /// then that is awaited: Covata's `expires_in` is whole seconds, cut down, so its real end is up to a second
-    /// after the one counted here. Otherwise ahead of expiry by the configured margin (at most a fifth of the
-    /// lifetime), spread over its second half so sidecars that got the same token do not renew in one instant.
-    private func renewalTime(_ token: AccessToken, handedBack: Bool = false, jitter: Double, now: Double) -> Double {
-        var awaitsExpiry = handedBack
-        if handsBackCurrent, case .password = settings.signIn { awaitsExpiry = true }
-        if awaitsExpiry { return max(now, token.expiresAt) + 1 }
-        let margin = min(settings.refreshAheadSeconds, token.lifetime * 0.2)
-        return min(token.expiresAt - margin * (1 - 0.5 * min(max(jitter, 0), 1)), Self.usableUntil(token))
     }
 
     /// A restart or a new sign-in: a still-usable access token is taken as it is, otherwise the refresh token is.
@@ -413,24 +390,6 @@ struct TokenLifecycle: Sendable {
             actions.append(.publish)  // The renewal margin may have changed.
         case (.paused, .none), (.retrying, .none), (.requesting, .none):
             break
-        }
-    }
-
-    /// When the machine wants to be woken in its phase (nil: an answer will come, or nothing will happen).
-    private func wakeTime(now: Double) -> Double? {
-        switch phase {
-        case .idle, .requesting, .stopped: nil
-        case .holding(let held): held.renewAt
-        case .retrying(let at, _): at
-        case .paused(let until, _): until
-        case .awaitingSignIn: scheduledWake.flatMap { $0 > now ? $0 : nil } ?? now + Self.statePollSeconds
-        }
-    }
-
-    private static func ticket(of event: Event) -> Int {
-        switch event {
-        case .obtained(_, let ticket, _), .failed(_, let ticket, _), .stateFileRead(_, let ticket): ticket
-        default: 0
         }
     }
 }
