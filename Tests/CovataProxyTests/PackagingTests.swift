@@ -118,15 +118,22 @@ import Testing
         #expect(!out.contains("externally-managed"))
     }
 
+    /// A config whose password is the systemd credential `password`, and an empty credentials folder beside it.
+    static func credentialConfig(mockPort: Int) throws -> (config: URL, credentials: URL) {
+        let config = try CommandLineTests.writeConfig(
+            mockPort: mockPort,
+            signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
+        let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        return (config, credentials)
+    }
+
     /// `{"credential": NAME}` reads `$CREDENTIALS_DIRECTORY/NAME`; without the variable or the file, one clear error.
     @Test func systemdCredentialsAreASecretSource() async throws {
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
-        let config = try CommandLineTests.writeConfig(
-            mockPort: mock.port,
-            signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
-        let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials").path
-        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        let (config, folder) = try Self.credentialConfig(mockPort: mock.port)
+        let credentials = folder.path
         let binary = ProductBinary("covata-proxy")
         var environment = CommandLineTests.secretEnvironment
         var (status, printed) = try await binary.run(["token", "--config", config.path], environment: environment)
@@ -143,7 +150,6 @@ import Testing
 
         // Issue #30: from a shell, outside the unit, the operator names the folder; the error says how.
         environment["CREDENTIALS_DIRECTORY"] = nil
-        #expect(printed.contains("jti: "))
         (status, printed) = try await binary.run(["check-config", "--config", config.path], environment: environment)
         #expect(status == 2)
         #expect(printed.contains("--credentials-directory"))
@@ -157,11 +163,7 @@ import Testing
     @Test func aReloadSaysWhichSecretsChanged() async throws {
         let mock = try await CovataMockServer()
         defer { Task { await mock.stop() } }
-        let config = try CommandLineTests.writeConfig(
-            mockPort: mock.port,
-            signIn: #""username": "svc-legacy@example.com", "password": { "credential": "password" }"#)
-        let credentials = config.deletingLastPathComponent().appendingPathComponent("credentials")
-        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        let (config, credentials) = try Self.credentialConfig(mockPort: mock.port)
         let password = credentials.appendingPathComponent("password")
         try "\(MockSettings().password)\n".write(to: password, atomically: true, encoding: .utf8)
         var environment = CommandLineTests.secretEnvironment
