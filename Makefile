@@ -7,7 +7,7 @@ BIN = $(shell $(SWIFT) build --show-bin-path)
 export COVATA_CLIENT_SECRET ?= exampleClientApplicationSecret
 MOCK_PASSWORD = correct horse battery staple
 
-.PHONY: deps test-deps build test run bench soak image-check deb clean
+.PHONY: deps test-deps build test fuzz run bench soak image-check deb clean
 
 # What building and running need (libcurl's headers); the test toolchain only for tests and benchmarks.
 deps:
@@ -27,6 +27,12 @@ test: test-deps
 	bench/soak --scenario storm --seconds 45 --bin "$(BIN)"
 	bench/run --smoke
 	bench/cpu --bin "$(BIN)" --against "$(BIN)" --pairs 1 --seconds 1
+	FUZZ_CONFIG=debug FUZZ_SECONDS=10 Tests/Fuzz/run
+
+# Coverage-guided fuzzing (libFuzzer, AddressSanitizer) of everything the proxy parses, FUZZ_SECONDS (60) per
+# target, TARGET=name for one; see Tests/Fuzz/README.md.
+fuzz: test-deps
+	Tests/Fuzz/run
 
 # The soak at full length: steady load, token revocations every few seconds, injected faults; see bench/soak (and
 # its fleet and storm scenarios against Spring's token store).

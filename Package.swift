@@ -82,10 +82,26 @@ let package = Package(
         // and the one C declaration it needs. Never linked into the products.
         .target(name: "CSpawn", path: "Tests/CSpawn"),
         .target(name: "TestSupport", dependencies: ["CSpawn"], path: "Tests/TestSupport"),
+        // Fuzzing (Tests/Fuzz): a harness per parser and machine, run by libFuzzer through `covata-fuzz` (built by
+        // Tests/Fuzz/run with -DFUZZING and the fuzzer sanitizer) and replayed from the corpora by the tests.
+        .target(
+            name: "FuzzHarnesses",
+            dependencies: [
+                "CovataProxy",
+                "CurlClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Fuzz/Harnesses"
+        ),
+        .executableTarget(name: "covata-fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Driver"),
         .testTarget(
             name: "CovataProxyTests",
             dependencies: [
                 "CovataProxy",
+                "FuzzHarnesses",
                 "CovataMock",
                 "CurlClient",
                 "TestSupport",

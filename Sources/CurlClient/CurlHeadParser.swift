@@ -23,7 +23,7 @@ struct CurlHeadParser {
                 reset()
                 return nil
             }
-            problem = framingProblem()
+            problem = settleFraming()
             return problem == nil ? CurlResponseHead(status: status, reason: reason, fields: fields) : nil
         }
         let text = UnsafeRawBufferPointer(rebasing: line[0..<end])
@@ -45,9 +45,10 @@ struct CurlHeadParser {
             problem = "a header line without a colon"
             return nil
         }
-        // RFC 9110 §5.1: a name is a token; §5.5: CR, LF or NUL in a value must be rejected (or replaced). Either
-        // could let a lenient client read a header that was never sent.
-        if colon == 0 || text[..<colon].contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+        // RFC 9110 §5.1: a name is a token; §5.5: CR, LF or NUL in a value must be rejected (or replaced): either
+        // could let a lenient client read a header that was never sent. Other controls are no field value either,
+        // and a strict client refuses the whole answer for one.
+        if colon == 0 || !text[..<colon].allSatisfy(Self.isTokenByte) {
             problem = "an invalid header name"
             return nil
         }
@@ -56,7 +57,7 @@ struct CurlHeadParser {
         var stop = text.count
         while start < stop, text[start] == UInt8(ascii: " ") || text[start] == UInt8(ascii: "\t") { start += 1 }
         while stop > start, text[stop - 1] == UInt8(ascii: " ") || text[stop - 1] == UInt8(ascii: "\t") { stop -= 1 }
-        if text[start..<stop].contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
+        if text[start..<stop].contains(where: { ($0 < 0x20 && $0 != UInt8(ascii: "\t")) || $0 == 0x7F }) {
             problem = "a control character in a header value"
             return nil
         }
@@ -90,15 +91,41 @@ struct CurlHeadParser {
     }
 
     /// RFC 9112 §6.3 rules 3 and 5: Content-Length together with Transfer-Encoding, or differing Content-Lengths,
-    /// mean the message length cannot be known; a proxy must discard the answer and close the connection.
-    private func framingProblem() -> String? {
+    /// mean the message length cannot be known; a proxy must discard the answer and close the connection. A value
+    /// that is not digits is no length either (RFC 9110 §8.6). The same value repeated (`5, 5`, or the field twice)
+    /// goes on as one field with one value: forwarded as it came, it is a value no client need accept.
+    private mutating func settleFraming() -> String? {
         if chunked, !contentLengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
         // The usual case: one plain value.
-        if contentLengths.count < 2, !(contentLengths.first?.utf8.contains(UInt8(ascii: ",")) ?? false) { return nil }
+        if contentLengths.count == 1, contentLengths[0].utf8.allSatisfy(Self.isDigit), !contentLengths[0].isEmpty {
+            return nil
+        }
+        if contentLengths.isEmpty { return nil }
         let lengths = Set(contentLengths.flatMap { $0.split(separator: ",").map { $0.trimmingSpacesAndTabs() } })
-        if lengths.count > 1 { return "conflicting Content-Length values" }
+        guard lengths.count == 1, let length = lengths.first, !length.isEmpty, length.utf8.allSatisfy(Self.isDigit)
+        else {
+            return lengths.count > 1 ? "conflicting Content-Length values" : "an invalid Content-Length"
+        }
+        fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
+        let name = Array("Content-Length".utf8)
+        let value = Array(length.utf8)
+        name.withUnsafeBytes { name in value.withUnsafeBytes { fields.append(name: name, value: $0) } }
         return nil
     }
+
+    /// RFC 9110 §5.6.2 tchar: a name with anything else (a byte above 0x7F, a separator) is no field name, and a
+    /// strict client refuses the whole answer that carries it.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     private mutating func reset() {
         status = 0

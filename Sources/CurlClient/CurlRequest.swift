@@ -30,7 +30,7 @@ public struct CurlRequest: Sendable {
 }
 
 /// How a request body reaches curl.
-public enum CurlRequestBody: Sendable {
+public enum CurlRequestBody: Sendable, Equatable {
     /// No body at all (curl sends no framing headers).
     case none
     /// A body known in full up front.

@@ -134,8 +134,12 @@ private struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                // RFC 8259 §8.1: JSON text is UTF-8; a string that is not would reach the config repaired.
+                guard let text = String(validating: out, as: UTF8.self) else {
+                    throw syntax("a string that is not valid UTF-8")
+                }
                 index += 1
-                return String(decoding: out, as: UTF8.self)
+                return text
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { break }
@@ -210,6 +214,11 @@ private struct JSONParser {
         }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw syntax("invalid number")
+        }
+        // Beyond a double's range it would read as infinity (RFC 8259 §6 lets a parser set the limits).
+        guard value.isFinite else {
+            index = start
+            throw syntax("number too large")
         }
         return value
     }

@@ -63,15 +63,14 @@ public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
             guard path.hasPrefix("/") else { throw ConfigError(keyPath, "expected unix:/absolute/path") }
             return .unix(path: path)
         }
-        guard let colon = text.lastIndex(of: ":") else {
+        guard text.contains(":") else {
             throw ConfigError(keyPath, "expected host:port or unix:/path, found \"\(text)\"")
         }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        // The same grammar as a Host field: a name, an IPv4 address or a bracketed IPv6 one, and a decimal port.
+        guard let parsed = HostField(text), let port = parsed.port else {
             throw ConfigError(keyPath, "expected host:port with a port from 0 to 65535, found \"\(text)\"")
         }
-        return .tcp(host: host, port: port)
+        return .tcp(host: parsed.name, port: port)
     }
 
     /// Loopback and unix sockets are reachable only from this machine (or pod).

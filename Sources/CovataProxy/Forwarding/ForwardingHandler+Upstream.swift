@@ -13,13 +13,15 @@ extension ForwardingHandler {
 
     func check(_ head: HTTPRequestHead, exchange id: Int) {
         let admitted = forwarder.budget.beginRequest()
-        let framing = Self.bodyFraming(head, maxBytes: forwarder.limits.maxRequestBodyBytes)
+        let framing = RequestScreen.bodyFraming(head, maxBytes: forwarder.limits.maxRequestBodyBytes)
         let body = (try? framing.get()) ?? .none
         let record = ExchangeRecord(id: id, head: head, body: body)
         self.record = record
         let refusal: ProxyError?
         if admitted {
-            refusal = screen(head, framing: framing, record: record)
+            let screened = RequestScreen.screen(head, framing: framing, route: forwarder.route)
+            if let pathAndQuery = screened.pathAndQuery { record.pathAndQuery = pathAndQuery }
+            refusal = screened.refusal
         } else {
             forwarder.metrics.overloaded()
             refusal = .overloaded
@@ -32,34 +34,6 @@ extension ForwardingHandler {
         // The common case: a valid token with no refresh due, without leaving the event loop.
         if refusal == nil { record.token = forwarder.tokens.cachedToken() }
         run(machine.checked(refusal: refusal, hasBody: !body.isEmpty, tokenAtHand: record.token != nil))
-    }
-
-    /// The checks a request passes before it may go upstream; the first that fails answers.
-    private func screen(
-        _ head: HTTPRequestHead, framing: Result<CurlRequestBody, ProxyError>, record: ExchangeRecord
-    ) -> ProxyError? {
-        // Never a tunnel: this is not a forward proxy. The answer closes the connection (NIO's parser reads
-        // nothing after a CONNECT head).
-        if head.method == .CONNECT { return .connectNotSupported }
-        // TRACE would echo the request back, and with it the injected credential (RFC 9110 §9.3.8).
-        if head.method == .TRACE { return .methodNotAllowed("TRACE is not forwarded") }
-        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request, at most one in HTTP/1.0, and either way a
-        // `name[:port]` (RFC 9110 §7.2): what is rewritten into a redirect is built from it.
-        guard case .valid(let host) = Self.host(head.headers, required: head.version == .http1_1) else {
-            return .badRequest(
-                "a request needs exactly one Host header, a host name or IP literal with an optional port")
-        }
-        switch RequestTarget.resolve(head.uri, route: forwarder.route) {
-        case .failure(let error): return error
-        case .success(let pathAndQuery): record.pathAndQuery = pathAndQuery
-        }
-        if let refusal = RequestScreen.check(
-            head, host: host, pathAndQuery: record.pathAndQuery, route: forwarder.route)
-        {
-            return refusal
-        }
-        if case .failure(let error) = framing { return error }
-        return nil
     }
 
     /// A token from the token manager, off the event loop: a request's checks already looked for one at hand, and a
@@ -116,45 +90,6 @@ extension ForwardingHandler {
         record.waitingBody.removeAll()
         if requestEnded { run(.finishSending) }
         if accepting { run(machine.uploadDrained(ticket)) } else { machine.uploadFilled() }
-    }
-
-    /// The request's Host, parsed once for every check that needs it.
-    private enum HostCheck {
-        /// At most one Host, a valid one (nil: none, allowed in HTTP/1.0).
-        case valid(HostField?)
-        case invalid
-    }
-
-    private static func host(_ headers: HTTPHeaders, required: Bool) -> HostCheck {
-        var found: String?
-        for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
-            guard found == nil else { return .invalid }
-            found = value
-        }
-        guard let found else { return required ? .invalid : .valid(nil) }
-        return HostField(found).map { .valid($0) } ?? .invalid
-    }
-
-    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
-    static func bodyFraming(_ head: HTTPRequestHead, maxBytes: Int64) -> Result<CurlRequestBody, ProxyError> {
-        let encodings = head.headers[canonicalForm: "transfer-encoding"]
-        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
-        if !encodings.isEmpty, head.version != .http1_1 {
-            return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
-        }
-        if !encodings.isEmpty {
-            guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
-                return .failure(.notImplemented("Transfer-Encoding other than chunked"))
-            }
-            return .success(.stream(length: nil))
-        }
-        let lengths = head.headers[canonicalForm: "content-length"]
-        guard let first = lengths.first else { return .success(.none) }
-        guard Set(lengths).count == 1, let length = Int64(first), length >= 0 else {
-            return .failure(.badRequest("invalid Content-Length"))
-        }
-        guard length <= maxBytes else { return .failure(.payloadTooLarge) }
-        return .success(length == 0 ? .bytes([]) : .stream(length: length))
     }
 
     // MARK: - The upstream's answer

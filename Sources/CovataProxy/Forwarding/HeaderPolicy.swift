@@ -118,6 +118,6 @@ enum HeaderPolicy {
     private static func isForwardedFamily(_ name: String) -> Bool {
         let prefix = "x-forwarded-"
         let bytes = name.utf8
-        return bytes.count > prefix.utf8.count && bytes.prefix(prefix.utf8.count).equalsIgnoringASCIICase(prefix)
+        return bytes.count >= prefix.utf8.count && bytes.prefix(prefix.utf8.count).equalsIgnoringASCIICase(prefix)
     }
 }

@@ -1,8 +1,39 @@
+import CurlClient
 import NIOHTTP1
+import ProxySupport
 
 /// Who may use the credential, and which requests may carry it: ordered checks run on every request head before a
 /// token is fetched. The first failing step answers; nothing reaches Covata.
 enum RequestScreen {
+    /// The checks a request passes before it may go upstream; the first that fails answers. Returns the path and
+    /// query to append to the upstream's base once the target is understood (also for a later refusal: the access
+    /// log names it).
+    static func screen(
+        _ head: HTTPRequestHead, framing: Result<CurlRequestBody, ProxyError>, route: RouteConfig
+    ) -> (pathAndQuery: String?, refusal: ProxyError?) {
+        // Never a tunnel: this is not a forward proxy. The answer closes the connection (NIO's parser reads
+        // nothing after a CONNECT head).
+        if head.method == .CONNECT { return (nil, .connectNotSupported) }
+        // TRACE would echo the request back, and with it the injected credential (RFC 9110 §9.3.8).
+        if head.method == .TRACE { return (nil, .methodNotAllowed("TRACE is not forwarded")) }
+        // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request, at most one in HTTP/1.0, and either way a
+        // `name[:port]` (RFC 9110 §7.2): what is rewritten into a redirect is built from it.
+        guard case .valid(let host) = Self.host(head.headers, required: head.version == .http1_1) else {
+            return (nil, .badRequest(
+                "a request needs exactly one Host header, a host name or IP literal with an optional port"))
+        }
+        let pathAndQuery: String
+        switch RequestTarget.resolve(head.uri, route: route) {
+        case .failure(let error): return (nil, error)
+        case .success(let resolved): pathAndQuery = resolved
+        }
+        if let refusal = check(head, host: host, pathAndQuery: pathAndQuery, route: route) {
+            return (pathAndQuery, refusal)
+        }
+        if case .failure(let error) = framing { return (pathAndQuery, error) }
+        return (pathAndQuery, nil)
+    }
+
     /// `host`: the request's Host, already parsed (nil when it has none).
     static func check(
         _ head: HTTPRequestHead, host: HostField?, pathAndQuery: String, route: RouteConfig
@@ -56,6 +87,45 @@ enum RequestScreen {
         return nil
     }
 
+    /// The request's Host, parsed once for every check that needs it.
+    private enum HostCheck {
+        /// At most one Host, a valid one (nil: none, allowed in HTTP/1.0).
+        case valid(HostField?)
+        case invalid
+    }
+
+    private static func host(_ headers: HTTPHeaders, required: Bool) -> HostCheck {
+        var found: String?
+        for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
+            guard found == nil else { return .invalid }
+            found = value
+        }
+        guard let found else { return required ? .invalid : .valid(nil) }
+        return HostField(found).map { .valid($0) } ?? .invalid
+    }
+
+    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
+    static func bodyFraming(_ head: HTTPRequestHead, maxBytes: Int64) -> Result<CurlRequestBody, ProxyError> {
+        let encodings = head.headers[canonicalForm: "transfer-encoding"]
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+        if !encodings.isEmpty, head.version != .http1_1 {
+            return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+        }
+        if !encodings.isEmpty {
+            guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
+                return .failure(.notImplemented("Transfer-Encoding other than chunked"))
+            }
+            return .success(.stream(length: nil))
+        }
+        let lengths = head.headers[canonicalForm: "content-length"]
+        guard let first = lengths.first else { return .success(.none) }
+        guard Set(lengths).count == 1, let length = Int64(first), length >= 0 else {
+            return .failure(.badRequest("invalid Content-Length"))
+        }
+        guard length <= maxBytes else { return .failure(.payloadTooLarge) }
+        return .success(length == 0 ? .bytes([]) : .stream(length: length))
+    }
+
     /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
     /// own address. Unix sockets are out of a browser's reach, so any Host goes there.
     static func hostNamesListener(_ host: HostField, route: RouteConfig) -> Bool {
@@ -96,84 +166,5 @@ enum RequestScreen {
         var difference: UInt8 = 0
         for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
-    }
-}
-
-/// A Host field value as RFC 9110 §7.2 and RFC 3986 §3.2.2 allow it: a registered name (unreserved characters) or a
-/// bracketed IPv6 literal, then an optional decimal port. Anything else (`localhost:@evil.example`,
-/// `localhost:evil.com`, `[::1]evil.com`) is refused, whatever the HTTP version, and what the proxy writes back (a
-/// rewritten redirect) is built from these parts, never from the raw field.
-struct HostField {
-    /// The name without brackets: `localhost`, `127.0.0.1`, `::1`.
-    let name: String
-    let port: Int?
-    private let bracketed: Bool
-
-    init?(_ value: String) {
-        var value = value
-        // One pass over the bytes: this runs for every request (a walk over String's UTF-8 view with its index
-        // arithmetic cost ten times as much).
-        guard let (start, end, port, bracketed) = value.withUTF8({ Self.scan($0) }) else { return nil }
-        name = value.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
-        self.port = port
-        self.bracketed = bracketed
-    }
-
-    /// The name's byte range, the port, and whether the name was bracketed; nil for anything but `name[:port]`.
-    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int, Int?, Bool)? {
-        guard let first = bytes.first else { return nil }
-        var index = 0
-        let start: Int
-        let end: Int
-        var colons = 0
-        if first == UInt8(ascii: "[") {
-            // An IPv6 literal: hex digits, colons and (for an embedded IPv4 address) dots; no zone identifier.
-            index = 1
-            while index < bytes.count, bytes[index] != UInt8(ascii: "]") {
-                let byte = bytes[index]
-                guard byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte.isHexDigit else { return nil }
-                if byte == UInt8(ascii: ":") { colons += 1 }
-                index += 1
-            }
-            guard index < bytes.count, index > 1, colons > 0 else { return nil }
-            (start, end) = (1, index)
-            index += 1
-        } else {
-            while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
-                guard bytes[index].isUnreserved else { return nil }
-                index += 1
-            }
-            guard index > 0 else { return nil }
-            (start, end) = (0, index)
-        }
-        guard index < bytes.count else { return (start, end, nil, first == UInt8(ascii: "[")) }
-        guard bytes[index] == UInt8(ascii: ":") else { return nil }
-        let digits = bytes.count - index - 1
-        guard (1...5).contains(digits) else { return nil }
-        var port = 0
-        for byte in bytes[(index + 1)...] {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            port = port * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        guard port <= 65535 else { return nil }
-        return (start, end, port, first == UInt8(ascii: "["))
-    }
-
-    /// `name[:port]`, rebuilt from the parsed parts.
-    var authority: String {
-        let host = bracketed ? "[\(name)]" : name
-        return port.map { "\(host):\($0)" } ?? host
-    }
-}
-
-extension UInt8 {
-    fileprivate var isHexDigit: Bool {
-        (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self)
-    }
-
-    /// RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~".
-    fileprivate var isUnreserved: Bool {
-        (48...57).contains(self) || (65...90).contains(self) || (97...122).contains(self) || self == 45 || self == 46
-            || self == 95 || self == 126
     }
 }

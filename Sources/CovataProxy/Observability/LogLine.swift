@@ -47,9 +47,9 @@ public struct LogLine: Sendable {
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: level.rawValue.utf8)
             out.append(UInt8(ascii: " "))
-            out.append(contentsOf: label.utf8)
+            Self.appendVisible(label, to: &out)
             out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: message.utf8)
+            Self.appendVisible(message, to: &out)
             if let record = Self.accessRecord(metadata) {
                 out.append(UInt8(ascii: " "))
                 out.append(contentsOf: record.description.utf8)
@@ -58,7 +58,7 @@ public struct LogLine: Sendable {
             }
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
                 out.append(UInt8(ascii: " "))
-                out.append(contentsOf: key.utf8)
+                Self.appendText(key, to: &out)
                 out.append(UInt8(ascii: "="))
                 Self.appendText(value, to: &out)
             }
@@ -246,6 +246,14 @@ public struct LogLine: Sendable {
         case .stringConvertible(let convertible): appendText(convertible.description, to: &out)
         case .array, .dictionary: appendJSON(value, to: &out)
         }
+    }
+
+    /// Text as it is, but a control byte as its JSON escape: one log line stays one line whatever it says.
+    static func appendVisible(_ text: String, to out: inout [UInt8]) {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return out.append(contentsOf: text.utf8) }
+        var quoted: [UInt8] = []
+        appendJSONString(text, to: &quoted)
+        out.append(contentsOf: quoted.dropFirst().dropLast())
     }
 
     static func appendText(_ text: String, to out: inout [UInt8]) {

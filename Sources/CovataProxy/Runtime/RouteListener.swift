@@ -54,7 +54,7 @@ enum RouteListener {
         try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
     }
 
-    private static func decoderLimits(_ limits: LimitsConfig) -> NIOHTTPDecoderLimitConfiguration {
+    static func decoderLimits(_ limits: LimitsConfig) -> NIOHTTPDecoderLimitConfiguration {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes

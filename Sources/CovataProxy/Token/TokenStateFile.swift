@@ -32,6 +32,11 @@ struct TokenStateFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             return FileManager.default.fileExists(atPath: path) ? .unusable(reason: "cannot be read") : .missing
         }
+        return decode(data)
+    }
+
+    /// The file's bytes read back: a state, or why not (a short reason holding no secret).
+    func decode(_ data: Data) -> Loaded {
         guard let document = try? JSONDecoder().decode(TokenStateDocument.self, from: data),
             document.format == TokenStateDocument.formatName
         else { return .unusable(reason: "not a covata-proxy token state file") }

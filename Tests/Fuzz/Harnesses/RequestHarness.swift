@@ -1,0 +1,167 @@
+import CurlClient
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+
+@testable import CovataProxy
+
+/// A client's bytes as the proxy reads them: the request-line guard on raw bytes, NIO's parser with the proxy's
+/// limits, then the screen every head passes (Host, target, path rules, header rules, body framing) and the header
+/// policy toward the upstream. The first byte picks a route and where the bytes split across two reads.
+enum RequestHarness {
+    /// A plain route, and one with a base path and every access rule.
+    static let routes: [RouteConfig] = {
+        let document = """
+            {"routes": [
+              {"listen": "127.0.0.1:8080", "upstream": "https://covata.example"},
+              {"listen": "127.0.0.1:8081", "upstream": "https://covata.example/base/v1", "hosts": ["proxy.internal"],
+               "allowMethods": ["GET", "POST"], "allowPaths": ["/api/", "/files"],
+               "requireHeader": {"name": "X-Proxy-Key", "value": "fuzz-caller-key-31"}}],
+             "oauth": {"tokenURL": "https://covata.example/oauth/token", "clientID": "c", "clientSecret": "s",
+                       "username": "u", "password": "p"}}
+            """
+        return try! ProxyConfig.parse(Data(document.utf8), environment: [:]).routes
+    }()
+
+    static let bearer = "fuzz-bearer-token-9c"
+
+    static func run(_ bytes: [UInt8]) throws(OracleFailure) {
+        guard let first = bytes.first else { return }
+        let route = routes[Int(first & 1)]
+        let stream = bytes.dropFirst()
+        let split = stream.count * Int(first >> 1) / 128
+        let heads = read(Array(stream.prefix(split)), Array(stream.dropFirst(split)))
+        let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
+        for head in heads {
+            let framing = RequestScreen.bodyFraming(head, maxBytes: maxBody)
+            let screened = RequestScreen.screen(head, framing: framing, route: route)
+            guard screened.refusal == nil, let pathAndQuery = screened.pathAndQuery, case .success(let body) = framing
+            else { continue }
+            try pathStaysUnder(route, pathAndQuery)
+            try framingIsValid(head, body)
+            try hostRoundTrips(head)
+            try upstreamHeadersAreClean(head, route: route)
+        }
+    }
+
+    /// The request heads NIO's parser makes of the bytes behind the guard, in two reads, up to the first error.
+    private static func read(_ first: [UInt8], _ second: [UInt8]) -> [HTTPRequestHead] {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel()
+        let limits = RouteListener.decoderLimits(.defaults)
+        try! channel.pipeline.syncOperations.addHandlers(
+            RequestLineGuard(), ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)), recorder)
+        for part in [first, second] where !part.isEmpty && !recorder.failed {
+            _ = try? channel.writeInbound(ByteBuffer(bytes: part))
+        }
+        _ = try? channel.finish()
+        return recorder.heads
+    }
+
+    private final class Recorder: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        var heads: [HTTPRequestHead] = []
+        var failed = false
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data), !failed { heads.append(head) }
+        }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { failed = true }
+    }
+
+    /// What reaches the upstream stays under the route's base path and allowed prefixes, with no dot segment however
+    /// often it is decoded (RFC 3986 §5.2.4), and no decoded byte that could end a line.
+    private static func pathStaysUnder(_ route: RouteConfig, _ pathAndQuery: String) throws(OracleFailure) {
+        try require(pathAndQuery.hasPrefix("/"), "forwarded a target that is not a path: \(pathAndQuery)")
+        let path = Array((route.upstream.basePath + pathAndQuery).utf8.prefix { $0 != UInt8(ascii: "?") })
+        var decoded = path
+        for _ in 0..<3 {
+            let segments = decoded.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                .flatMap { $0.split(separator: UInt8(ascii: "\\"), omittingEmptySubsequences: false) }
+                .map { $0.prefix { $0 != UInt8(ascii: ";") } }
+            try require(
+                !segments.contains { $0.elementsEqual([0x2E]) || $0.elementsEqual([0x2E, 0x2E]) },
+                "a dot segment reaches the upstream: \(pathAndQuery)")
+            try require(!decoded.contains { $0 == 0 || $0 == 0x0A || $0 == 0x0D }, "a decoded control byte")
+            decoded = percentDecoded(decoded)
+        }
+        let text = String(decoding: path, as: UTF8.self)
+        try require(text.hasPrefix(route.upstream.basePath), "left the base path: \(text)")
+        if let prefixes = route.access.pathPrefixes {
+            let below = String(text.dropFirst(route.upstream.basePath.count))
+            try require(
+                prefixes.contains { below == $0 || below.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") },
+                "outside the allowed paths: \(below)")
+        }
+    }
+
+    private static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let value = UInt8(String(decoding: bytes[index + 1...index + 2], as: UTF8.self), radix: 16)
+            {
+                out.append(value)
+                index += 3
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return out
+    }
+
+    /// RFC 9112 §6.1-6.3, read independently: Transfer-Encoding only in HTTP/1.1, only `chunked`, never beside a
+    /// Content-Length; Content-Length only as one run of digits (repeated values equal).
+    private static func framingIsValid(_ head: HTTPRequestHead, _ body: CurlRequestBody) throws(OracleFailure) {
+        let codings = head.headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        let lengths = head.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
+        if !codings.isEmpty {
+            try require(head.version == .http1_1, "Transfer-Encoding in HTTP/1.0 accepted")
+            try require(lengths.isEmpty, "Transfer-Encoding beside Content-Length accepted")
+            try require(codings.map { $0.lowercased() } == ["chunked"], "a coding other than chunked: \(codings)")
+            try require(body == .stream(length: nil), "chunked read as another framing")
+            return
+        }
+        guard let length = lengths.first else { return try require(body == .none, "a body without framing") }
+        try require(
+            Set(lengths).count == 1 && !length.isEmpty && length.utf8.allSatisfy { (48...57).contains($0) },
+            "an invalid Content-Length accepted: \(lengths)")
+        let expected = Int64(length)!
+        try require(
+            body == (expected == 0 ? .bytes([]) : .stream(length: expected)), "Content-Length \(length) read as \(body)")
+    }
+
+    /// The Host the proxy writes back (into a rewritten redirect) is rebuilt from parts that parse to themselves.
+    private static func hostRoundTrips(_ head: HTTPRequestHead) throws(OracleFailure) {
+        guard let raw = head.headers.first(name: "host"), let host = HostField(raw) else { return }
+        let authority = host.authority
+        try require(
+            authority.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || Array("-._~:[]".utf8).contains(byte)
+            }, "a Host rebuilt with bytes outside name[:port]: \(authority)")
+        let again = HostField(authority)
+        try require(again?.name == host.name && again?.port == host.port, "a Host that does not parse to itself")
+    }
+
+    /// Toward the upstream: exactly one Authorization, ours, last; no hop-by-hop field, none that Connection names,
+    /// no forwarding claims or overrides, not the caller's proof.
+    private static func upstreamHeadersAreClean(_ head: HTTPRequestHead, route: RouteConfig) throws(OracleFailure) {
+        let proof = route.access.requiredHeader?.name
+        let fields = HeaderPolicy.upstreamRequestHeaders(head.headers, bearer: bearer, callerProof: proof)
+        let names = fields.map { $0.name.lowercased() }
+        try require(names.filter { $0 == "authorization" }.count == 1, "not exactly one Authorization upstream")
+        try require(fields.last?.value == "Bearer \(bearer)", "the credential is not the last field")
+        let named = head.headers.filter { $0.name.lowercased() == "connection" }
+            .flatMap { $0.value.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let refused =
+            Set(HeaderPolicy.hopByHop + HeaderPolicy.redoneHere + HeaderPolicy.overrides + ["forwarded"] + named)
+            .union(proof.map { [$0] } ?? []).subtracting(["close"])
+        for name in names.dropLast() {
+            try require(!refused.contains(name) && !name.hasPrefix("x-forwarded-"), "\(name) reaches the upstream")
+        }
+    }
+}
