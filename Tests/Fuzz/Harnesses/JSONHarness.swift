@@ -19,8 +19,10 @@ enum JSONHarness {
             try syntaxErrorHasPosition(error, bytes)
         case (.failure(let error), _?):
             try syntaxErrorHasPosition(error, bytes)
-            // Foundation is lenient about trailing commas, keeps the last of two equal keys, and nests to 512.
+            // Foundation is lenient about trailing commas and NUL bytes after a document, keeps the last of two
+            // equal keys, and nests to 512.
             if error.message.contains("duplicate key") { return }
+            if bytes.contains(0) { return }
             if error.message.contains("nested too deeply") { return }
             if error.message.contains("trailing comma") {
                 try require(hasTrailingComma(bytes), "claimed a trailing comma where there is none")
@@ -63,7 +65,9 @@ enum JSONHarness {
             return number.boolValue == value
         case .number(let value):
             guard let number = theirs as? NSNumber, String(cString: number.objCType) != "c" else { return false }
-            return number.doubleValue == value
+            // Through the decimal text: beyond 64 bits Foundation makes a decimal number, whose `doubleValue`
+            // rounds differently from the nearest double.
+            return Double(number.description) == value
         case .string(let value):
             guard let text = theirs as? String else { return false }
             // Scalars, not Characters: String's == would call canonically equivalent texts equal.
