@@ -19,8 +19,11 @@ enum RequestScreen {
         // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request, at most one in HTTP/1.0, and either way a
         // `name[:port]` (RFC 9110 §7.2): what is rewritten into a redirect is built from it.
         guard case .valid(let host) = Self.host(head.headers, required: head.version == .http1_1) else {
-            return (nil, .badRequest(
-                "a request needs exactly one Host header, a host name or IP literal with an optional port"))
+            return (
+                nil,
+                .badRequest(
+                    "a request needs exactly one Host header, a host name or IP literal with an optional port")
+            )
         }
         let pathAndQuery: String
         switch RequestTarget.resolve(head.uri, route: route) {

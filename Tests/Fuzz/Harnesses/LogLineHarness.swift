@@ -38,11 +38,13 @@ enum LogLineHarness {
         try require(object["level"] as? String == level.rawValue, "level")
         try require(same(object["msg"], .string(message)) && same(object["logger"], .string(label)), "msg or logger")
         try timestampReads(object["ts"] as? String, timestamp)
-        if let record = metadata["request"], case .stringConvertible(let value) = record, let access = value as? AccessRecord
+        if let record = metadata["request"], case .stringConvertible(let value) = record,
+            let access = value as? AccessRecord
         {
             try recordReads(object, access)
         } else {
-            try require(object.count == 4 + metadata.count, "\(metadata.count) metadata values, \(object.count - 4) read")
+            try require(
+                object.count == 4 + metadata.count, "\(metadata.count) metadata values, \(object.count - 4) read")
             for (key, value) in metadata {
                 try require(same(object[key], value), "metadata \(value) read as \(object[key] ?? "nothing")")
             }
@@ -94,10 +96,14 @@ enum LogLineHarness {
         for (key, value) in strings {
             try require(value.map { same(object[key], .string($0)) } ?? (object[key] == nil), "access \(key)")
         }
-        for (key, value) in [("status", Int64(record.status)), ("bytes_in", record.bytesIn), ("bytes_out", record.bytesOut)] {
+        for (key, value) in [
+            ("status", Int64(record.status)), ("bytes_in", record.bytesIn), ("bytes_out", record.bytesOut),
+        ] {
             try require((object[key] as? NSNumber)?.int64Value == value, "access \(key)")
         }
-        for (key, value) in [("duration_ms", record.durationMilliseconds), ("upstream_ms", record.upstreamMilliseconds)] {
+        for (key, value) in [
+            ("duration_ms", record.durationMilliseconds), ("upstream_ms", record.upstreamMilliseconds),
+        ] {
             guard let value else {
                 try require(object[key] == nil, "access \(key)")
                 continue

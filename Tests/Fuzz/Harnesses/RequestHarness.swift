@@ -130,7 +130,8 @@ enum RequestHarness {
             "an invalid Content-Length accepted: \(lengths)")
         let expected = Int64(length)!
         try require(
-            body == (expected == 0 ? .bytes([]) : .stream(length: expected)), "Content-Length \(length) read as \(body)")
+            body == (expected == 0 ? .bytes([]) : .stream(length: expected)), "Content-Length \(length) read as \(body)"
+        )
     }
 
     /// The Host the proxy writes back (into a rewritten redirect) is rebuilt from parts that parse to themselves.

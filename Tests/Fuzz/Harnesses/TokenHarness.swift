@@ -28,7 +28,8 @@ enum TokenHarness {
             try require(token.lifetime.isFinite && token.lifetime >= 0, "a token lifetime of \(token.lifetime)")
             try require(token.expiresAt.isFinite, "a token that expires at \(token.expiresAt)")
             if let theirs {
-                try require(theirs["access_token"] as? String == token.value.value, "a token Foundation reads otherwise")
+                try require(
+                    theirs["access_token"] as? String == token.value.value, "a token Foundation reads otherwise")
             }
         case .failure(let failure):
             for key in ["access_token", "refresh_token"] {
@@ -49,7 +50,9 @@ enum TokenHarness {
             let file = TokenStateFile(StateFileConfig(path: "/nonexistent/state.json", key: key))
             switch file.decode(Data(bytes)) {
             case .state(let state):
-                guard let written = file.encode(state) else { throw OracleFailure("a state read that cannot be written") }
+                guard let written = file.encode(state) else {
+                    throw OracleFailure("a state read that cannot be written")
+                }
                 guard case .state(let again) = file.decode(Data(written)) else {
                     throw OracleFailure("a state written that does not read back")
                 }

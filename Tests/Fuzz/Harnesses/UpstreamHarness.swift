@@ -36,7 +36,8 @@ enum UpstreamHarness {
         let channel = EmbeddedChannel(handlers: [ByteToMessageHandler(HTTPResponseDecoder())])
         defer { _ = try? channel.finish() }
         // The decoder pairs answers with requests: one GET went out first.
-        _ = try? channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
+        _ = try? channel.writeOutbound(
+            HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
         let bytes = ResponseEncoder.encode(answer, allocator: ByteBufferAllocator())
         do {
             try channel.writeInbound(bytes)
@@ -49,7 +50,8 @@ enum UpstreamHarness {
         try require(Int(parsed.status.code) == head.status, "status \(head.status) read as \(parsed.status.code)")
         let sent = fields.text
         let added = framing == .chunked ? 2 : 1
-        try require(parsed.headers.count == sent.count + added, "\(sent.count) fields sent, \(parsed.headers.count) read")
+        try require(
+            parsed.headers.count == sent.count + added, "\(sent.count) fields sent, \(parsed.headers.count) read")
         for (read, sent) in zip(parsed.headers, sent) {
             try require(read.name == sent.name && read.value == sent.value, "field \(sent.name) read differently")
         }
@@ -67,7 +69,8 @@ enum UpstreamHarness {
         let rejection = TokenRejection(head: head, body: ByteBuffer(bytes: body), token: token)
         let (status, code, headers, answerBody) = ProxyError.upstreamRefusedToken(rejection).response
         try require(status == .unauthorized && TokenRejection.knownCodes.contains(code), "a 401 answered as \(status)")
-        let text = headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        let text =
+            headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
             + String(decoding: answerBody, as: UTF8.self)
         try require(!text.contains(token), "the proxy's 401 carries the token")
     }
@@ -90,7 +93,8 @@ enum UpstreamHarness {
             try pointsAtProxy(url, from: value, authorities: expected)
         }
         var unixRoutes: [String] = []
-        if let link = rewriter.rewriteLink(Substring(value), own: own, clientHost: clientHost, unixRoutes: &unixRoutes) {
+        if let link = rewriter.rewriteLink(Substring(value), own: own, clientHost: clientHost, unixRoutes: &unixRoutes)
+        {
             try require(link.count(where: { $0 == "<" }) == value.count(where: { $0 == "<" }), "a Link lost a <")
         }
     }
@@ -101,7 +105,9 @@ enum UpstreamHarness {
         let origin = authorities.first { url.hasPrefix("http://\($0)/") }
         try require(origin != nil, "rewritten to another origin: \(url)")
         guard URLComponents(string: original) != nil else { return }
-        guard let parsed = URLComponents(string: url) else { throw OracleFailure("rewritten to an invalid URL: \(url)") }
+        guard let parsed = URLComponents(string: url) else {
+            throw OracleFailure("rewritten to an invalid URL: \(url)")
+        }
         try require(parsed.user == nil && parsed.password == nil, "a rewritten URL with user info: \(url)")
         let host = parsed.port.map { "\(parsed.host ?? ""):\($0)" } ?? parsed.host ?? ""
         try require(
