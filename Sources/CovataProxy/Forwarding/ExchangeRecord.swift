@@ -15,7 +15,7 @@ final class ExchangeRecord {
     var keepAlive: Bool
     /// The path and query to forward (from an origin-form or absolute-form target).
     var pathAndQuery = "/"
-    var transfer: CurlTransfer?
+    var transfer: (any UpstreamTransfer)?
     /// The token found for the current attempt, which its transfer carries; retired if the upstream rejects it.
     var token: AccessToken?
     /// Body parts that arrived before the transfer existed (while the token was found, or the read went on).

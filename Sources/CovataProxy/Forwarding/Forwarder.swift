@@ -4,8 +4,9 @@ import Logging
 /// What every route's connections share: the curl worker, the token manager and the route's upstream.
 final class Forwarder: Sendable {
     let route: RouteConfig
-    let worker: CurlWorker
-    let tokens: TokenManager
+    /// curl, and the token manager, behind the seams the handler's tests script (`UpstreamSeam.swift`).
+    let upstream: any UpstreamClient
+    let tokens: any TokenSource
     let logger: Logger
     let connectTimeoutMilliseconds: Int
     let firstByteMilliseconds: Int64
@@ -23,7 +24,7 @@ final class Forwarder: Sendable {
     private let upstreamPrefix: String
 
     init(
-        route: RouteConfig, index: Int, redirects: SharedRedirects, worker: CurlWorker, tokens: TokenManager,
+        route: RouteConfig, index: Int, redirects: SharedRedirects, upstream: any UpstreamClient, tokens: any TokenSource,
         timeouts: TimeoutsConfig,
         limits: LimitsConfig, budget: RequestBudget, metrics: ProxyMetrics, settings: RuntimeSettings,
         logger: Logger
@@ -39,7 +40,7 @@ final class Forwarder: Sendable {
         self.route = route
         self.upstreamPrefix = route.upstream.origin + route.upstream.basePath
         self.budget = budget
-        self.worker = worker
+        self.upstream = upstream
         self.tokens = tokens
         self.logger = logger
         self.connectTimeoutMilliseconds = Int(timeouts.connectSeconds * 1000)

@@ -41,11 +41,9 @@ extension ForwardingHandler {
     @inline(never)
     func findToken(exchange id: Int) {
         guard let context else { return }
-        let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task {
-            let result = await tokens.tokenResult()
+        forwarder.tokens.fetchToken { result in
             eventLoop.execute { handler.value.tokenFound(result, exchange: id) }
         }
     }
@@ -79,8 +77,12 @@ extension ForwardingHandler {
         // like a second refusal.
         record.held = nil
         record.upstreamSentAt = .now()
-        let relay = ResponseRelay(handler: self, ticket: ticket, eventLoop: context.eventLoop)
-        let transfer = forwarder.worker.start(request, delegate: relay)
+        // One hop to the event loop per batch of curl's events: a small answer costs one wakeup, not three.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let transfer = forwarder.upstream.start(request) { events in
+            eventLoop.execute { handler.value.upstream(events, ticket: ticket) }
+        }
         record.transfer = transfer
         var accepting = true
         // A replay's body went with the request; a first attempt sends what arrived before the transfer existed.
@@ -96,12 +98,12 @@ extension ForwardingHandler {
 
     /// One batch of a transfer's events: everything is written, then flushed once (one write to the socket for a
     /// small answer).
-    func upstream(_ events: [CurlTransferEvent], ticket: ExchangeMachine.Ticket, transfer: CurlTransfer) {
+    func upstream(_ events: [CurlTransferEvent], ticket: ExchangeMachine.Ticket) {
         if !upstreamWhole(events, ticket: ticket) {
             for event in events {
                 switch event {
                 case .head(let head): upstreamHead(head, ticket: ticket)
-                case .body(let body): upstreamBody(body, ticket: ticket, transfer: transfer)
+                case .body(let body): upstreamBody(body, ticket: ticket)
                 case .canAcceptMoreBody: run(machine.uploadDrained(ticket))
                 case .completed(let result): upstreamEnded(result, ticket: ticket)
                 }
@@ -147,23 +149,25 @@ extension ForwardingHandler {
         }
     }
 
-    private func upstreamBody(_ body: ByteBuffer, ticket: ExchangeMachine.Ticket, transfer: CurlTransfer) {
+    private func upstreamBody(_ body: ByteBuffer, ticket: ExchangeMachine.Ticket) {
         let count = body.readableBytes
+        // The transfer these bytes came from, if it is still the record's (a stale one has been cancelled).
+        let transfer = record.flatMap { $0.id == ticket.exchange && $0.attempt == ticket.attempt ? $0.transfer : nil }
         switch machine.upstreamBody(ticket) {
         case .relay:
-            guard let record, let context else { return transfer.didConsume(count) }
+            guard let record, let context, let transfer else { return }
             record.bytesOut += Int64(count)
             // Curl may receive more only once these bytes have left for the client.
             context.write(wrapOutboundOut(.body(body))).whenComplete { _ in transfer.didConsume(count) }
         case .hold:
-            transfer.didConsume(count)
+            transfer?.didConsume(count)
             // Covata's token errors are a few hundred bytes; past the limit the rest is dropped (the answer is the
             // proxy's own 401, which never carries the upstream's body).
             guard let record, var held = record.held, held.body.readableBytes < Self.heldBodyLimit else { return }
             held.body.writeImmutableBuffer(body)
             record.held = held
         case .drop:
-            transfer.didConsume(count)
+            transfer?.didConsume(count)
         }
     }
 
@@ -208,8 +212,7 @@ extension ForwardingHandler {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let resource = resource(of: record)
-        Task {
-            let replaced = await tokens.invalidate(rejected, resource: resource, replaying: true)
+        tokens.retire(rejected, resource: resource, replaying: true) { replaced in
             eventLoop.execute {
                 let handler = handler.value
                 let action = handler.machine.tokenRetired(exchange: id, replaced: replaced)
@@ -236,7 +239,7 @@ extension ForwardingHandler {
         let resource = resource(of: record)
         guard let token = record.token, token.probation == resource else { return }
         let tokens = forwarder.tokens
-        Task { await tokens.accepted(token, resource: resource) }
+        tokens.reportAccepted(token, resource: resource)
     }
 
     // MARK: - Answers
@@ -304,7 +307,7 @@ extension ForwardingHandler {
             // No replay left: the token is still retired (if current), so the client's next request gets a fresh one.
             let tokens = forwarder.tokens
             let resource = resource(of: record)
-            Task { await tokens.invalidate(token, resource: resource) }
+            tokens.retire(token, resource: resource, replaying: false) { _ in }
         }
         answer(
             .upstreamRefusedToken(TokenRejection(head: head, body: body, token: token?.value.value ?? "")),

@@ -229,8 +229,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
     /// connection rather than one per request: a request only records its deadline, and the timer, when it fires,
     /// looks at the exchange current then and waits on if that one's deadline is later.
     private func startFirstByteTimer() {
-        guard let record, record.firstByteDeadline == nil else { return }
-        let deadline = NIODeadline.now() + .milliseconds(forwarder.firstByteMilliseconds)
+        guard let record, let context, record.firstByteDeadline == nil else { return }
+        // The event loop's clock: an embedded loop's moves by hand in tests.
+        let deadline = context.eventLoop.now + .milliseconds(forwarder.firstByteMilliseconds)
         record.firstByteDeadline = deadline
         if firstByteTimer == nil { scheduleFirstByteCheck(at: deadline) }
     }
@@ -249,7 +250,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
     private func checkFirstByte() {
         firstByteTimer = nil
         guard let record, let deadline = record.firstByteDeadline else { return }
-        guard deadline <= .now() else { return scheduleFirstByteCheck(at: deadline) }
+        guard let context, deadline <= context.eventLoop.now else { return scheduleFirstByteCheck(at: deadline) }
         let action = machine.firstByteTimedOut(exchange: record.id)
         if case .answer = action {
             forwarder.logger.warning(

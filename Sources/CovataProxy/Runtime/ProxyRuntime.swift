@@ -96,7 +96,7 @@ public final class ProxyRuntime: Sendable {
             let redirects = SharedRedirects()
             for (index, route) in config.routes.enumerated() {
                 let forwarder = Forwarder(
-                    route: route, index: index, redirects: redirects, worker: worker, tokens: tokens,
+                    route: route, index: index, redirects: redirects, upstream: worker, tokens: tokens,
                     timeouts: config.timeouts, limits: config.limits,
                     budget: budget, metrics: metrics, settings: settings, logger: logger)
                 do {
