@@ -92,17 +92,17 @@ struct CurlHeadParser {
 
     /// RFC 9112 §6.3 rules 3 and 5: Content-Length together with Transfer-Encoding, or differing Content-Lengths,
     /// mean the message length cannot be known; a proxy must discard the answer and close the connection. A value
-    /// that is not digits is no length either (RFC 9110 §8.6). The same value repeated (`5, 5`, or the field twice)
+    /// that is not digits, or too large for any body, is no length either (RFC 9110 §8.6). The same value repeated (`5, 5`, or the field twice)
     /// goes on as one field with one value: forwarded as it came, it is a value no client need accept.
     private mutating func settleFraming() -> String? {
         if chunked, !contentLengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
         // The usual case: one plain value.
-        if contentLengths.count == 1, contentLengths[0].utf8.allSatisfy(Self.isDigit), !contentLengths[0].isEmpty {
+        if contentLengths.count == 1, contentLengths[0].utf8.allSatisfy(Self.isDigit), Int64(contentLengths[0]) != nil {
             return nil
         }
         if contentLengths.isEmpty { return nil }
         let lengths = Set(contentLengths.flatMap { $0.split(separator: ",").map { $0.trimmingSpacesAndTabs() } })
-        guard lengths.count == 1, let length = lengths.first, !length.isEmpty, length.utf8.allSatisfy(Self.isDigit)
+        guard lengths.count == 1, let length = lengths.first, length.utf8.allSatisfy(Self.isDigit), Int64(length) != nil
         else {
             return lengths.count > 1 ? "conflicting Content-Length values" : "an invalid Content-Length"
         }

@@ -17,8 +17,12 @@ extension HostileRequestTests {
         Case("CL overflow", 400, post + "Content-Length: 99999999999999999999999\r\n\r\n"),
         Case("TE chunked not last", 400, post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"),
         Case("TE unknown coding", 501, post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
-        Case("TE identity", 501, post + "Transfer-Encoding: identity\r\n\r\n"),
-        Case("TE xchunked", 501, post + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
+        // RFC 9112 §6.3 rule 4: chunked not last, the length cannot be known: 400 (a MUST, over §6.1's 501).
+        Case("TE identity", 400, post + "Transfer-Encoding: identity\r\n\r\n"),
+        Case("TE xchunked", 400, post + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"),
+        Case("TE chunked then gzip", 400, post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"),
+        // chunked last, but a coding before it the proxy does not implement.
+        Case("TE gzip then chunked", 501, post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
         Case("TE chunked twice", 400, post + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"),
         Case(
             "TE on two lines", 400,

@@ -107,22 +107,35 @@ enum RequestScreen {
         return HostField(found).map { .valid($0) } ?? .invalid
     }
 
-    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl.
+    /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl. The field's presence counts,
+    /// whatever it lists (an empty Transfer-Encoding lists no codings, and chunked is not last in it).
     static func bodyFraming(_ head: HTTPRequestHead, maxBytes: Int64) -> Result<CurlRequestBody, ProxyError> {
-        let encodings = head.headers[canonicalForm: "transfer-encoding"]
-        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
-        if !encodings.isEmpty, head.version != .http1_1 {
-            return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
-        }
-        if !encodings.isEmpty {
-            guard encodings.map({ $0.lowercased() }) == ["chunked"] else {
+        let lengths = head.headers[canonicalForm: "content-length"]
+        if head.headers.contains(name: "transfer-encoding") {
+            // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+            guard head.version == .http1_1 else {
+                return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
+            }
+            // §6.3 rule 3: both fields may be an attempt at request smuggling; refused rather than guessed.
+            guard lengths.isEmpty, !head.headers.contains(name: "content-length") else {
+                return .failure(.badRequest("both Transfer-Encoding and Content-Length"))
+            }
+            let codings = head.headers[canonicalForm: "transfer-encoding"].map { $0.lowercased() }
+            // §6.3 rule 4: without chunked last, the body's length cannot be known.
+            guard codings.last == "chunked" else {
+                return .failure(.badRequest("Transfer-Encoding without chunked last"))
+            }
+            guard codings == ["chunked"] else {
                 return .failure(.notImplemented("Transfer-Encoding other than chunked"))
             }
             return .success(.stream(length: nil))
         }
-        let lengths = head.headers[canonicalForm: "content-length"]
-        guard let first = lengths.first else { return .success(.none) }
-        guard Set(lengths).count == 1, let length = Int64(first), length >= 0 else {
+        guard let first = lengths.first else {
+            // A Content-Length field with no value is no length either.
+            if head.headers.contains(name: "content-length") { return .failure(.badRequest("invalid Content-Length")) }
+            return .success(.none)
+        }
+        guard Set(lengths).count == 1, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int64(first) else {
             return .failure(.badRequest("invalid Content-Length"))
         }
         guard length <= maxBytes else { return .failure(.payloadTooLarge) }
