@@ -1,5 +1,5 @@
 /// Why an upstream transfer failed, reduced to what callers act on.
-public struct CurlError: Error, Sendable, CustomStringConvertible {
+public struct CurlError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// DNS, TCP connect, or the egress proxy refused.
         case couldNotConnect

@@ -14,7 +14,6 @@ import Testing
     typealias Event = ExchangeWalk.Event
     typealias Driver = ExchangeWalk.Driver
 
-
     struct Row: CustomTestStringConvertible, Sendable {
         let name: String
         let steps: [(Event, String)]
@@ -34,7 +33,7 @@ import Testing
         Row(
             "a GET with a token at hand starts at once; its whole answer ends it",
             getStarted + [
-                (.whole, "true"), (.written(closes: false), "none"),
+                (.whole, "writeWhole"), (.written, "none"),
             ]),
         Row(
             "a body in the head's read waits for the read's end, then goes with the transfer",
@@ -54,91 +53,119 @@ import Testing
                 (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
                 (.token, "start(attempt 1, ended false)"), (.body, "accept(send true)"),
                 (.body, "accept(send true)"), (.body, "answer(413, ends true)"),
-                (.written(closes: true), "closeWhenWritten"),
+                (.written, "closeWhenWritten"),
                 (.body, "none"),
             ]),
         Row(
             "a refused request is answered from the catalog",
             [
                 (.get, "check"), (.checked(.payloadTooLarge), "answer(413, ends true)"),
-                (.written(closes: true), "closeWhenWritten"), (.end, "none"),
+                (.written, "closeWhenWritten"), (.end, "none"),
             ]),
         Row(
             "no token: 503, and the read that waited resumes",
             [
                 (.get, "check"), (.checked(nil), "findToken"), (.read, "none"), (.end, "none"),
-                (.tokenFailed, "answer(503, ends false)"), (.written(closes: false), "read"),
+                (.tokenFailed, "answer(503, ends false)"), (.written, "read"),
             ]),
         Row(
             "a pipelined request waits for the answer before it, then starts",
             getStarted + [
-                (.get, "none"), (.end, "none"), (.read, "none"), (.whole, "true"),
-                (.written(closes: false), "drainQueue"), (.drain, "check, none, none"),
+                (.get, "none"), (.end, "none"), (.read, "none"), (.whole, "writeWhole"),
+                (.written, "drainQueue"), (.drain, "check, none, none"),
             ]),
         Row(
             "a refusal behind a pipelined request waits its turn",
             getStarted + [
-                (.refusal(.badRequest), "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
+                (.refusal(.badRequest), "none"), (.whole, "writeWhole"), (.written, "drainQueue"),
                 (.drain, "refuse(400, ends false), none"), (.get, "none"),
             ]),
         Row(
             "a refusal while the answer streams can only cut it short",
             [
                 (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
-                (.refusal(.badRequest), "cutShort"), (.upstreamBody(), "drop"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relayHead"),
+                (.refusal(.badRequest), "cutShort"), (.upstreamBody(), "dropBody"),
             ]),
         Row(
             "a revoked token: the 401 is held, the token retired, the request replayed once",
             getStarted + [
-                (.head(status: 401), "hold"), (.upstreamBody(), "hold"),
-                (.ended(.rejectedToken(bodyKept: true)), "retireToken"), (.retired(replaced: true), "findToken"),
-                (.token, "start(attempt 2, ended true)"), (.head(status: 200, attempt: 1), "drop"),
-                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "relayHeld(retire true)"),
+                (.head(status: 401), "holdHead"), (.upstreamBody(), "holdBody"),
+                (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
+                (.retired(replaced: true), "report(replaying), findToken"),
+                (.token, "start(attempt 2, ended true)"), (.head(status: 200, attempt: 1), "none"),
+                (.head(status: 401), "holdHead"), (.ended(.rejectedToken(bodyKept: true)), "relayHeld(retire true)"),
             ]),
         Row(
             "a token renewed moments ago is kept and the 401 relayed",
             getStarted + [
-                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
-                (.retired(replaced: false), "relayHeld(retire false)"), (.written(closes: false), "none"),
+                (.head(status: 401), "holdHead"), (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
+                (.retired(replaced: false), "relayHeld(retire false)"), (.written, "none"),
             ]),
         Row(
             "a body not kept whole cannot be replayed",
             [
                 (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
                 (.token, "start(attempt 1, ended false)"), (.end, "finishSending"),
-                (.head(status: 401), "hold"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
+                (.head(status: 401), "holdHead"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
             ]),
         Row(
             "a 401 that is not invalid_token is relayed as it is",
             getStarted + [
-                (.head(status: 401), "hold"), (.ended(.complete), "relayHeld(retire false)"),
+                (.head(status: 401), "holdHead"), (.ended(.complete), "relayHeld(retire false)"),
             ]),
         Row(
             "curl fails before the head: 502; after it: the answer is cut short",
             getStarted + [
                 (
                     .ended(.failed(CurlError(kind: .couldNotConnect, code: 7, message: "refused"))),
-                    "answer(502, ends false)"
+                    "report(upstreamFailed), answer(502, ends false)"
                 ),
-                (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
-                (.ended(.failed(CurlError(kind: .connectionBroken, code: 56, message: "reset"))), "cutShort"),
+                (.written, "none"), (.get, "check"), (.checked(nil), "findToken"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relayHead"),
+                (
+                    .ended(.failed(CurlError(kind: .connectionBroken, code: 56, message: "reset"))),
+                    "report(upstreamFailed), cutShort"
+                ),
                 (.get, "none"),
             ]),
         Row(
             "the first-byte limit answers 504 only while no head has come",
             getStarted + [
-                (.firstByteLate, "answer(504, ends false)"), (.head(status: 200), "drop"),
-                (.written(closes: false), "none"), (.get, "check"), (.checked(nil), "findToken"),
-                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relay"),
+                (.firstByteLate, "report(upstreamTimedOut), answer(504, ends false)"), (.head(status: 200), "none"),
+                (.written, "none"), (.get, "check"), (.checked(nil), "findToken"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relayHead"),
                 (.firstByteLate, "none"), (.ended(.complete), "writeEnd"),
             ]),
         Row(
             "a half-close waits for the answer in progress, then closes",
             getStarted + [
-                (.inputEnded, "none"), (.whole, "true"), (.written(closes: false), "drainQueue"),
+                (.inputEnded, "none"), (.whole, "writeWhole"), (.written, "drainQueue"),
                 (.drain, "closeWhenWritten, none"),
+            ]),
+        Row(
+            "a request that does not keep the connection: its answer says so, then the connection closes",
+            [
+                (.get, "check"), (.checkedClosing, "start(attempt 1, ended false)"), (.uploadDrained, "none"),
+                (.end, "finishSending"), (.whole, "writeWhole(closes)"), (.written, "closeWhenWritten"),
+            ]),
+        Row(
+            "an answer whose body ends with the connection closes it",
+            getStarted + [
+                (.headUntilClose, "relayHead(closes)"), (.upstreamBody(), "relayBody"),
+                (.ended(.complete), "writeEnd"), (.written, "closeWhenWritten"),
+            ]),
+        Row(
+            "a 401 that arrives whole is held all the same",
+            getStarted + [
+                (.wholeUnauthorized, "none"), (.head(status: 401), "holdHead"), (.upstreamBody(), "holdBody"),
+                (.ended(.complete), "relayHeld(retire false)"), (.written, "none"),
+            ]),
+        Row(
+            "a held 401 stops growing at its limit",
+            getStarted + [
+                (.head(status: 401), "holdHead"), (.upstreamBody(bytes: 64 * 1024), "holdBody"),
+                (.upstreamBody(), "dropBody"), (.ended(.complete), "relayHeld(retire false)"),
             ]),
         Row("a half-close on an idle connection closes it once written", [(.inputEnded, "closeWhenWritten")]),
         Row(
@@ -151,7 +178,7 @@ import Testing
             [
                 (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
                 (.token, "start(attempt 1, ended false)"), (.bodyStalled, "answer(408, ends true)"),
-                (.written(closes: true), "closeWhenWritten"),
+                (.written, "closeWhenWritten"),
             ]),
         Row(
             "reads wait while curl's upload queue is full",
@@ -163,7 +190,7 @@ import Testing
         Row(
             "a client that goes away abandons its exchange; late events are dropped",
             getStarted + [
-                (.connectionClosed, "abandon"), (.head(status: 200), "drop"), (.ended(.complete), "none"),
+                (.connectionClosed, "abandon"), (.head(status: 200), "none"), (.ended(.complete), "none"),
                 (.get, "none"),
             ]),
     ]

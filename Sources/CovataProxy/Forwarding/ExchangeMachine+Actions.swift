@@ -14,11 +14,12 @@ extension ExchangeMachine {
 
     /// The rare answers are boxed (`indirect`), so an action stays a few words: one is returned and consumed for
     /// every event.
-    enum Action {
+    enum Action: Equatable {
         case none
         /// Ask the channel for more bytes.
         case read
-        /// Run the request's checks and look for a token at hand, then report `checked(refusal:hasBody:tokenAtHand:)`.
+        /// Run the request's checks and look for a token at hand, then report
+        /// `checked(refusal:hasBody:tokenAtHand:keepAlive:)`.
         case check(HTTPRequestHead, exchange: Int)
         /// Get a token (at hand, or off the event loop), keep it with the exchange, then report
         /// `tokenArrived(_:exchange:)`.
@@ -26,20 +27,31 @@ extension ExchangeMachine {
         /// Start the transfer with the token found: a first attempt sends the body parts held so far and streams
         /// the rest; a replay sends the kept body. Then report `uploadFilled()` or `uploadDrained(_:)`.
         case startTransfer(Ticket, requestEnded: Bool)
+        /// Write the upstream's answer head; `closes`: tell the client the connection ends after it.
+        case relayHead(closes: Bool)
+        /// Keep the 401 head (and `holdBody` its body) until the transfer ends.
+        case holdHead
+        /// Write this part of the answer's body; curl may receive more once it is out.
+        case relayBody
+        case holdBody
+        /// Drop this part (stale, refused meanwhile, or past the held limit); curl may receive more at once.
+        case dropBody
+        /// Write the whole small answer of this batch as one; then `answerWritten`.
+        case writeWhole(closes: Bool)
         /// A body part of the current request: keep it for a replay, and send it if the transfer runs, else hold it
         /// until the transfer starts.
         case acceptBody(ByteBuffer, send: Bool)
         /// End the upload and start the first-byte clock.
         case finishSending
         /// Our own answer to the current request (its transfer, if any, is cancelled); then `answerWritten`.
-        /// `endsConnection`: the request has not been read to its end, so the connection cannot go on.
-        indirect case answer(ProxyError, endsConnection: Bool)
+        /// `closes`: tell the client the connection ends (always when the request was not read to its end).
+        indirect case answer(ProxyError, closes: Bool)
         /// The end of a streamed answer; then `answerWritten`.
         case writeEnd
         /// The held 401 is answered with the proxy's own 401 (its error code and realm only: the upstream's answer
         /// may carry the token); `retireToken` also retires that token (a revoked token with no replay left).
         /// Then `answerWritten`.
-        case relayHeld(retireToken: Bool)
+        case relayHeld(retireToken: Bool, closes: Bool)
         /// Ask the token manager to retire the rejected token, then report `tokenRetired(exchange:replaced:)`.
         case retireToken(exchange: Int)
         /// A bare refusal, then the connection closes. `endsExchange`: the current request ends unanswered by the
@@ -56,6 +68,18 @@ extension ExchangeMachine {
         /// Start the queued requests, from a fresh event-loop turn (not from inside the answer that just ended):
         /// call `nextQueued()` until it returns nil, then `queueDrained()`.
         case drainQueue
+        /// Log what happened (the operator's view), then do `then`.
+        indirect case report(Report, then: Action)
+    }
+
+    /// What the handler logs for the machine.
+    enum Report: Equatable {
+        /// The upstream sent no answer head within the first-byte limit.
+        case upstreamTimedOut
+        /// The transfer failed; `midAnswer`: after its head was relayed.
+        case upstreamFailed(CurlError, midAnswer: Bool)
+        /// A revoked token was replaced: the request goes once more.
+        case replaying
     }
 
     /// What waits behind the request in progress, in the order the client sent it.
@@ -67,16 +91,8 @@ extension ExchangeMachine {
         case inputEnded
     }
 
-    /// What to do with a piece of an upstream answer.
-    enum Relay {
-        case relay
-        case hold
-        /// Stale (the machine moved past its transfer) or refused meanwhile: consume and drop it.
-        case drop
-    }
-
     /// How a transfer ended, as the handler saw it.
-    enum UpstreamEnd {
+    enum UpstreamEnd: Equatable {
         case complete
         /// A held 401 said `invalid_token`; `bodyKept`: the request's whole body is kept, so it can be sent again.
         case rejectedToken(bodyKept: Bool)

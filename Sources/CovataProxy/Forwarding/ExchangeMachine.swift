@@ -33,6 +33,9 @@ struct ExchangeMachine {
         var upstream = Upstream.checking
         /// curl's upload queue is full: reads wait until it drains.
         var uploadFull = false
+        /// The connection ends after this exchange's answer: the client asked, the answer's body ends with the
+        /// connection, or the answer came before the request's end.
+        var closes = false
 
         var ticket: Ticket { Ticket(exchange: id, attempt: attempt) }
     }
@@ -48,8 +51,8 @@ struct ExchangeMachine {
         case awaitingReadEnd
         /// The transfer runs; no answer head yet.
         case sent
-        /// A 401 head is held until its body shows whether the token was revoked.
-        case holding
+        /// A 401 head is held until its body shows whether the token was revoked; `bytes` of its body so far.
+        case holding(bytes: Int)
         /// The 401 said `invalid_token`; the token manager is retiring the token (`tokenRetired` follows).
         case retiring
         /// The answer's head has been written; its body streams.
@@ -58,6 +61,10 @@ struct ExchangeMachine {
         /// follows at once, and nothing more goes upstream or is relayed.
         case answering
     }
+
+    /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes); the rest is
+    /// dropped, as the proxy's own 401 never carries the upstream's body.
+    static let heldBodyLimit = 64 * 1024
 
     private(set) var state = State.idle
     private(set) var queue = CircularBuffer<Queued>()
@@ -135,10 +142,14 @@ struct ExchangeMachine {
 
     /// The request's checks ran: refused with `refusal`, or on to the token.
     /// `tokenAtHand`: the handler found a valid token without leaving the event loop (the usual case) and keeps it
-    /// with the exchange.
-    mutating func checked(refusal: ProxyError?, hasBody: Bool, tokenAtHand: Bool) -> Action {
-        guard case .busy(var exchange) = state, case .checking = exchange.upstream else { return .none }
+    /// with the exchange. `keepAlive`: the request lets the connection go on after its answer (RFC 9112 §9.3).
+    mutating func checked(refusal: ProxyError?, hasBody: Bool, tokenAtHand: Bool, keepAlive: Bool) -> Action {
+        guard case .busy(var exchange) = state, case .checking = exchange.upstream else {
+            assertionFailure("checked without a check")
+            return .none
+        }
         exchange.hasBody = hasBody
+        exchange.closes = !keepAlive
         exchange.upstream = .awaitingToken
         state = .busy(exchange)
         if let refusal { return refuseCurrent(refusal) }
@@ -167,11 +178,12 @@ struct ExchangeMachine {
         return .startTransfer(exchange.ticket, requestEnded: exchange.requestEnded)
     }
 
-    /// curl's upload queue is full.
-    mutating func uploadFilled() {
-        guard case .busy(var exchange) = state else { return }
+    /// curl's upload queue is full: reads wait.
+    mutating func uploadFilled() -> Action {
+        guard case .busy(var exchange) = state else { return .none }
         exchange.uploadFull = true
         state = .busy(exchange)
+        return .none
     }
 
     /// curl's upload queue has room again (or never filled).
@@ -236,43 +248,59 @@ struct ExchangeMachine {
 
     // MARK: - The upstream's side
 
-    mutating func upstreamHead(_ ticket: Ticket, unauthorized: Bool) -> Relay {
+    /// The answer's head. A 401 is held: it may be a revoked token, decided by its body, and may echo the token.
+    /// `bodyEndsWithConnection`: its body has no length for this client (RFC 9112 §6.3 rule 8).
+    mutating func upstreamHead(_ ticket: Ticket, status: Int, bodyEndsWithConnection: Bool) -> Action {
         guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
-            return .drop
+            return .none
         }
-        // A 401 may be a revoked token, decided by its body, and may echo the token: it is held.
-        exchange.upstream = unauthorized ? .holding : .streaming
+        guard status != 401 else {
+            exchange.upstream = .holding(bytes: 0)
+            state = .busy(exchange)
+            return .holdHead
+        }
+        exchange.upstream = .streaming
+        if bodyEndsWithConnection { exchange.closes = true }
         state = .busy(exchange)
-        return unauthorized ? .hold : .relay
+        return .relayHead(closes: exchange.closes)
     }
 
-    mutating func upstreamBody(_ ticket: Ticket) -> Relay {
-        guard case .busy(let exchange) = state, exchange.ticket == ticket else { return .drop }
+    /// `bytes` of the answer's body.
+    mutating func upstreamBody(_ ticket: Ticket, bytes: Int) -> Action {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .dropBody }
         switch exchange.upstream {
-        case .holding: return .hold
-        case .streaming: return .relay
-        case .checking, .awaitingToken, .awaitingReadEnd, .sent, .retiring, .answering: return .drop
+        case .holding(let held):
+            guard held < Self.heldBodyLimit else { return .dropBody }
+            exchange.upstream = .holding(bytes: held + bytes)
+            state = .busy(exchange)
+            return .holdBody
+        case .streaming:
+            return .relayBody
+        case .checking, .awaitingToken, .awaitingReadEnd, .sent, .retiring, .answering:
+            return .dropBody
         }
     }
 
-    /// A whole small answer (head, body, success) in one batch: true if it is to be written as one, after which
-    /// `answerWritten` follows.
-    mutating func upstreamWhole(_ ticket: Ticket) -> Bool {
-        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
-            return false
-        }
+    /// A whole small answer (head, body, success) in one batch: written as one (`writeWhole`, then `answerWritten`),
+    /// or `.none`, and its events come one by one (a 401 is held like any other).
+    mutating func upstreamWhole(_ ticket: Ticket, status: Int, bodyEndsWithConnection: Bool) -> Action {
+        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream,
+            status != 401
+        else { return .none }
         exchange.upstream = .answering
+        if bodyEndsWithConnection { exchange.closes = true }
         state = .busy(exchange)
-        return true
+        return .writeWhole(closes: exchange.closes)
     }
 
     mutating func upstreamEnded(_ ticket: Ticket, _ end: UpstreamEnd) -> Action {
         guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .none }
         switch (end, exchange.upstream) {
-        case (.failed, .streaming):
-            return close(.cutShort)
+        case (.failed(let error), .streaming):
+            // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
+            return .report(.upstreamFailed(error, midAnswer: true), then: close(.cutShort))
         case (.failed(let error), _):
-            return refuseCurrent(ProxyError(error))
+            return .report(.upstreamFailed(error, midAnswer: false), then: refuseCurrent(ProxyError(error)))
         case (.complete, .streaming):
             return .writeEnd
         case (.complete, .holding):
@@ -301,22 +329,22 @@ struct ExchangeMachine {
         exchange.attempt += 1
         exchange.upstream = .awaitingToken
         state = .busy(exchange)
-        return .findToken(exchange: id)
+        return .report(.replaying, then: .findToken(exchange: id))
     }
 
     /// The upstream sent no head within the first-byte limit.
     mutating func firstByteTimedOut(exchange id: Int) -> Action {
         guard case .busy(let exchange) = state, exchange.id == id, case .sent = exchange.upstream else { return .none }
-        return refuseCurrent(.upstreamTimedOut)
+        return .report(.upstreamTimedOut, then: refuseCurrent(.upstreamTimedOut))
     }
 
     // MARK: - Ending an exchange
 
-    /// The current request's answer has been written in full; `closes`: it told the client the connection ends.
-    mutating func answerWritten(closes: Bool) -> Action {
+    /// The current request's answer has been written in full.
+    mutating func answerWritten() -> Action {
         guard case .busy(let exchange) = state else { return .none }
         // An answer before the request's end ends the connection: the rest of it cannot be told from a next request.
-        guard !closes, exchange.requestEnded else {
+        guard !exchange.closes, exchange.requestEnded else {
             return close(.closeWhenWritten)
         }
         state = .idle
@@ -381,14 +409,15 @@ struct ExchangeMachine {
         case .checking, .awaitingToken, .awaitingReadEnd, .sent, .holding, .retiring:
             // The transfer is cancelled with the answer.
             exchange.upstream = .answering
+            if !exchange.requestEnded { exchange.closes = true }
             state = .busy(exchange)
-            return .answer(error, endsConnection: !exchange.requestEnded)
+            return .answer(error, closes: exchange.closes)
         }
     }
 
     private mutating func relayHeld(_ exchange: inout Exchange, retireToken: Bool) -> Action {
         exchange.upstream = .answering
         state = .busy(exchange)
-        return .relayHeld(retireToken: retireToken)
+        return .relayHeld(retireToken: retireToken, closes: exchange.closes)
     }
 }

@@ -11,8 +11,8 @@ final class ExchangeRecord {
     let head: HTTPRequestHead
     /// How the body reaches curl (fixed at the head, from the client's framing).
     let body: CurlRequestBody
-    /// Whether the connection stays open after this exchange; turned off when the answer must end it.
-    var keepAlive: Bool
+    /// Whether the request lets the connection go on after its answer (the machine decides whether it does).
+    let asksKeepAlive: Bool
     /// The path and query to forward (from an origin-form or absolute-form target).
     var pathAndQuery = "/"
     var transfer: (any UpstreamTransfer)?
@@ -50,7 +50,7 @@ final class ExchangeRecord {
         let asksUpgrade =
             head.headers.contains(name: "upgrade")
             && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
-        self.keepAlive = head.isKeepAlive && !asksUpgrade
+        self.asksKeepAlive = head.isKeepAlive && !asksUpgrade
         self.body = body
     }
 

@@ -24,7 +24,8 @@ final class Forwarder: Sendable {
     private let upstreamPrefix: String
 
     init(
-        route: RouteConfig, index: Int, redirects: SharedRedirects, upstream: any UpstreamClient, tokens: any TokenSource,
+        route: RouteConfig, index: Int, redirects: SharedRedirects, upstream: any UpstreamClient,
+        tokens: any TokenSource,
         timeouts: TimeoutsConfig,
         limits: LimitsConfig, budget: RequestBudget, metrics: ProxyMetrics, settings: RuntimeSettings,
         logger: Logger

@@ -6,9 +6,6 @@ import ProxySupport
 /// The data work behind the machine's actions: a request's checks, its token and transfer, and its answer, relayed
 /// from the upstream or our own.
 extension ForwardingHandler {
-    /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes).
-    static let heldBodyLimit = 64 * 1024
-
     // MARK: - Starting a request
 
     func check(_ head: HTTPRequestHead, exchange id: Int) {
@@ -33,7 +30,10 @@ extension ForwardingHandler {
         }
         // The common case: a valid token with no refresh due, without leaving the event loop.
         if refusal == nil { record.token = forwarder.tokens.cachedToken() }
-        run(machine.checked(refusal: refusal, hasBody: !body.isEmpty, tokenAtHand: record.token != nil))
+        run(
+            machine.checked(
+                refusal: refusal, hasBody: !body.isEmpty, tokenAtHand: record.token != nil,
+                keepAlive: record.asksKeepAlive))
     }
 
     /// A token from the token manager, off the event loop: a request's checks already looked for one at hand, and a
@@ -91,7 +91,7 @@ extension ForwardingHandler {
         }
         record.waitingBody.removeAll()
         if requestEnded { run(.finishSending) }
-        if accepting { run(machine.uploadDrained(ticket)) } else { machine.uploadFilled() }
+        run(accepting ? machine.uploadDrained(ticket) : machine.uploadFilled())
     }
 
     // MARK: - The upstream's answer
@@ -116,36 +116,43 @@ extension ForwardingHandler {
     /// and one buffer. False, having done nothing, for anything else.
     private func upstreamWhole(_ events: [CurlTransferEvent], ticket: ExchangeMachine.Ticket) -> Bool {
         guard events.count <= 3, case .head(let head)? = events.first, case .completed(.success)? = events.last,
-            head.status != 401, let record, let context
+            let record, let context
         else { return false }
         var body = ByteBuffer()
         if events.count == 3 {
             guard case .body(let only) = events[1] else { return false }
             body = only
         }
-        guard machine.upstreamWhole(ticket) else { return false }
+        let framing = answerFraming(head, record: record)
+        let action = machine.upstreamWhole(
+            ticket, status: head.status, bodyEndsWithConnection: framing == .untilClose)
+        guard case .writeWhole(let closes) = action else { return false }
         // No didConsume: the transfer has ended, so curl waits for nothing these bytes could release.
         record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
         if record.token?.probation != nil { reportAcceptance(record) }
         record.bytesOut += Int64(body.readableBytes)
-        var answer = clientAnswer(head, record: record)
+        var answer = clientAnswer(head, framing: framing, closes: closes, record: record)
         answer.completeBody = body
         answered(done: context.write(wrapOutboundOut(.head(answer))))
         return true
     }
 
     private func upstreamHead(_ head: CurlResponseHead, ticket: ExchangeMachine.Ticket) {
-        switch machine.upstreamHead(ticket, unauthorized: head.status == 401) {
-        case .drop:
-            return
-        case .hold:
+        let framing = record.map { answerFraming(head, record: $0) } ?? .none
+        let action = machine.upstreamHead(
+            ticket, status: head.status, bodyEndsWithConnection: framing == .untilClose)
+        switch action {
+        case .holdHead:
             record?.upstreamHeadArrived(metrics: forwarder.routeMetrics)
             record?.held = (head, ByteBuffer())
-        case .relay:
+        case .relayHead(let closes):
             guard let record, let context else { return }
             record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
             if record.token?.probation != nil { reportAcceptance(record) }
-            context.write(wrapOutboundOut(.head(clientAnswer(head, record: record))), promise: nil)
+            let answer = clientAnswer(head, framing: framing, closes: closes, record: record)
+            context.write(wrapOutboundOut(.head(answer)), promise: nil)
+        default:
+            run(action)
         }
     }
 
@@ -153,20 +160,16 @@ extension ForwardingHandler {
         let count = body.readableBytes
         // The transfer these bytes came from, if it is still the record's (a stale one has been cancelled).
         let transfer = record.flatMap { $0.id == ticket.exchange && $0.attempt == ticket.attempt ? $0.transfer : nil }
-        switch machine.upstreamBody(ticket) {
-        case .relay:
+        switch machine.upstreamBody(ticket, bytes: count) {
+        case .relayBody:
             guard let record, let context, let transfer else { return }
             record.bytesOut += Int64(count)
             // Curl may receive more only once these bytes have left for the client.
             context.write(wrapOutboundOut(.body(body))).whenComplete { _ in transfer.didConsume(count) }
-        case .hold:
+        case .holdBody:
             transfer?.didConsume(count)
-            // Covata's token errors are a few hundred bytes; past the limit the rest is dropped (the answer is the
-            // proxy's own 401, which never carries the upstream's body).
-            guard let record, var held = record.held, held.body.readableBytes < Self.heldBodyLimit else { return }
-            held.body.writeImmutableBuffer(body)
-            record.held = held
-        case .drop:
+            record?.held?.body.writeImmutableBuffer(body)
+        default:
             transfer?.didConsume(count)
         }
     }
@@ -183,22 +186,7 @@ extension ForwardingHandler {
                 end = .rejectedToken(bodyKept: record.bodyKept)
             }
         }
-        let action = machine.upstreamEnded(ticket, end)
-        if case .failure(let error) = result {
-            switch action {
-            case .cutShort:
-                // HTTP/1.1 cannot signal a broken body; closing without the end marker tells the client.
-                forwarder.logger.warning(
-                    "upstream failed mid-response", metadata: ["curl_code": .stringConvertible(error.code)])
-            case .answer:
-                forwarder.logger.warning(
-                    "upstream request failed",
-                    metadata: ["curl_code": .stringConvertible(error.code), "reason": "\(error.message)"])
-            default:
-                break
-            }
-        }
-        run(action)
+        run(machine.upstreamEnded(ticket, end))
     }
 
     /// The upstream rejected the token: retire it, then the machine replays the request if that gave a different
@@ -215,13 +203,7 @@ extension ForwardingHandler {
         tokens.retire(rejected, resource: resource, replaying: true) { replaced in
             eventLoop.execute {
                 let handler = handler.value
-                let action = handler.machine.tokenRetired(exchange: id, replaced: replaced)
-                if case .findToken = action {
-                    handler.forwarder.metrics.replayed()
-                    handler.forwarder.logger.info(
-                        "upstream rejected the token; replaying once", metadata: ["jti": "\(rejected.jti ?? "-")"])
-                }
-                handler.run(action)
+                handler.run(handler.machine.tokenRetired(exchange: id, replaced: replaced))
                 handler.context?.flush()
             }
         }
@@ -244,12 +226,21 @@ extension ForwardingHandler {
 
     // MARK: - Answers
 
+    /// How an upstream answer's body is framed for this client (RFC 9112 §6.3): curl has undone the upstream's.
+    private func answerFraming(_ head: CurlResponseHead, record: ExchangeRecord) -> ResponseBodyFraming {
+        ResponseBodyFraming.forAnswer(
+            status: head.status, method: record.head.method, version: record.head.version,
+            hasContentLength: head.fields.contains("content-length"))
+    }
+
     /// The client's head for an upstream answer, its fields through the header policy.
-    private func clientAnswer(_ head: CurlResponseHead, record: ExchangeRecord) -> ClientResponseHead {
+    private func clientAnswer(
+        _ head: CurlResponseHead, framing: ResponseBodyFraming, closes: Bool, record: ExchangeRecord
+    ) -> ClientResponseHead {
         record.status = head.status
         return clientHead(
             status: head.status, reason: head.reason, upstreamFields: clientFields(head, record: record),
-            record: record)
+            framing: framing, closes: closes, record: record)
     }
 
     /// An upstream answer's fields through the header policy, with URLs that point back at Covata pointed at the
@@ -273,20 +264,15 @@ extension ForwardingHandler {
         return fields
     }
 
-    /// Any answer's head: the body framed for this client, and Connection where the client needs to be told.
+    /// Any answer's head: the body framed for this client, and Connection where the client needs to be told
+    /// (`closes`, the machine's decision).
     private func clientHead(
         status: Int, reason: String, upstreamFields: HeaderFields = HeaderFields(),
-        headers: [(name: String, value: String)] = [], record: ExchangeRecord
+        headers: [(name: String, value: String)] = [], framing: ResponseBodyFraming, closes: Bool,
+        record: ExchangeRecord
     ) -> ClientResponseHead {
-        let hasLength =
-            upstreamFields.contains("content-length")
-            || headers.contains { $0.name.equalsIgnoringASCIICase("content-length") }
-        let framing = ResponseBodyFraming.forAnswer(
-            status: status, method: record.head.method, version: record.head.version, hasContentLength: hasLength)
         var headers = headers
-        // RFC 9112 §6.3 rule 8: a body that ends with the connection ends the connection.
-        if framing == .untilClose { record.keepAlive = false }
-        if !record.keepAlive {
+        if closes {
             // RFC 9112 §9.6: nothing pipelined behind an answer that closes the connection is started.
             headers.append(("Connection", "close"))
         } else if record.head.version == .http1_0 {
@@ -300,7 +286,7 @@ extension ForwardingHandler {
     /// A held 401 answered with the proxy's own 401 (`ProxyError.upstreamRefusedToken`): the upstream's answer may
     /// carry the token in any form, so only its error code and realm are taken from it.
     @inline(never)
-    func relayHeld(retireToken: Bool) {
+    func relayHeld(retireToken: Bool, closes: Bool) {
         guard let record, let (head, body) = record.held else { return }
         let token = record.token
         if retireToken, let token {
@@ -311,20 +297,24 @@ extension ForwardingHandler {
         }
         answer(
             .upstreamRefusedToken(TokenRejection(head: head, body: body, token: token?.value.value ?? "")),
-            endsConnection: false)
+            closes: closes)
     }
 
     /// Our own answer, from the catalog (`OwnAnswers`); the transfer, if any, is cancelled.
     @inline(never)
-    func answer(_ error: ProxyError, endsConnection: Bool) {
+    func answer(_ error: ProxyError, closes: Bool) {
         guard let record, let context else { return }
         record.transfer?.cancel()
         record.held = nil
         let (status, code, headers, body) = error.response
         record.errorCode = code
-        if endsConnection { record.keepAlive = false }
         let fields = headers.map { ($0.name, $0.value) }
-        var head = clientHead(status: Int(status.code), reason: status.reasonPhrase, headers: fields, record: record)
+        // Our answers carry their length: never framed by the connection's end.
+        let framing = ResponseBodyFraming.forAnswer(
+            status: Int(status.code), method: record.head.method, version: record.head.version, hasContentLength: true)
+        var head = clientHead(
+            status: Int(status.code), reason: status.reasonPhrase, headers: fields, framing: framing, closes: closes,
+            record: record)
         // A HEAD answer (framing `.none`) announces the length but carries no body; the encoder leaves it out.
         head.completeBody = ByteBuffer(bytes: body)
         if head.framing != .none { record.bytesOut += Int64(body.count) }

@@ -129,18 +129,18 @@ final class ForwardingHandler: ChannelDuplexHandler {
             if !send {
                 record.waitingBody.append(buffer)
             } else if let transfer = record.transfer, !transfer.send(buffer) {
-                machine.uploadFilled()
+                run(machine.uploadFilled())
             }
         case .finishSending:
             record?.transfer?.finishSending()
             startFirstByteTimer()
-        case .answer(let error, let endsConnection):
-            answer(error, endsConnection: endsConnection)
+        case .answer(let error, let closes):
+            answer(error, closes: closes)
         case .writeEnd:
             guard let context else { return }
             answered(done: context.write(wrapOutboundOut(.end)))
-        case .relayHeld(let retireToken):
-            relayHeld(retireToken: retireToken)
+        case .relayHeld(let retireToken, let closes):
+            relayHeld(retireToken: retireToken, closes: closes)
         case .retireToken(let id):
             retireToken(exchange: id)
         case .refuse(let status, let endsExchange):
@@ -159,6 +159,32 @@ final class ForwardingHandler: ChannelDuplexHandler {
             guard let context else { return }
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { handler.value.drainQueue() }
+        case .report(let report, let then):
+            self.report(report)
+            run(then)
+        case .relayHead, .holdHead, .relayBody, .holdBody, .dropBody, .writeWhole:
+            // Answers to upstream events, performed where the event's data is (ForwardingHandler+Upstream).
+            assertionFailure("\(action) outside its upstream event")
+        }
+    }
+
+    @inline(never)
+    private func report(_ report: ExchangeMachine.Report) {
+        switch report {
+        case .upstreamTimedOut:
+            forwarder.logger.warning(
+                "upstream sent no response in time", metadata: ["route": "\(forwarder.route.upstream)"])
+        case .upstreamFailed(let error, midAnswer: true):
+            forwarder.logger.warning(
+                "upstream failed mid-response", metadata: ["curl_code": .stringConvertible(error.code)])
+        case .upstreamFailed(let error, midAnswer: false):
+            forwarder.logger.warning(
+                "upstream request failed",
+                metadata: ["curl_code": .stringConvertible(error.code), "reason": "\(error.message)"])
+        case .replaying:
+            forwarder.metrics.replayed()
+            forwarder.logger.info(
+                "upstream rejected the token; replaying once", metadata: ["jti": "\(record?.token?.jti ?? "-")"])
         }
     }
 
@@ -192,11 +218,10 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     /// The current request's answer has been written whole (`done` completes once it is out).
     func answered(done: EventLoopFuture<Void>) {
-        guard let record else { return }
+        guard record != nil else { return }
         lastAnswerEnd = done
-        let closes = !record.keepAlive
         endExchange()
-        run(machine.answerWritten(closes: closes))
+        run(machine.answerWritten())
         cycle.follow(machine.clientPhase)
     }
 
@@ -251,12 +276,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         firstByteTimer = nil
         guard let record, let deadline = record.firstByteDeadline else { return }
         guard let context, deadline <= context.eventLoop.now else { return scheduleFirstByteCheck(at: deadline) }
-        let action = machine.firstByteTimedOut(exchange: record.id)
-        if case .answer = action {
-            forwarder.logger.warning(
-                "upstream sent no response in time", metadata: ["route": "\(forwarder.route.upstream)"])
-        }
-        run(action)
+        run(machine.firstByteTimedOut(exchange: record.id))
     }
 }
 

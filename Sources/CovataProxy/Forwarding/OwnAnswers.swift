@@ -30,7 +30,7 @@ enum OwnAnswers {
 
 /// Everything that stops a request from being forwarded. Turned into an HTTP answer in one place
 /// (`response`, below), never with internal details or secrets.
-enum ProxyError: Error, Sendable {
+enum ProxyError: Error, Sendable, Equatable {
     case tokenUnavailable(TokenError)
     case upstreamUnreachable
     case upstreamTimedOut

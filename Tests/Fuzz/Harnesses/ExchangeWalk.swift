@@ -19,17 +19,22 @@ public struct ExchangeWalk {
         case checked(ProxyError?)
         /// Checked, with a token at hand (the usual case).
         case checkedWithToken
+        /// Checked, with a token at hand, for a request that does not let the connection go on.
+        case checkedClosing
         case token, tokenFailed
         case uploadFilled, uploadDrained
         case head(status: Int, attempt: Int? = nil)
-        case upstreamBody(attempt: Int? = nil)
+        /// A head whose body has no length for the client (it ends with the connection).
+        case headUntilClose
+        case upstreamBody(attempt: Int? = nil, bytes: Int = 4)
         case whole
+        case wholeUnauthorized
         case ended(Machine.UpstreamEnd)
         case retired(replaced: Bool)
         case firstByteLate, bodyStalled, headTooSlow
         case refusal(HTTPResponseStatus)
         case inputEnded, connectionClosed
-        case written(closes: Bool)
+        case written
         case drain
     }
 
@@ -52,21 +57,25 @@ public struct ExchangeWalk {
             case .body: return note(machine.requestPart(.body(ByteBuffer(string: "four"))))
             case .end: return note(machine.requestPart(.end(nil)))
             case .checked(let refusal):
-                return note(machine.checked(refusal: refusal, hasBody: hasBody, tokenAtHand: false))
+                return note(machine.checked(refusal: refusal, hasBody: hasBody, tokenAtHand: false, keepAlive: true))
             case .checkedWithToken:
-                return note(machine.checked(refusal: nil, hasBody: hasBody, tokenAtHand: true))
+                return note(machine.checked(refusal: nil, hasBody: hasBody, tokenAtHand: true, keepAlive: true))
+            case .checkedClosing:
+                return note(machine.checked(refusal: nil, hasBody: hasBody, tokenAtHand: true, keepAlive: false))
             case .token: return note(machine.tokenArrived(failure: nil, exchange: exchange))
             case .tokenFailed:
                 let failure = TokenError.unavailable(reason: "down", retryAfterSeconds: 1)
                 return note(machine.tokenArrived(failure: failure, exchange: exchange))
-            case .uploadFilled:
-                machine.uploadFilled()
-                return "none"
+            case .uploadFilled: return note(machine.uploadFilled())
             case .uploadDrained: return note(machine.uploadDrained(ticket))
             case .head(let status, let attempt):
-                return "\(machine.upstreamHead(at(attempt), unauthorized: status == 401))"
-            case .upstreamBody(let attempt): return "\(machine.upstreamBody(at(attempt)))"
-            case .whole: return "\(machine.upstreamWhole(ticket))"
+                return note(machine.upstreamHead(at(attempt), status: status, bodyEndsWithConnection: false))
+            case .headUntilClose:
+                return note(machine.upstreamHead(ticket, status: 200, bodyEndsWithConnection: true))
+            case .upstreamBody(let attempt, let bytes): return note(machine.upstreamBody(at(attempt), bytes: bytes))
+            case .whole: return note(machine.upstreamWhole(ticket, status: 200, bodyEndsWithConnection: false))
+            case .wholeUnauthorized:
+                return note(machine.upstreamWhole(ticket, status: 401, bodyEndsWithConnection: false))
             case .ended(let end): return note(machine.upstreamEnded(ticket, end))
             case .retired(let replaced): return note(machine.tokenRetired(exchange: exchange, replaced: replaced))
             case .firstByteLate: return note(machine.firstByteTimedOut(exchange: exchange))
@@ -75,7 +84,7 @@ public struct ExchangeWalk {
             case .refusal(let status): return note(machine.protocolRefusal(status))
             case .inputEnded: return note(machine.inputEnded())
             case .connectionClosed: return note(machine.connectionClosed())
-            case .written(let closes): return note(machine.answerWritten(closes: closes))
+            case .written: return note(machine.answerWritten())
             case .drain:
                 var actions: [String] = []
                 while let action = machine.nextQueued() { actions.append(note(action)) }
@@ -103,10 +112,24 @@ public struct ExchangeWalk {
                 return "start(attempt \(ticket.attempt), ended \(requestEnded))"
             case .acceptBody(_, let send): return "accept(send \(send))"
             case .finishSending: return "finishSending"
-            case .answer(let error, let endsConnection):
-                return "answer(\(error.response.status.code), ends \(endsConnection))"
+            case .answer(let error, let closes):
+                return "answer(\(error.response.status.code), ends \(closes))"
             case .writeEnd: return "writeEnd"
-            case .relayHeld(let retire): return "relayHeld(retire \(retire))"
+            case .relayHeld(let retire, let closes): return "relayHeld(retire \(retire)\(closes ? " closes" : ""))"
+            case .relayHead(let closes): return closes ? "relayHead(closes)" : "relayHead"
+            case .holdHead: return "holdHead"
+            case .relayBody: return "relayBody"
+            case .holdBody: return "holdBody"
+            case .dropBody: return "dropBody"
+            case .writeWhole(let closes): return closes ? "writeWhole(closes)" : "writeWhole"
+            case .report(let report, let then):
+                let name =
+                    switch report {
+                    case .upstreamTimedOut: "upstreamTimedOut"
+                    case .upstreamFailed: "upstreamFailed"
+                    case .replaying: "replaying"
+                    }
+                return "report(\(name)), " + note(then)
             case .retireToken: return "retireToken"
             case .refuse(let status, let endsExchange): return "refuse(\(status.code), ends \(endsExchange))"
             case .answerAlone(let error): return "answerAlone(\(error.response.status.code))"
@@ -164,14 +187,15 @@ public struct ExchangeWalk {
                 transferRunning = true
                 now.append(.uploadDrained)
             }
-            if action.hasPrefix("answer(") || action.hasPrefix("relayHeld") || action == "writeEnd" || action == "true"
+            if action.hasPrefix("answer(") || action.hasPrefix("relayHeld") || action == "writeEnd"
+                || action.hasPrefix("writeWhole")
             {
                 try require(!answered.contains(driver.exchange), "exchange \(driver.exchange) answered twice")
                 try require(driver.exchange > lastAnswered, "answers out of order")
                 answered.insert(driver.exchange)
                 lastAnswered = driver.exchange
                 transferRunning = false
-                now.append(.written(closes: random.next(8) == 0))
+                now.append(.written)
             }
             if ["cutShort", "abandon", "retireToken"].contains(action) || action.hasPrefix("refuse(") {
                 transferRunning = false
@@ -186,6 +210,7 @@ public struct ExchangeWalk {
                 switch random.next(6) {
                 case 0: now.append(.checked(.badRequest("x")))
                 case 1, 2: now.append(.checked(nil))
+                case 3: now.append(.checkedClosing)
                 default: now.append(.checkedWithToken)
                 }
             }
@@ -235,7 +260,9 @@ public struct ExchangeWalk {
             case 3, 4:
                 if !later.isEmpty { try step(later.remove(at: random.next(later.count))) }
             case 5:
-                try step([.head(status: 200), .head(status: 401), .whole][random.next(3)])
+                try step(
+                    [.head(status: 200), .head(status: 401), .whole, .wholeUnauthorized, .headUntilClose][
+                        random.next(5)])
             case 6:
                 try step(random.next(2) == 0 ? .upstreamBody() : .head(status: 200, attempt: 1))
             case 7:
