@@ -155,6 +155,11 @@ public struct ExchangeWalk {
         var transferRunning = false
         var answered = Set<Int>()
         var lastAnswered = 0
+        /// The requests the client sent while the connection was open, in order, and whether each was sent whole.
+        var requests: [Bool] = []
+        /// curl's upload queue, as the handler last heard of it: full from `uploadFilled` until it drains or the
+        /// transfer is replaced.
+        var uploadFull = false
         var log: [String] = []
 
         init(random: Choices) { self.random = random }
@@ -176,7 +181,9 @@ public struct ExchangeWalk {
             } else {
                 try require(!closed, "the connection came back after it was closed: \(log.suffix(8))")
             }
-            if action == "read" { try require(!machine.readsHeld, "a read while reads are held: \(log.suffix(8))") }
+            if action == "read" {
+                try require(!uploadFull, "a read while curl's upload queue is full: \(log.suffix(8))")
+            }
             if action.hasPrefix("start(") {
                 try require(!transferRunning, "two transfers at once: \(log.suffix(8))")
                 try require(!action.hasPrefix("start(attempt 3"), "a request sent a third time")
@@ -185,20 +192,24 @@ public struct ExchangeWalk {
                     try require(!inRead, "a transfer with a body started inside a read: \(log.suffix(8))")
                 }
                 transferRunning = true
+                uploadFull = false
                 now.append(.uploadDrained)
             }
             if action.hasPrefix("answer(") || action.hasPrefix("relayHeld") || action == "writeEnd"
                 || action.hasPrefix("writeWhole")
             {
                 try require(!answered.contains(driver.exchange), "exchange \(driver.exchange) answered twice")
-                try require(driver.exchange > lastAnswered, "answers out of order")
+                // In the client's order, none skipped: the n-th request's answer is the n-th answer.
+                try require(driver.exchange == lastAnswered + 1, "answers out of order: \(log.suffix(8))")
                 answered.insert(driver.exchange)
                 lastAnswered = driver.exchange
                 transferRunning = false
+                uploadFull = false
                 now.append(.written)
             }
             if ["cutShort", "abandon", "retireToken"].contains(action) || action.hasPrefix("refuse(") {
                 transferRunning = false
+                uploadFull = false
             }
             if ["cutShort", "closeWhenWritten"].contains(action) || action.hasPrefix("refuse(")
                 || action.hasPrefix("answerAlone")
@@ -226,6 +237,13 @@ public struct ExchangeWalk {
         }
 
         mutating func step(_ event: Event) throws(OracleFailure) {
+            switch event {
+            case .uploadFilled where transferRunning: uploadFull = true
+            case .uploadDrained: uploadFull = false
+            case .get where !closed, .post where !closed: requests.append(false)
+            case .end where !closed && !requests.isEmpty: requests[requests.count - 1] = true
+            default: break
+            }
             if case .drain = event {
                 // As the handler drains: each queued action performed before the next is taken.
                 while let action = driver.machine.nextQueued() {
@@ -237,6 +255,27 @@ public struct ExchangeWalk {
                 try perform(driver.apply(event), after: event)
             }
             try settle()
+        }
+
+        /// Liveness: once everything pending has come (tokens, retirements, drains, the running transfer's answer),
+        /// every request sent whole, behind requests sent whole, has been answered, unless the connection closed.
+        mutating func finish() throws(OracleFailure) {
+            guard !closed else { return }
+            try step(.readComplete)
+            for _ in 0..<64 where !closed {
+                if !later.isEmpty {
+                    try step(later.removeFirst())
+                    continue
+                }
+                guard transferRunning else { break }
+                try step(.head(status: 200))
+                try step(.ended(.complete))
+            }
+            guard !closed else { return }
+            let answerable = requests.prefix { $0 }.count
+            try require(
+                answered.count == answerable,
+                "\(answerable - answered.count) requests sent whole never answered: \(log.suffix(8))")
         }
 
         /// Feeds back what the last actions asked for at once.
@@ -295,6 +334,7 @@ public struct ExchangeWalk {
                 executor = Executor(random: executor.random)
             }
         }
+        try executor.finish()
         answers += executor.answered.count
     }
 
