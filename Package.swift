@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // libcurl's headers and link flags via pkg-config; the shim gives typed, non-variadic entry points.
@@ -47,6 +48,8 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 // AES-GCM for the encrypted token state file, SHA-256 for PKCE.
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The runtime, the token manager and the log writer as services of one ServiceGroup.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // A local stand-in for the Covata Platform, used by `make run` and the tests.
@@ -69,6 +72,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

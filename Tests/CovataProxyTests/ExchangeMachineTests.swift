@@ -167,6 +167,13 @@ import Testing
                 (.head(status: 401), "holdHead"), (.upstreamBody(bytes: 64 * 1024), "holdBody"),
                 (.upstreamBody(), "dropBody"), (.ended(.complete), "relayHeld(retire false)"),
             ]),
+        Row(
+            "stopping: the answer in progress tells the client the connection ends; nothing queued starts",
+            getStarted + [
+                (.get, "none"), (.quiesce, "none"), (.whole, "writeWhole(closes)"), (.written, "closeWhenWritten"),
+                (.drain, "none"),
+            ]),
+        Row("stopping closes an idle connection", [(.quiesce, "closeWhenWritten"), (.get, "none")]),
         Row("a half-close on an idle connection closes it once written", [(.inputEnded, "closeWhenWritten")]),
         Row(
             "a slow head gets the 408 on an idle connection only",

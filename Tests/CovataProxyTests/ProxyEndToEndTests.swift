@@ -84,7 +84,8 @@ import Testing
     }
 }
 
-/// Stopping the proxy lets a request in flight finish.
+/// Stopping the proxy lets a request in flight finish, telling its client the connection ends, and closes idle
+/// keep-alive connections at once.
 @Suite struct ShutdownTests {
     @Test func stopDrainsAnInFlightRequest() async throws {
         let mock = try await CovataMockServer()
@@ -102,6 +103,30 @@ import Testing
         #expect(await eventually { (try? await RawHTTPClient.get(port: adminPort, "/readyz").status) == 200 })
         let slow = Task { try await RawHTTPClient.get(port: port, "/api/v1/slow?delayMs=800") }
         #expect(await eventually { mock.state.apiRequests == 1 })
+        // A keep-alive connection with a request in flight: its answer says the connection ends, then it does (the
+        // upstream takes 2.5 s, so the stop comes before the answer's head even on a loaded machine).
+        // One that idles between requests is closed at once (NIO's quiescing event, as HTTPServerPipelineHandler).
+        let busy = Task {
+            try await RawConnection.with(port: port) { connection in
+                try await connection.write("GET /api/v1/slow?delayMs=2500 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                try await connection.read(untilSeen: "HTTP/1.1 200")
+                let answeredAt = ContinuousClock.now
+                try await connection.read { _ in false }
+                return (connection.text, connection.closedByPeer, answeredAt)
+            }
+        }
+        let (answered, answer) = AsyncStream.makeStream(of: Void.self)
+        let idle = Task {
+            try await RawConnection.with(port: port) { connection in
+                try await connection.write("GET /api/v1/users/me HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                try await connection.read(untilSeen: "HTTP/1.1 200")
+                answer.yield()
+                try await connection.read { _ in false }
+                return (connection.text, connection.closedByPeer, ContinuousClock.now)
+            }
+        }
+        for await _ in answered { break }
+        #expect(await eventually { mock.state.apiRequests == 3 })
         let stopping = Task { await proxy.stop() }
         // While draining, readiness says so, so an orchestrator stops sending traffic.
         #expect(
@@ -112,6 +137,12 @@ import Testing
         await stopping.value
         let response = try await slow.value
         #expect(response.status == 200)
+        let (busyText, busyClosed, busyAnsweredAt) = try await busy.value
+        #expect(busyText.hasPrefix("HTTP/1.1 200 ") && busyText.contains("\r\nConnection: close\r\n"), "\(busyText)")
+        #expect(busyClosed)
+        let (idleText, idleClosed, idleClosedAt) = try await idle.value
+        #expect(idleClosed && !idleText.contains("Connection: close"))
+        #expect(idleClosedAt < busyAnsweredAt, "the idle connection waited for the drain")
         // The listener is gone: new connections are refused.
         await #expect(throws: (any Error).self) { try await RawHTTPClient.get(port: port, "/api/v1/users/me") }
     }

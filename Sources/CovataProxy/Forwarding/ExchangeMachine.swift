@@ -241,6 +241,22 @@ struct ExchangeMachine {
         return close(.answerAlone(.requestTimeout))
     }
 
+    /// The proxy is stopping (NIO's `ChannelShouldQuiesceEvent`): an idle connection closes now; a busy one
+    /// finishes the answer in progress, telling the client the connection ends, and closes. What waits in line is
+    /// not started (the client sends it again on a new connection).
+    mutating func quiesce() -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .idle:
+            return close(.closeWhenWritten)
+        case .busy(var exchange):
+            exchange.closes = true
+            state = .busy(exchange)
+            return .none
+        }
+    }
+
     mutating func connectionClosed() -> Action {
         guard case .busy = state else { return close(.none) }
         return close(.abandon)

@@ -104,6 +104,7 @@ final class ForwardingHandler: ChannelDuplexHandler {
         case ClientTimeout.bodyStalled: run(machine.bodyStalled())
         case ClientTimeout.headTooSlow: run(machine.headTimedOut())
         case ChannelEvent.inputClosed: run(machine.inputEnded())
+        case is ChannelShouldQuiesceEvent: run(machine.quiesce())
         default: context.fireUserInboundEventTriggered(event)
         }
     }

@@ -204,23 +204,46 @@ public final class ProxyRuntime: Sendable {
     /// Stops accepting, lets in-flight requests finish for up to `timeouts.drainSeconds`, then ends the token
     /// refresher and releases every thread (closing connections still open).
     public func stop() async {
+        await drain()
+        await tokens.stop()
+        release()
+    }
+
+    /// Stops accepting and asks every connection to finish (`ConnectionGate.quiesce`): an idle keep-alive
+    /// connection closes at once, one with a request in progress answers it with `Connection: close` and closes.
+    /// Connections still open after `timeouts.drainSeconds` are closed.
+    public func drain() async {
         settings.draining = true
         for channel in listeners + twins { try? await channel.close() }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(config.timeouts.drainSeconds * 1000))
         if budget.requestsInFlight > 0 {
             logger.info("draining", metadata: ["in_flight": .stringConvertible(budget.requestsInFlight)])
         }
-        while budget.requestsInFlight > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        gate.quiesce()
+        let drained = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [gate] in
+                await gate.allClosed()
+                return true
+            }
+            group.addTask { [drainSeconds = config.timeouts.drainSeconds] in
+                try? await Task.sleep(for: .milliseconds(Int64(drainSeconds * 1000)))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        if budget.requestsInFlight > 0 {
+        if !drained {
             logger.warning(
                 "drain time over; closing", metadata: ["in_flight": .stringConvertible(budget.requestsInFlight)])
+            gate.closeAll()
         }
         try? await admin?.close()
-        await tokens.stop()
+    }
+
+    /// Releases curl's thread and the event loops; after the token manager has stopped (it uses curl).
+    public func release() {
         worker.shutdown()
-        try? await group.shutdownGracefully()
+        try? group.syncShutdownGracefully()
         logger.info("stopped")
     }
 }

@@ -33,7 +33,7 @@ public struct ExchangeWalk {
         case retired(replaced: Bool)
         case firstByteLate, bodyStalled, headTooSlow
         case refusal(HTTPResponseStatus)
-        case inputEnded, connectionClosed
+        case inputEnded, connectionClosed, quiesce
         case written
         case drain
     }
@@ -84,6 +84,7 @@ public struct ExchangeWalk {
             case .refusal(let status): return note(machine.protocolRefusal(status))
             case .inputEnded: return note(machine.inputEnded())
             case .connectionClosed: return note(machine.connectionClosed())
+            case .quiesce: return note(machine.quiesce())
             case .written: return note(machine.answerWritten())
             case .drain:
                 var actions: [String] = []
@@ -313,7 +314,7 @@ public struct ExchangeWalk {
             case 8:
                 try step([.read, .uploadFilled, .uploadDrained, .firstByteLate][random.next(4)])
             default:
-                try step([.bodyStalled, .headTooSlow, .inputEnded, .connectionClosed, .read][random.next(5)])
+                try step([.bodyStalled, .headTooSlow, .inputEnded, .connectionClosed, .read, .quiesce][random.next(6)])
             }
         }
     }
