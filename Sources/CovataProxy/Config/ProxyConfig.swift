@@ -1,4 +1,3 @@
-import CurlClient
 import Logging
 
 // The config tree's value types, as parsed from proxy.json (parsing: ProxyConfig+Loading.swift).
@@ -33,15 +32,6 @@ public struct ProxyConfig: Sendable, Equatable {
     /// The command an operator runs to sign in again.
     public var loginCommand: String {
         "covata-proxy login --config \(sourcePath ?? "proxy.json")"
-    }
-}
-
-extension ProxyConfig {
-    /// The libcurl settings every upstream call uses.
-    var curlOptions: CurlClientOptions {
-        CurlClientOptions(
-            caFile: tls.caFile, clientCertFile: tls.clientCertFile, clientKeyFile: tls.clientKeyFile,
-            insecureSkipVerify: tls.insecureSkipVerify, egressProxy: egressProxy)
     }
 }
 

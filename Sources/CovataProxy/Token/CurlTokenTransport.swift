@@ -26,3 +26,12 @@ public struct CurlTokenTransport: TokenTransport {
         }
     }
 }
+
+extension ProxyConfig {
+    /// The libcurl settings every upstream call uses.
+    var curlOptions: CurlClientOptions {
+        CurlClientOptions(
+            caFile: tls.caFile, clientCertFile: tls.clientCertFile, clientKeyFile: tls.clientKeyFile,
+            insecureSkipVerify: tls.insecureSkipVerify, egressProxy: egressProxy)
+    }
+}
