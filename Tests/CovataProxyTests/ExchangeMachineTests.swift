@@ -17,9 +17,12 @@ import Testing
     struct Row: CustomTestStringConvertible, Sendable {
         let name: String
         let steps: [(Event, String)]
+        /// `limits.answerHalfClosedClients` (the rows below about a FIN say which they need).
+        var answersHalfClosed = true
         var testDescription: String { name }
-        init(_ name: String, _ steps: [(Event, String)]) {
+        init(_ name: String, answersHalfClosed: Bool = true, _ steps: [(Event, String)]) {
             self.name = name
+            self.answersHalfClosed = answersHalfClosed
             self.steps = steps
         }
     }
@@ -174,6 +177,17 @@ import Testing
                 (.drain, "none"),
             ]),
         Row("stopping closes an idle connection", [(.quiesce, "closeWhenWritten"), (.get, "none")]),
+        Row(
+            "by default a client's FIN means it has gone: the request in progress is abandoned at once",
+            answersHalfClosed: false,
+            getStarted + [(.inputEnded, "cutShort"), (.whole, "none"), (.get, "none")]),
+        Row(
+            "by default a FIN behind pipelined requests ends them all",
+            answersHalfClosed: false,
+            getStarted + [(.get, "none"), (.end, "none"), (.inputEnded, "cutShort"), (.drain, "none")]),
+        Row(
+            "by default a FIN on an idle connection closes it", answersHalfClosed: false,
+            [(.inputEnded, "closeWhenWritten")]),
         Row("a half-close on an idle connection closes it once written", [(.inputEnded, "closeWhenWritten")]),
         Row(
             "a slow head gets the 408 on an idle connection only",
@@ -204,7 +218,7 @@ import Testing
 
     @Test(arguments: rows)
     func transitions(_ row: Row) {
-        var driver = Driver()
+        var driver = Driver(answersHalfClosedClients: row.answersHalfClosed)
         for (index, (event, expected)) in row.steps.enumerated() {
             let got = driver.apply(event)
             #expect(got == expected, "step \(index + 1), \(event)")

@@ -243,8 +243,24 @@ import Testing
         #expect(!rig.channel.isActive)
     }
 
-    @Test func aClientThatHalfClosesGetsItsAnswerAndThenTheEnd() throws {
+    @Test func byDefaultAClientsFINCancelsItsTransferAndClosesAtOnce() throws {
         let rig = try Rig()
+        try rig.send(Self.get)
+        rig.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(rig.curl.transfers[0].cancelled)
+        #expect(!rig.channel.isActive)
+        // curl's answer, if it still comes, goes nowhere.
+        rig.deliver([
+            .head(upstreamHead(200, [("Content-Length", "2")])), .body(ByteBuffer(string: "ok")),
+            .completed(.success(())),
+        ])
+        #expect(try rig.written().isEmpty)
+    }
+
+    @Test func aClientThatHalfClosesOnPurposeGetsItsAnswerAndThenTheEnd() throws {
+        var limits = LimitsConfig.defaults
+        limits.answerHalfClosedClients = true
+        let rig = try Rig(limits: limits)
         try rig.send(Self.get)
         rig.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(rig.channel.isActive)

@@ -2,9 +2,15 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import CovataProxy
+
 /// Clients that shut down their sending side (TCP half-close) once their requests are out, as `printf … | nc -N`
-/// and scripts calling `shutdown(SHUT_WR)` do: every request sent gets its answer, then the connection closes.
+/// and scripts calling `shutdown(SHUT_WR)` do. With `limits.answerHalfClosedClients`, every request sent gets its
+/// answer, then the connection closes; by default (as nginx) such a client has gone, and what it asked for is
+/// dropped at once.
 @Suite struct HalfCloseTests {
+    static func answering(_ config: inout ProxyConfig) { config.limits.answerHalfClosedClients = true }
+
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String
         let requests: String
@@ -33,7 +39,7 @@ import Testing
 
     @Test(arguments: cases)
     func everyRequestSentBeforeTheFINIsAnswered(_ item: Case) async throws {
-        try await ProxyHarness.with { harness in
+        try await ProxyHarness.with(configure: Self.answering) { harness in
             let (received, closedAfter) = try await Self.exchange(port: harness.port(), item.requests, waitFor: nil)
             let text = String(decoding: received, as: UTF8.self)
             AnswersInOrder.expectOK(text, targets: item.targets)
@@ -52,11 +58,25 @@ import Testing
     }
 
     @Test func finInTheMiddleOfABodyGets400() async throws {
-        try await ProxyHarness.with { harness in
+        try await ProxyHarness.with(configure: Self.answering) { harness in
             let request = "PUT /api/v1/p HTTP/1.1\r\n\(Self.host)Content-Length: 100\r\n\r\nonly a little"
             let (received, _) = try await Self.exchange(port: harness.port(), request, waitFor: nil)
             #expect(String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 400 "))
             #expect(harness.mock.state.apiRequests <= 1)
+        }
+    }
+
+    /// By default a FIN while a request waits for its answer means the client has gone: the connection closes at
+    /// once, unanswered (the upstream's 2 s are not waited for), and the request slot is free again.
+    @Test func byDefaultAFINAbandonsTheRequestInProgress() async throws {
+        try await ProxyHarness.with { harness in
+            let request = "GET /api/v1/slow?delayMs=2000 HTTP/1.1\r\n\(Self.host)\r\n"
+            #expect(await eventually { harness.proxy.inFlightCount == 0 })
+            let sending = Task { try await Self.exchange(port: harness.port(), request, waitFor: nil) }
+            let (received, closedAfter) = try await sending.value
+            #expect(received.isEmpty)
+            #expect(closedAfter < .seconds(1))
+            #expect(await eventually { harness.proxy.inFlightCount == 0 })
         }
     }
 

@@ -126,6 +126,45 @@ import Testing
         }
     }
 
+    /// Issue #29: clients that send a request (slow GETs, 1 MiB uploads) to a stalled upstream and hang up free
+    /// their request slots at once, as with nginx's default: a storm right after gets no refusal.
+    @Test func abandonedRequestsFreeTheirSlots() async throws {
+        try await ProxyHarness.with(configure: { $0.limits.maxConcurrentRequests = 16 }) { harness in
+            let port = harness.port()
+            let upload = [UInt8](repeating: UInt8(ascii: "u"), count: 1 << 20)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<24 {
+                    group.addTask {
+                        try await RawConnection.with(port: port) { connection in
+                            if index < 16 {
+                                try await connection.write(
+                                    "GET /api/v1/slow?delayMs=20000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                            } else {
+                                try await connection.write(
+                                    "POST /api/v1/slow?delayMs=20000 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        + "Content-Length: \(upload.count)\r\n\r\n")
+                                try await connection.write(upload)
+                            }
+                        }  // and hangs up
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(await eventually { harness.proxy.inFlightCount == 0 })
+            let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var seen: [Int] = []
+                        for _ in 0..<25 { seen.append(try await RawHTTPClient.get(port: port, "/api/v1/storm").status) }
+                        return seen
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 }, "\(Set(statuses))")
+        }
+    }
+
     /// Issue #26, 5: with a soft limit of 64 descriptors and a hundred idle clients, the proxy accepts only what the
     /// limit leaves room for (and says so at start), neither crashes nor spins, and answers again once they go.
     @Test func runningOutOfDescriptorsNeitherCrashesNorSpins() async throws {

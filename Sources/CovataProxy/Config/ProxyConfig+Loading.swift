@@ -195,7 +195,7 @@ extension ProxyConfig {
     private static func parseLimits(_ reader: ConfigReader) throws(ConfigError) -> LimitsConfig {
         try reader.rejectUnknownKeys([
             "maxRequestBodyBytes", "replayBufferBytes", "maxHeaderBytes", "maxHeaderCount", "replayBudgetBytes",
-            "maxConcurrentRequests", "maxConnections", "minUploadBytesPerSecond",
+            "maxConcurrentRequests", "maxConnections", "minUploadBytesPerSecond", "answerHalfClosedClients",
         ])
         let defaults = LimitsConfig.defaults
         func count(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
@@ -203,7 +203,7 @@ extension ProxyConfig {
             guard value == value.rounded() else { throw ConfigError(reader.keyPath(key), "expected a whole number") }
             return value
         }
-        return LimitsConfig(
+        var limits = LimitsConfig(
             maxRequestBodyBytes: Int64(
                 try count("maxRequestBodyBytes", Double(defaults.maxRequestBodyBytes), 0...1e15)),
             replayBufferBytes: Int(
@@ -218,6 +218,8 @@ extension ProxyConfig {
             minUploadBytesPerSecond: Int(
                 try count("minUploadBytesPerSecond", Double(defaults.minUploadBytesPerSecond), 0...1_073_741_824))
         )
+        limits.answerHalfClosedClients = try reader.bool("answerHalfClosedClients", default: false)
+        return limits
     }
 
     /// `host:port` means `http://host:port`; otherwise a proxy URL libcurl understands, with a host.

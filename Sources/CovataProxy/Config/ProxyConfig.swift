@@ -115,6 +115,11 @@ public struct LimitsConfig: Sendable, Equatable {
     /// A request body slower than this on average over each `clientBodyIdleSeconds` is refused with 408 (a drip
     /// of a byte a second would otherwise hold a request slot for as long as the client likes); 0 turns it off.
     public var minUploadBytesPerSecond: Int = 1024
+    /// A client that shuts down its sending side (TCP FIN) while a request of its is in progress or waits: false
+    /// (default, nginx's `proxy_ignore_client_abort off`): it has gone; the transfer is cancelled, its request slot
+    /// and buffers freed, the connection closed. true: it half-closed on purpose (`nc -N`, `shutdown(SHUT_WR)`) and
+    /// gets every answer it asked for before the connection closes.
+    public var answerHalfClosedClients = false
 
     public static let defaults = LimitsConfig(
         maxRequestBodyBytes: 64 << 20, replayBufferBytes: 1 << 20, maxHeaderBytes: 64 << 10, maxHeaderCount: 100)

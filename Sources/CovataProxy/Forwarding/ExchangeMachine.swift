@@ -75,9 +75,12 @@ struct ExchangeMachine {
     private var wantsRead = false
     private var lastID = 0
     private let maxBodyBytes: Int64
+    /// `limits.answerHalfClosedClients`: a client's FIN ends only its requests, not our answers to them.
+    private let answersHalfClosedClients: Bool
 
-    init(maxBodyBytes: Int64) {
+    init(maxBodyBytes: Int64, answersHalfClosedClients: Bool) {
         self.maxBodyBytes = maxBodyBytes
+        self.answersHalfClosedClients = answersHalfClosedClients
     }
 
     // MARK: - The client's side
@@ -216,7 +219,10 @@ struct ExchangeMachine {
         }
     }
 
-    /// The client shut down its sending side.
+    /// The client shut down its sending side. By default it has gone (a FIN looks the same whether the client
+    /// closed or only half-closed, and nginx takes it as gone): what is in progress is cancelled and the connection
+    /// closes, freeing the request slot at once. Told to answer half-closed clients, the requests before the FIN
+    /// are answered in turn, then the connection closes.
     mutating func inputEnded() -> Action {
         switch state {
         case .closed:
@@ -224,6 +230,7 @@ struct ExchangeMachine {
         case .idle where queue.isEmpty:
             return close(.closeWhenWritten)
         case .idle, .busy:
+            guard answersHalfClosedClients else { return close(.cutShort) }
             queue.append(.inputEnded)
             return .none
         }

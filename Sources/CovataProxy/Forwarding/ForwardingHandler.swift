@@ -32,7 +32,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
     init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
         self.cycle = cycle
-        self.machine = ExchangeMachine(maxBodyBytes: forwarder.limits.maxRequestBodyBytes)
+        self.machine = ExchangeMachine(
+            maxBodyBytes: forwarder.limits.maxRequestBodyBytes,
+            answersHalfClosedClients: forwarder.limits.answerHalfClosedClients)
     }
 
     // MARK: - Channel events into the machine

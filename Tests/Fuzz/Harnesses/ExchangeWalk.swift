@@ -41,7 +41,11 @@ public struct ExchangeWalk {
     /// Feeds events, remembering what the handler would: the exchange id and body flag of the last check, the last
     /// transfer's ticket.
     struct Driver {
-        var machine = Machine(maxBodyBytes: 10)
+        var machine: Machine
+
+        init(answersHalfClosedClients: Bool = true) {
+            machine = Machine(maxBodyBytes: 10, answersHalfClosedClients: answersHalfClosedClients)
+        }
         var exchange = 0
         var hasBody = false
         var ticket = Machine.Ticket(exchange: 0, attempt: 0)
@@ -145,7 +149,7 @@ public struct ExchangeWalk {
     /// The handler's side, modelled: what it must feed back at once (checks, transfer starts, answers written), and
     /// what arrives later in any order (tokens, retired tokens, curl's events, the queue's drain, the client).
     struct Executor {
-        var driver = Driver()
+        var driver: Driver
         var random: Choices
         /// Deferred events that will come: a token fetch, a retirement, a drain.
         var later: [Event] = []
@@ -163,7 +167,11 @@ public struct ExchangeWalk {
         var uploadFull = false
         var log: [String] = []
 
-        init(random: Choices) { self.random = random }
+        /// A fresh connection, in either mode for a client's FIN.
+        init(random: Choices) {
+            self.random = random
+            driver = Driver(answersHalfClosedClients: self.random.next(2) == 0)
+        }
 
         /// Performs an action as the handler does, checking the invariants on the way.
         mutating func perform(_ action: String, after event: Event) throws(OracleFailure) {
