@@ -35,10 +35,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The log line writer, access records, metrics and the runtime switches: below everything else, which reaches
+        // it through `package` declarations only.
+        .target(
+            name: "ProxyObservability",
+            dependencies: [
+                "CurlClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Config, token lifecycle, listeners and forwarding: everything the executable runs.
         .target(
             name: "CovataProxy",
             dependencies: [
+                "ProxyObservability",
                 "CurlClient",
                 "ProxySupport",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import ProxyObservability
 import CoreMetrics
 import CovataProxy
 import Foundation

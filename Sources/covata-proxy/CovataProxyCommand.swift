@@ -1,3 +1,4 @@
+import ProxyObservability
 import ArgumentParser
 import CovataProxy
 

@@ -1,3 +1,4 @@
+import ProxyObservability
 import Logging
 import Synchronization
 

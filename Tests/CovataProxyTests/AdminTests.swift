@@ -1,3 +1,4 @@
+import ProxyObservability
 import CovataMock
 import Foundation
 import Testing

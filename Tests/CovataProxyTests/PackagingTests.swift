@@ -1,3 +1,4 @@
+import ProxyObservability
 import CovataMock
 import CurlClient
 import Foundation

@@ -1,3 +1,4 @@
+import ProxyObservability
 import CurlClient
 import Foundation
 import Logging

@@ -1,7 +1,8 @@
 import ServiceLifecycle
 
-// The proxy's long-lived parts as swift-service-lifecycle services. `RunCommand` runs them in one ServiceGroup in
-// this order: the log writer, the token manager, the runtime; the group stops them in reverse, so requests drain
+// The proxy's long-lived parts as swift-service-lifecycle services (the log writer's is beside it, in
+// ProxyObservability). `RunCommand` runs them in one ServiceGroup in this order: the log writer, the token manager,
+// the runtime; the group stops them in reverse, so requests drain
 // while tokens can still be had, and the log writer writes the last line.
 
 extension ProxyRuntime: Service {
@@ -17,13 +18,5 @@ extension TokenManager: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await stop()
-    }
-}
-
-extension LogWriter: Service {
-    /// Writes on its own thread; on graceful shutdown, writes out what is queued.
-    public func run() async throws {
-        try? await gracefulShutdown()
-        flush()
     }
 }

@@ -1,3 +1,4 @@
+import ProxyObservability
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Where every log line goes: handed over from any thread in a few instructions (a lock and an append) and written
 /// by one thread of its own, in batches, so an event loop never formats JSON or waits on stderr. The queue is
@@ -34,7 +35,7 @@ public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable
         thread.start()
     }
 
-    func enqueue(_ line: LogLine) {
+    package func enqueue(_ line: LogLine) {
         guard thread != nil else {
             var bytes: [UInt8] = []
             line.write(style, to: &bytes)
@@ -126,5 +127,13 @@ public struct ProxyLogHandler: LogHandler {
             LogLine(
                 timestamp: Date().timeIntervalSince1970, level: event.level, message: event.message.description,
                 label: label, metadata: merged))
+    }
+}
+
+extension LogWriter: Service {
+    /// Writes on its own thread; on graceful shutdown, writes out what is queued.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        flush()
     }
 }

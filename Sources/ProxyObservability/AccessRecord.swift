@@ -4,24 +4,24 @@
 /// handler gets `description`, the same fields as `key=value` text.
 /// A class, so the writer takes it out of the metadata with a pointer check instead of copying twelve fields.
 public final class AccessRecord: Sendable, CustomStringConvertible {
-    let route: String
+    package let route: String
     /// The client's IP address, or `unix`.
-    let client: String
-    let method: String
+    package let client: String
+    package let method: String
     /// The request-target with query values removed.
-    let path: String
-    let status: Int
+    package let path: String
+    package let status: Int
     /// The proxy's own error code when it answered itself.
-    let error: String?
-    let bytesIn: Int64
-    let bytesOut: Int64
-    let durationMilliseconds: Double
+    package let error: String?
+    package let bytesIn: Int64
+    package let bytesOut: Int64
+    package let durationMilliseconds: Double
     /// To the upstream's answer head; nil when nothing was sent upstream.
-    let upstreamMilliseconds: Double?
-    let replayed: Bool
-    let jti: String?
+    package let upstreamMilliseconds: Double?
+    package let replayed: Bool
+    package let jti: String?
 
-    init(
+    package init(
         route: String, client: String, method: String, path: String, status: Int, error: String?, bytesIn: Int64,
         bytesOut: Int64, durationMilliseconds: Double, upstreamMilliseconds: Double?, replayed: Bool, jti: String?
     ) {
@@ -40,7 +40,7 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
     }
 
     /// `,"route":"…",…` after the line's fixed members; optional fields only when present.
-    func appendJSONMembers(to out: inout [UInt8]) {
+    package func appendJSONMembers(to out: inout [UInt8]) {
         // A StaticString's bytes, appended as they are: no String made per key and line.
         func key(_ key: StaticString) {
             out.append(contentsOf: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))

@@ -11,14 +11,24 @@ public struct LogLine: Sendable {
         case text
     }
 
-    var timestamp: Double
-    var level: Logger.Level
-    var message: String
-    var label: String
-    var metadata: Logger.Metadata
+    package var timestamp: Double
+    package var level: Logger.Level
+    package var message: String
+    package var label: String
+    package var metadata: Logger.Metadata
+
+    package init(
+        timestamp: Double, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata
+    ) {
+        self.timestamp = timestamp
+        self.level = level
+        self.message = message
+        self.label = label
+        self.metadata = metadata
+    }
 
     /// Appends the line, newline included.
-    func write(_ style: Style, to out: inout [UInt8]) {
+    package func write(_ style: Style, to out: inout [UInt8]) {
         switch style {
         case .json:
             out.append(contentsOf: #"{"ts":""#.utf8)
@@ -77,7 +87,7 @@ public struct LogLine: Sendable {
     // MARK: - Time
 
     /// `2026-12-01T02:13:20.123Z` from seconds since 1970.
-    static func appendTimestamp(_ time: Double, to out: inout [UInt8]) {
+    package static func appendTimestamp(_ time: Double, to out: inout [UInt8]) {
         let milliseconds = Int64((time * 1000).rounded(.down))
         let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let (year, month, day) = civil(fromDays: Int(days) - (msOfDay < 0 ? 1 : 0))
@@ -109,7 +119,7 @@ public struct LogLine: Sendable {
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+    package static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -169,7 +179,7 @@ public struct LogLine: Sendable {
 
     /// RFC 8259 §7: quote, backslash and controls escaped; everything else, UTF-8 included, as it is. A string with
     /// nothing to escape (nearly all) is copied in one piece.
-    static func appendJSONString(_ string: String, to out: inout [UInt8]) {
+    package static func appendJSONString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { bytes in
@@ -202,7 +212,7 @@ public struct LogLine: Sendable {
 
     /// A whole number as digits, any other as Swift prints it; non-finite values have no JSON form and go as
     /// strings.
-    static func appendJSONNumber(_ value: Double, to out: inout [UInt8]) {
+    package static func appendJSONNumber(_ value: Double, to out: inout [UInt8]) {
         guard value.isFinite else {
             appendJSONString(value.description, to: &out)
             return
@@ -214,10 +224,10 @@ public struct LogLine: Sendable {
         }
     }
 
-    static func appendInteger(_ value: Int64, to out: inout [UInt8]) { value.appendJSON(to: &out) }
+    package static func appendInteger(_ value: Int64, to out: inout [UInt8]) { value.appendJSON(to: &out) }
 
     /// Milliseconds as `12.345` (three decimals, microseconds), without going through `String(Double)`.
-    static func appendMilliseconds(_ value: Double, to out: inout [UInt8]) {
+    package static func appendMilliseconds(_ value: Double, to out: inout [UInt8]) {
         guard value.isFinite, abs(value) < 1e12 else {
             appendJSONNumber(value, to: &out)
             return
@@ -249,14 +259,14 @@ public struct LogLine: Sendable {
     }
 
     /// Text as it is, but a control byte as its JSON escape: one log line stays one line whatever it says.
-    static func appendVisible(_ text: String, to out: inout [UInt8]) {
+    package static func appendVisible(_ text: String, to out: inout [UInt8]) {
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return out.append(contentsOf: text.utf8) }
         var quoted: [UInt8] = []
         appendJSONString(text, to: &quoted)
         out.append(contentsOf: quoted.dropFirst().dropLast())
     }
 
-    static func appendText(_ text: String, to out: inout [UInt8]) {
+    package static func appendText(_ text: String, to out: inout [UInt8]) {
         let plain = !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") }
         if plain { out.append(contentsOf: text.utf8) } else { appendJSONString(text, to: &out) }
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// exposition for `GET /metrics`: the factory's text with a `# HELP` line for every family, then the build and the
 /// process metrics (read from /proc at each scrape), following Prometheus' naming conventions.
 public final class ProxyMetrics: Sendable {
-    let factory: any MetricsFactory
+    package let factory: any MetricsFactory
     private let emit: @Sendable () -> [UInt8]
     private let replays: Counter
     private let overloads: Counter
@@ -19,7 +19,7 @@ public final class ProxyMetrics: Sendable {
     private let startedAt = Date().timeIntervalSince1970
 
     /// What each family means, for its `# HELP` line.
-    static let help: [String: String] = [
+    package static let help: [String: String] = [
         "covata_proxy_requests_total": "Requests answered, by route, HTTP method and status class.",
         "covata_proxy_request_body_bytes_total": "Request body bytes received from clients, by route.",
         "covata_proxy_response_body_bytes_total": "Response body bytes sent to clients, by route.",
@@ -51,38 +51,38 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// The metrics of one route, named by its listen address.
-    func route(_ name: String) -> RouteMetrics {
+    package func route(_ name: String) -> RouteMetrics {
         RouteMetrics(name: name, factory: factory)
     }
 
     /// A token operation by grant (`password`, `refresh_token`) and outcome (`success`, `rejected`, `failed`).
-    func tokenOperation(grant: String, outcome: String) {
+    package func tokenOperation(grant: String, outcome: String) {
         Counter(
             label: "covata_proxy_token_operations_total", dimensions: [("grant", grant), ("outcome", outcome)],
             factory: factory
         ).increment()
     }
 
-    func replayed() { replays.increment() }
+    package func replayed() { replays.increment() }
 
     /// A request refused because `limits.maxConcurrentRequests` were in flight.
-    func overloaded() { overloads.increment() }
+    package func overloaded() { overloads.increment() }
 
     /// Unix times of the current token's expiry and of the last successful token operation (0 for none).
-    func token(expiresAt: Double?, lastSuccessAt: Double?) {
+    package func token(expiresAt: Double?, lastSuccessAt: Double?) {
         tokenExpiry.record(expiresAt ?? 0)
         tokenLastSuccess.record(lastSuccessAt ?? 0)
     }
 
-    func connectionOpened() {
+    package func connectionOpened() {
         connections.increment()
         connectionsAccepted.increment()
     }
 
-    func connectionClosed() { connections.decrement() }
+    package func connectionClosed() { connections.decrement() }
 
     /// The text for `GET /metrics`.
-    func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         var out = ""
         for line in String(decoding: emit(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first,
@@ -121,9 +121,9 @@ public final class ProxyMetrics: Sendable {
 }
 
 /// One route's metrics, made once per route so the request path does not build metric objects per request.
-final class RouteMetrics: Sendable {
+package final class RouteMetrics: Sendable {
     /// The methods counted by name; anything else is `other`, so a client cannot grow the label set.
-    static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    package static let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     private let name: String
     private let factory: any MetricsFactory
@@ -135,7 +135,7 @@ final class RouteMetrics: Sendable {
     private let requests = Mutex<[Counter?]>(Array(repeating: nil, count: (methods.count + 1) * 6))
     private let ownAnswers = Mutex<[String: Counter]>([:])
 
-    init(name: String, factory: any MetricsFactory) {
+    package init(name: String, factory: any MetricsFactory) {
         self.name = name
         self.factory = factory
         bytesIn = Counter(
@@ -147,7 +147,7 @@ final class RouteMetrics: Sendable {
     }
 
     /// One finished request; `error` is the proxy's own code when it answered itself.
-    func request(method: String, status: Int, error: String?, bytesIn: Int64, bytesOut: Int64) {
+    package func request(method: String, status: Int, error: String?, bytesIn: Int64, bytesOut: Int64) {
         let methodIndex = Self.methods.firstIndex(of: method) ?? Self.methods.count
         let statusClass = (0...5).contains(status / 100) ? status / 100 : 0
         let index = methodIndex * 6 + statusClass
@@ -179,22 +179,22 @@ final class RouteMetrics: Sendable {
     }
 
     /// Time from sending a request upstream to its response head.
-    func upstreamLatency(nanoseconds: Int64) {
+    package func upstreamLatency(nanoseconds: Int64) {
         latency.recordNanoseconds(nanoseconds)
     }
 }
 
 /// The process's own figures, from /proc (Linux), for the standard `process_*` metrics.
-struct ProcessFacts {
-    var cpuSeconds: Double = 0
-    var residentBytes: Int = 0
-    var openFileDescriptors: Int = 0
-    var startTime: Double?
+package struct ProcessFacts {
+    package var cpuSeconds: Double = 0
+    package var residentBytes: Int = 0
+    package var openFileDescriptors: Int = 0
+    package var startTime: Double?
 
     /// Clock ticks per second in /proc/self/stat: 100 on every Linux architecture Swift runs on.
-    static let ticksPerSecond = 100.0
+    package static let ticksPerSecond = 100.0
 
-    static func read() -> ProcessFacts {
+    package static func read() -> ProcessFacts {
         var facts = ProcessFacts()
         if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
