@@ -106,7 +106,11 @@ struct ExchangeMachine {
         case .closed:
             return .none
         case .idle:
-            guard case .head(let head) = part else { return .none }
+            // Between requests comes a head: an exchange ends only once its request has (or the connection does).
+            guard case .head(let head) = part else {
+                assertionFailure("a request's body or end between requests")
+                return .none
+            }
             lastID += 1
             state = .busy(Exchange(id: lastID))
             return .check(head, exchange: lastID)
@@ -365,7 +369,10 @@ struct ExchangeMachine {
 
     /// The current request's answer has been written in full.
     mutating func answerWritten() -> Action {
-        guard case .busy(let exchange) = state else { return .none }
+        guard case .busy(let exchange) = state else {
+            assertionFailure("an answer written with no exchange in progress")
+            return .none
+        }
         // An answer before the request's end ends the connection: the rest of it cannot be told from a next request.
         guard !exchange.closes, exchange.requestEnded else {
             return close(.closeWhenWritten)
