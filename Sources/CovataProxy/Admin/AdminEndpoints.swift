@@ -1,12 +1,13 @@
-import ProxyObservability
 import CurlClient
 import Foundation
 import NIOHTTP1
+import ProxyObservability
+import Synchronization
 
 /// What the admin listener answers. Each endpoint returns a status and a body; `AdminHandler` writes them.
 struct AdminEndpoints: Sendable {
     let tokens: TokenManager
-    let settings: RuntimeSettings
+    let drain: DrainFlag
     let metrics: ProxyMetrics
     /// Each route's bound listen address and upstream, for `/status`.
     let routes: [(listen: String, upstream: String)]
@@ -35,7 +36,7 @@ struct AdminEndpoints: Sendable {
 
     /// Ready only while a valid token is held, the listeners are up and the proxy is not draining.
     func readiness() async -> (Bool, String) {
-        if settings.draining { return (false, "draining") }
+        if drain.isDraining { return (false, "draining") }
         let status = await tokens.status()
         if status.hasValidToken { return (true, "ready") }
         if status.credentialsRejected { return (false, "credentials rejected by Covata") }
@@ -57,7 +58,7 @@ struct AdminEndpoints: Sendable {
             "version": BuildInfo.version,
             "libcurl": CurlRuntime.version,
             "uptimeSeconds": Int(Date().timeIntervalSince(startedAt)),
-            "draining": settings.draining,
+            "draining": drain.isDraining,
             "routes": routes.map { ["listen": $0.listen, "upstream": $0.upstream] },
             "token": tokenObject,
         ]
@@ -65,4 +66,14 @@ struct AdminEndpoints: Sendable {
             (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return Array(data) + [UInt8(ascii: "\n")]
     }
+}
+
+/// Set once the proxy starts to stop (`ProxyRuntime.drain`): readiness then says `draining`, so an orchestrator
+/// stops sending traffic.
+final class DrainFlag: Sendable {
+    private let draining = Atomic(false)
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    func begin() { draining.store(true, ordering: .relaxed) }
 }

@@ -1,9 +1,9 @@
-import ProxyObservability
 import CurlClient
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ProxyObservability
 
 /// Everything a running proxy is made of: the curl worker, the token manager, the route listeners and the admin
 /// listener. The CLI runs one; tests start one in-process on port 0.
@@ -20,6 +20,8 @@ public final class ProxyRuntime: Sendable {
     private let admin: (any Channel)?
     private let budget: RequestBudget
     private let gate: ConnectionGate
+    /// Readiness says `draining` once set.
+    private let drain: DrainFlag
     private let logger: Logger
 
     /// Requests being handled now.
@@ -75,6 +77,7 @@ public final class ProxyRuntime: Sendable {
         let budget = RequestBudget(
             maxRequests: config.limits.maxConcurrentRequests, replayBytes: config.limits.replayBudgetBytes)
         let settings = RuntimeSettings(accessLog: config.log.accessLog)
+        let drain = DrainFlag()
         // Half the descriptors for client connections, half for their upstream connections, after a few dozen for
         // listeners, files and the event loops: past that, accepting would fail, and fail again, in a loop.
         var connectionLimit = config.limits.maxConnections
@@ -117,7 +120,7 @@ public final class ProxyRuntime: Sendable {
             // The admin listener comes after the routes, so readiness is only reported once they are up.
             if let address = config.admin?.listen {
                 let endpoints = AdminEndpoints(
-                    tokens: tokens, settings: settings, metrics: metrics,
+                    tokens: tokens, drain: drain, metrics: metrics,
                     routes: zip(config.routes, listeners).map { ("\(bound($0.listen, $1))", "\($0.upstream)") })
                 do {
                     let channels = try await AdminListener.bind(
@@ -137,7 +140,8 @@ public final class ProxyRuntime: Sendable {
         }
         let runtime = ProxyRuntime(
             config: config, tokens: tokens, worker: worker, settings: settings, metrics: metrics, group: group,
-            listeners: listeners, twins: twins, admin: admin, budget: budget, gate: gate, logger: logger)
+            listeners: listeners, twins: twins, admin: admin, budget: budget, gate: gate, drain: drain,
+            logger: logger)
         for address in runtime.listenAddresses { logger.info("listening", metadata: ["address": "\(address)"]) }
         if let address = runtime.adminAddress { logger.info("admin listening", metadata: ["address": "\(address)"]) }
         return runtime
@@ -146,7 +150,7 @@ public final class ProxyRuntime: Sendable {
     private init(
         config: ProxyConfig, tokens: TokenManager, worker: CurlWorker, settings: RuntimeSettings,
         metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, listeners: [any Channel], twins: [any Channel],
-        admin: (any Channel)?, budget: RequestBudget, gate: ConnectionGate, logger: Logger
+        admin: (any Channel)?, budget: RequestBudget, gate: ConnectionGate, drain: DrainFlag, logger: Logger
     ) {
         self.config = config
         self.tokens = tokens
@@ -159,6 +163,7 @@ public final class ProxyRuntime: Sendable {
         self.admin = admin
         self.budget = budget
         self.gate = gate
+        self.drain = drain
         self.logger = logger
     }
 
@@ -214,7 +219,7 @@ public final class ProxyRuntime: Sendable {
     /// connection closes at once, one with a request in progress answers it with `Connection: close` and closes.
     /// Connections still open after `timeouts.drainSeconds` are closed.
     public func drain() async {
-        settings.draining = true
+        drain.begin()
         for channel in listeners + twins { try? await channel.close() }
         if budget.requestsInFlight > 0 {
             logger.info("draining", metadata: ["in_flight": .stringConvertible(budget.requestsInFlight)])
