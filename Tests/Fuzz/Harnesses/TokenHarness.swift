@@ -59,12 +59,21 @@ enum TokenHarness {
                 try require(again == state, "a state that reads back otherwise")
             case .unusable(let reason), .unsafe(let reason):
                 let text = String(decoding: bytes, as: UTF8.self)
-                for token in tokens(in: text) { try require(!reason.contains(token), "a reason carries a token") }
+                // A token that is a piece of a fixed reason's own words ("ata-proxy token state") proves nothing.
+                for token in tokens(in: text) where !fixedReasons.contains(where: { $0.contains(token) }) {
+                    try require(!reason.contains(token), "a reason carries a token")
+                }
             case .missing:
                 throw OracleFailure("bytes read as a missing file")
             }
         }
     }
+
+    /// The state file reader's reasons, as written in `TokenStateFile.decode`.
+    static let fixedReasons = [
+        "not a covata-proxy token state file", "unknown version", "neither a state nor a sealed state",
+        "it is encrypted and no oauth.stateKey is configured", "it cannot be decrypted with the configured oauth.stateKey",
+    ]
 
     /// Values of the state's token fields in a JSON text, wherever they nest.
     private static func tokens(in text: String) -> [String] {
