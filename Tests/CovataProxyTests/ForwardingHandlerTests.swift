@@ -1,9 +1,9 @@
-import ProxyObservability
 import CurlClient
 import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import ProxyObservability
 import Testing
 
 @testable import CovataProxy
@@ -32,6 +32,7 @@ import Testing
             tokens = ScriptedTokens(cached: token.map(ScriptedTokens.token))
             var timeouts = TimeoutsConfig.defaults
             timeouts.clientHeaderSeconds = 1
+            timeouts.clientBodyIdleSeconds = 3
             timeouts.firstByteSeconds = 2
             let route = RouteConfig(
                 listen: .tcp(host: "127.0.0.1", port: 0),
@@ -309,6 +310,22 @@ import Testing
         #expect(try rig.written().isEmpty)
         rig.deliver([.head(upstreamHead(200, [("Content-Length", "0")])), .completed(.success(()))], to: 1)
         #expect(try rig.written().hasPrefix("HTTP/1.1 200 "))
+    }
+
+    @Test func aStalledBodyGets408TheTransferIsCancelledAndTheConnectionCloses() throws {
+        let rig = try Rig()
+        try rig.send("POST /api/v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nhello")
+        let transfer = try #require(rig.curl.transfers.first)
+        // The proxy reads on (an embedded channel reads only when asked): the client is the one pausing.
+        rig.channel.read()
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        #expect(try rig.written().isEmpty)
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        let answer = try rig.written()
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n") && answer.contains("Connection: close"))
+        #expect(transfer.cancelled && !transfer.finished)
+        rig.channel.embeddedEventLoop.run()
+        #expect(!rig.channel.isActive)
     }
 
     @Test func aSlowHeadGetsTheCatalogs408AndTheConnectionCloses() throws {
