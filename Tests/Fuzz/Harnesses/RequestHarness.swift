@@ -115,12 +115,15 @@ enum RequestHarness {
     /// RFC 9112 §6.1-6.3, read independently: Transfer-Encoding only in HTTP/1.1, only `chunked`, never beside a
     /// Content-Length; Content-Length only as one run of digits (repeated values equal).
     private static func framingIsValid(_ head: HTTPRequestHead, _ body: CurlRequestBody) throws(OracleFailure) {
-        let codings = head.headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        // RFC 9110 §5.6.1: list elements split on commas, empty ones ignored (an empty field line lists none).
+        let codings = head.headers.filter { $0.name.lowercased() == "transfer-encoding" }
+            .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         let lengths = head.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
         if !codings.isEmpty {
             try require(head.version == .http1_1, "Transfer-Encoding in HTTP/1.0 accepted")
             try require(lengths.isEmpty, "Transfer-Encoding beside Content-Length accepted")
-            try require(codings.map { $0.lowercased() } == ["chunked"], "a coding other than chunked: \(codings)")
+            try require(codings == ["chunked"], "a coding other than chunked: \(codings)")
             try require(body == .stream(length: nil), "chunked read as another framing")
             return
         }
