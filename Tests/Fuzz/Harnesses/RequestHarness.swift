@@ -119,7 +119,9 @@ enum RequestHarness {
         let codings = head.headers.filter { $0.name.lowercased() == "transfer-encoding" }
             .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        let lengths = head.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
+        // RFC 9110 §5.5: a field value has no leading or trailing whitespace (a parser may hand it over).
+        let lengths = head.headers.filter { $0.name.lowercased() == "content-length" }
+            .map { $0.value.trimmingCharacters(in: CharacterSet(charactersIn: " \t")) }
         if !codings.isEmpty {
             try require(head.version == .http1_1, "Transfer-Encoding in HTTP/1.0 accepted")
             try require(lengths.isEmpty, "Transfer-Encoding beside Content-Length accepted")
