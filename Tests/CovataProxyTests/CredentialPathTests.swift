@@ -228,10 +228,16 @@ import Testing
     }
 
     @Test func aTakenIPv6HalfFailsTheStartNamingIt() async throws {
-        let probe = try await Self.squat("127.0.0.1", 0)
-        let port = try #require(probe.localAddress?.port)
-        try await probe.close()
-        let squatter = try await Self.squat("::1", port)
+        // A port below the ephemeral range (32768 and up), free on both addresses: a port the kernel handed out for
+        // the probe could be handed to an outgoing connection on 127.0.0.1 before the proxy binds it.
+        var found: (port: Int, squatter: any Channel)?
+        for _ in 0..<50 where found == nil {
+            let port = Int.random(in: 20_000..<32_000)
+            guard let probe = try? await Self.squat("127.0.0.1", port) else { continue }
+            try await probe.close()
+            if let squatter = try? await Self.squat("::1", port) { found = (port, squatter) }
+        }
+        let (port, squatter) = try #require(found)
         defer { Task { try? await squatter.close() } }
         await #expect(throws: ListenerError.self) {
             try await ProxyHarness.with(configure: { $0.routes[0].listen = .tcp(host: "localhost", port: port) }) { _ in

@@ -67,15 +67,16 @@ import Testing
     }
 
     /// By default a FIN while a request waits for its answer means the client has gone: the connection closes at
-    /// once, unanswered (the upstream's 2 s are not waited for), and the request slot is free again.
+    /// once, unanswered (the upstream's 10 s are not waited for), and the request slot is free again.
     @Test func byDefaultAFINAbandonsTheRequestInProgress() async throws {
         try await ProxyHarness.with { harness in
-            let request = "GET /api/v1/slow?delayMs=2000 HTTP/1.1\r\n\(Self.host)\r\n"
+            let request = "GET /api/v1/slow?delayMs=10000 HTTP/1.1\r\n\(Self.host)\r\n"
             #expect(await eventually { harness.proxy.inFlightCount == 0 })
             let sending = Task { try await Self.exchange(port: harness.port(), request, waitFor: nil) }
             let (received, closedAfter) = try await sending.value
             #expect(received.isEmpty)
-            #expect(closedAfter < .seconds(1))
+            // Far below the upstream's 10 s, whatever the machine's load.
+            #expect(closedAfter < .seconds(5))
             #expect(await eventually { harness.proxy.inFlightCount == 0 })
         }
     }
