@@ -73,4 +73,4 @@ bench: test-deps
 	bench/run
 
 clean:
-	rm -rf .build run dist
+	rm -rf .build .build-fuzz .build-fuzz-debug run dist
