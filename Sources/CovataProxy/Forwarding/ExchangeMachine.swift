@@ -9,63 +9,9 @@ import NIOHTTP1
 ///
 /// One request is in progress at a time. Requests a client pipelines behind it wait in `queue` in order
 /// (RFC 9112 §9.3.2), and so do a protocol refusal and the client's end of input: each is acted on when its turn
-/// comes, so the requests before it are answered first.
+/// comes, so the requests before it are answered first. Its states are in `ExchangeMachine+States.swift`, its
+/// actions in `ExchangeMachine+Actions.swift`.
 struct ExchangeMachine {
-    enum State {
-        /// Between requests.
-        case idle
-        /// A request is in progress.
-        case busy(Exchange)
-        /// An answer that ends the connection was written, or the client went away: nothing more is started or
-        /// answered, and what the client still sends is dropped.
-        case closed
-    }
-
-    /// Plain values only, so moving it in and out of `State` is a copy of a few words.
-    struct Exchange {
-        let id: Int
-        var attempt = 1
-        /// Whether the request has a body (set by its checks): a body's end comes in a later read.
-        var hasBody = false
-        var requestEnded = false
-        /// Body bytes received, against `maxBodyBytes`.
-        var bodyBytes: Int64 = 0
-        var upstream = Upstream.checking
-        /// curl's upload queue is full: reads wait until it drains.
-        var uploadFull = false
-        /// The connection ends after this exchange's answer: the client asked, the answer's body ends with the
-        /// connection, or the answer came before the request's end.
-        var closes = false
-
-        var ticket: Ticket { Ticket(exchange: id, attempt: attempt) }
-    }
-
-    /// Where the request is on its way upstream, and its answer on the way back.
-    enum Upstream {
-        /// Its checks run (the `.check` action); `checked` follows at once.
-        case checking
-        /// Waiting for a token off the event loop; body parts that arrive meanwhile are kept by the handler.
-        case awaitingToken
-        /// The token is at hand, but the read that brought the head is not over: a malformed body in the same
-        /// bytes is refused before anything has gone upstream.
-        case awaitingReadEnd
-        /// The transfer runs; no answer head yet.
-        case sent
-        /// A 401 head is held until its body shows whether the token was revoked; `bytes` of its body so far.
-        case holding(bytes: Int)
-        /// The 401 said `invalid_token`; the token manager is retiring the token (`tokenRetired` follows).
-        case retiring
-        /// The answer's head has been written; its body streams.
-        case streaming
-        /// An answer is being written whole (ours, a held 401, or a small one in one batch): `answerWritten`
-        /// follows at once, and nothing more goes upstream or is relayed.
-        case answering
-    }
-
-    /// The largest 401 body held back while deciding on a replay (Covata's are a few hundred bytes); the rest is
-    /// dropped, as the proxy's own 401 never carries the upstream's body.
-    static let heldBodyLimit = 64 * 1024
-
     private(set) var state = State.idle
     private(set) var queue = CircularBuffer<Queued>()
     /// Inside a read's parts (or a drain of the queue): a transfer with a body waits for its end (see
