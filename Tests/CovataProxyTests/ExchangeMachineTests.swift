@@ -29,7 +29,7 @@ import Testing
 
     static let getStarted: [(Event, String)] = [
         (.get, "check"), (.checkedWithToken, "start(attempt 1, ended false)"), (.uploadDrained, "none"),
-        (.end, "finishSending"), (.readComplete, "none"),
+        (.end, "finishSending(arm)"), (.readComplete, "none"),
     ]
 
     static let rows: [Row] = [
@@ -109,7 +109,7 @@ import Testing
             "a body not kept whole cannot be replayed",
             [
                 (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
-                (.token, "start(attempt 1, ended false)"), (.end, "finishSending"),
+                (.token, "start(attempt 1, ended false)"), (.end, "finishSending(arm)"),
                 (.head(status: 401), "holdHead"), (.ended(.rejectedToken(bodyKept: false)), "relayHeld(retire true)"),
             ]),
         Row(
@@ -133,12 +133,25 @@ import Testing
                 (.get, "none"),
             ]),
         Row(
-            "the first-byte limit answers 504 only while no head has come",
+            "the first-byte limit answers 504 only while no head has come; a timer armed for an earlier exchange is ignored",
             getStarted + [
                 (.firstByteLate, "report(upstreamTimedOut), answer(504, ends false)"), (.head(status: 200), "none"),
                 (.written, "none"), (.get, "check"), (.checked(nil), "findToken"),
                 (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relayHead"),
                 (.firstByteLate, "none"), (.ended(.complete), "writeEnd"),
+            ]),
+        Row(
+            "the first-byte timer is armed only while no head has come, and a replay's attempt has its own",
+            [
+                (.post, "check"), (.checked(nil), "findToken"), (.readComplete, "none"),
+                (.token, "start(attempt 1, ended false)"), (.head(status: 200), "relayHead"),
+                (.end, "finishSending"), (.ended(.complete), "writeEnd"), (.written, "none"),
+                (.get, "check"), (.checkedWithToken, "start(attempt 1, ended false)"), (.end, "finishSending(arm)"),
+                (.head(status: 401), "holdHead"), (.ended(.rejectedToken(bodyKept: true)), "retireToken"),
+                (.retired(replaced: true), "report(replaying), findToken"), (.token, "start(attempt 2, ended true)"),
+                // The replay's start armed the timer anew: its own limit runs out, and nothing of the first stays.
+                (.firstByteLate, "report(upstreamTimedOut), answer(504, ends false)"),
+                (.head(status: 200, attempt: 2), "none"),
             ]),
         Row(
             "a half-close waits for the answer in progress, then closes",
@@ -150,7 +163,7 @@ import Testing
             "a request that does not keep the connection: its answer says so, then the connection closes",
             [
                 (.get, "check"), (.checkedClosing, "start(attempt 1, ended false)"), (.uploadDrained, "none"),
-                (.end, "finishSending"), (.whole, "writeWhole(closes)"), (.written, "closeWhenWritten"),
+                (.end, "finishSending(arm)"), (.whole, "writeWhole(closes)"), (.written, "closeWhenWritten"),
             ]),
         Row(
             "an answer whose body ends with the connection closes it",

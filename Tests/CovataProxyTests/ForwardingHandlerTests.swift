@@ -226,6 +226,35 @@ import Testing
         #expect(try rig.written().isEmpty)
     }
 
+    @Test func aReplayHasAFirstByteLimitOfItsOwnAndTheNextRequestToo() throws {
+        let rig = try Rig()
+        try rig.send(Self.get)
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1500))
+        rig.deliver([
+            .head(upstreamHead(401, [("WWW-Authenticate", #"Bearer error="invalid_token""#)])),
+            .completed(.success(())),
+        ])
+        rig.tokens.cached = ScriptedTokens.token("token-value-0002")
+        try #require(rig.tokens.retired.count == 1)
+        rig.tokens.retired[0].done(true)
+        rig.channel.embeddedEventLoop.run()
+        rig.tokens.fetches.first?(.success(ScriptedTokens.token("token-value-0002")))
+        rig.channel.embeddedEventLoop.run()
+        try #require(rig.curl.transfers.count == 2)
+        // The first attempt's deadline passes: the replay, sent at 1.5 s, has until 3.5 s.
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1000))
+        #expect(try rig.written().isEmpty)
+        rig.deliver([.head(upstreamHead(200, [("Content-Length", "0")])), .completed(.success(()))], to: 1)
+        #expect(try rig.written().hasPrefix("HTTP/1.1 200 "))
+        // The next request, sent at 2.5 s, is not answered for the replay's deadline either, only for its own.
+        try rig.send(Self.get)
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
+        #expect(try rig.written().isEmpty)
+        rig.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(try rig.written().hasPrefix("HTTP/1.1 504 "))
+        #expect(rig.curl.transfers[2].cancelled && !rig.curl.transfers[1].cancelled)
+    }
+
     @Test func anUpstreamThatFailsBeforeItsHeadGets502AndTheConnectionGoesOn() throws {
         let rig = try Rig()
         try rig.send(Self.get)

@@ -25,7 +25,8 @@ extension ExchangeMachine {
         /// `tokenArrived(_:exchange:)`.
         case findToken(exchange: Int)
         /// Start the transfer with the token found: a first attempt sends the body parts held so far and streams
-        /// the rest; a replay sends the kept body. Then report `uploadFilled()` or `uploadDrained(_:)`.
+        /// the rest; a replay sends the kept body. `requestEnded`: also end the upload and arm the first-byte timer
+        /// for this ticket. Then report `uploadFilled()` or `uploadDrained(_:)`.
         case startTransfer(Ticket, requestEnded: Bool)
         /// Write the upstream's answer head; `closes`: tell the client the connection ends after it.
         case relayHead(closes: Bool)
@@ -41,8 +42,11 @@ extension ExchangeMachine {
         /// A body part of the current request: keep it for a replay, and send it if the transfer runs, else hold it
         /// until the transfer starts.
         case acceptBody(ByteBuffer, send: Bool)
-        /// End the upload and start the first-byte clock.
-        case finishSending
+        /// End the upload. `armFirstByteTimer`: no answer head has come yet, so the upstream's first-byte limit
+        /// starts now for this ticket; when it runs out, report `firstByteTimedOut(_:)` with it. The timer is never
+        /// cancelled: a head, an answer or a newer ticket makes the machine ignore it (one timer per connection, no
+        /// timer work per request).
+        case finishSending(armFirstByteTimer: Ticket?)
         /// Our own answer to the current request (its transfer, if any, is cancelled); then `answerWritten`.
         /// `closes`: tell the client the connection ends (always when the request was not read to its end).
         indirect case answer(ProxyError, closes: Bool)

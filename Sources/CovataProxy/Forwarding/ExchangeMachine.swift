@@ -79,7 +79,8 @@ struct ExchangeMachine {
                 exchange.requestEnded = true
                 state = .busy(exchange)
                 switch exchange.upstream {
-                case .sent, .holding, .streaming: return .finishSending
+                case .sent: return .finishSending(armFirstByteTimer: exchange.ticket)
+                case .holding, .streaming: return .finishSending(armFirstByteTimer: nil)
                 case .checking, .awaitingToken, .awaitingReadEnd, .retiring, .answering: return .none
                 }
             }
@@ -305,9 +306,12 @@ struct ExchangeMachine {
         return .report(.replaying, then: .findToken(exchange: id))
     }
 
-    /// The upstream sent no head within the first-byte limit.
-    mutating func firstByteTimedOut(exchange id: Int) -> Action {
-        guard case .busy(let exchange) = state, exchange.id == id, case .sent = exchange.upstream else { return .none }
+    /// The first-byte timer armed for `ticket` ran out. Only a transfer still without a head is answered 504: a timer
+    /// that outlived its attempt (answered, replayed, refused) is ignored.
+    mutating func firstByteTimedOut(_ ticket: Ticket) -> Action {
+        guard case .busy(let exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
+            return .none
+        }
         return .report(.upstreamTimedOut, then: refuseCurrent(.upstreamTimedOut))
     }
 

@@ -29,8 +29,6 @@ final class ExchangeRecord {
     private var keptAll = true
     /// A 401 held back while the machine learns whether it is `invalid_token`.
     var held: (head: CurlResponseHead, body: ByteBuffer)?
-    /// When the upstream must have started its answer (set once the request is sent).
-    var firstByteDeadline: NIODeadline?
     /// For the access log and metrics.
     let startedAt = NIODeadline.now()
     var upstreamSentAt: NIODeadline?

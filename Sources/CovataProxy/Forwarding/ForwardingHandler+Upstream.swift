@@ -90,7 +90,7 @@ extension ForwardingHandler {
             for part in record.waitingBody { accepting = transfer.send(part) && accepting }
         }
         record.waitingBody.removeAll()
-        if requestEnded { run(.finishSending) }
+        if requestEnded { run(.finishSending(armFirstByteTimer: ticket)) }
         run(accepting ? machine.uploadDrained(ticket) : machine.uploadFilled())
     }
 
@@ -195,7 +195,6 @@ extension ForwardingHandler {
     func retireToken(exchange id: Int) {
         guard let record, let rejected = record.token, let context else { return }
         record.transfer = nil
-        record.firstByteDeadline = nil
         let tokens = forwarder.tokens
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop

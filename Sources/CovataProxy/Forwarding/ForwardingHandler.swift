@@ -22,8 +22,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
     /// The request in progress, while the machine is busy with it.
     var record: ExchangeRecord?
     var context: ChannelHandlerContext?
-    /// The connection's one first-byte timer (see `startFirstByteTimer`).
+    /// The connection's one first-byte timer, and the ticket last armed with its deadline (see `armFirstByteTimer`).
     private var firstByteTimer: Scheduled<Void>?
+    private var firstByteArmed: (ticket: ExchangeMachine.Ticket, deadline: NIODeadline)?
     /// When the last answer written so far is out, so a close never cuts it short.
     private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
@@ -134,9 +135,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
             } else if let transfer = record.transfer, !transfer.send(buffer) {
                 run(machine.uploadFilled())
             }
-        case .finishSending:
+        case .finishSending(let ticket):
             record?.transfer?.finishSending()
-            startFirstByteTimer()
+            if let ticket { armFirstByteTimer(ticket) }
         case .answer(let error, let closes):
             answer(error, closes: closes)
         case .writeEnd:
@@ -251,35 +252,37 @@ final class ForwardingHandler: ChannelDuplexHandler {
         lastAnswerEnd.whenComplete { _ in channel.close(promise: nil) }
     }
 
-    // MARK: - The first-byte limit
+    // MARK: - The first-byte timer
 
-    /// Once a request is sent, the upstream has `firstByteSeconds` to start its answer, else 504. One timer per
-    /// connection rather than one per request: a request only records its deadline, and the timer, when it fires,
-    /// looks at the exchange current then and waits on if that one's deadline is later.
-    private func startFirstByteTimer() {
-        guard let record, let context, record.firstByteDeadline == nil else { return }
+    /// Arms the upstream's first-byte limit for `ticket` (the machine's `finishSending`). One timer per connection
+    /// rather than one per request: arming only records the ticket and its deadline, and the timer, when it fires,
+    /// waits on if the armed deadline is later, else hands the ticket to the machine, which ignores a stale one.
+    private func armFirstByteTimer(_ ticket: ExchangeMachine.Ticket) {
+        guard let context else { return }
         // The event loop's clock: an embedded loop's moves by hand in tests.
         let deadline = context.eventLoop.now + .milliseconds(forwarder.firstByteMilliseconds)
-        record.firstByteDeadline = deadline
-        if firstByteTimer == nil { scheduleFirstByteCheck(at: deadline) }
+        firstByteArmed = (ticket, deadline)
+        if firstByteTimer == nil { scheduleFirstByteTimer(at: deadline) }
     }
 
     private func stopFirstByteTimer() {
         firstByteTimer?.cancel()
         firstByteTimer = nil
+        firstByteArmed = nil
     }
 
-    private func scheduleFirstByteCheck(at deadline: NIODeadline) {
+    private func scheduleFirstByteTimer(at deadline: NIODeadline) {
         guard let context else { return }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        firstByteTimer = context.eventLoop.scheduleTask(deadline: deadline) { handler.value.checkFirstByte() }
+        firstByteTimer = context.eventLoop.scheduleTask(deadline: deadline) { handler.value.firstByteTimerFired() }
     }
 
-    private func checkFirstByte() {
+    private func firstByteTimerFired() {
         firstByteTimer = nil
-        guard let record, let deadline = record.firstByteDeadline else { return }
-        guard let context, deadline <= context.eventLoop.now else { return scheduleFirstByteCheck(at: deadline) }
-        run(machine.firstByteTimedOut(exchange: record.id))
+        guard let (ticket, deadline) = firstByteArmed, let context else { return }
+        guard deadline <= context.eventLoop.now else { return scheduleFirstByteTimer(at: deadline) }
+        firstByteArmed = nil
+        run(machine.firstByteTimedOut(ticket))
     }
 }
 

@@ -49,6 +49,8 @@ public struct ExchangeWalk {
         var exchange = 0
         var hasBody = false
         var ticket = Machine.Ticket(exchange: 0, attempt: 0)
+        /// The ticket the handler's first-byte timer was last armed with (what it reports when it runs out).
+        var armed: Machine.Ticket?
 
         mutating func apply(_ event: Event) -> String {
             switch event {
@@ -82,7 +84,7 @@ public struct ExchangeWalk {
                 return note(machine.upstreamWhole(ticket, status: 401, bodyEndsWithConnection: false))
             case .ended(let end): return note(machine.upstreamEnded(ticket, end))
             case .retired(let replaced): return note(machine.tokenRetired(exchange: exchange, replaced: replaced))
-            case .firstByteLate: return note(machine.firstByteTimedOut(exchange: exchange))
+            case .firstByteLate: return note(machine.firstByteTimedOut(armed ?? ticket))
             case .bodyStalled: return note(machine.bodyStalled())
             case .headTooSlow: return note(machine.headTimedOut())
             case .refusal(let status): return note(machine.protocolRefusal(status))
@@ -114,9 +116,13 @@ public struct ExchangeWalk {
             case .findToken: return "findToken"
             case .startTransfer(let ticket, let requestEnded):
                 self.ticket = ticket
+                if requestEnded { armed = ticket }
                 return "start(attempt \(ticket.attempt), ended \(requestEnded))"
             case .acceptBody(_, let send): return "accept(send \(send))"
-            case .finishSending: return "finishSending"
+            case .finishSending(let arm?):
+                armed = arm
+                return "finishSending(arm)"
+            case .finishSending(nil): return "finishSending"
             case .answer(let error, let closes):
                 return "answer(\(error.response.status.code), ends \(closes))"
             case .writeEnd: return "writeEnd"
