@@ -133,7 +133,7 @@ import Testing
                 (.get, "none"),
             ]),
         Row(
-            "the first-byte limit answers 504 only while no head has come; a timer armed for an earlier exchange is ignored",
+            "the first-byte limit answers 504 only while no head has come; a timer armed for an earlier one is ignored",
             getStarted + [
                 (.firstByteLate, "report(upstreamTimedOut), answer(504, ends false)"), (.head(status: 200), "none"),
                 (.written, "none"), (.get, "check"), (.checked(nil), "findToken"),

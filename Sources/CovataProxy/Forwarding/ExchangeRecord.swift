@@ -1,8 +1,8 @@
-import ProxyObservability
 import CurlClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import ProxyObservability
 
 /// What `ForwardingHandler` knows of the request in progress: the request, its transfer and token, the body kept for
 /// a replay, a held 401, and what the access log and metrics report. Data only: where the exchange is in its life

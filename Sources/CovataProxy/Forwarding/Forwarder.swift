@@ -1,6 +1,6 @@
-import ProxyObservability
 import CurlClient
 import Logging
+import ProxyObservability
 
 /// What every route's connections share: the curl worker, the token manager and the route's upstream.
 final class Forwarder: Sendable {

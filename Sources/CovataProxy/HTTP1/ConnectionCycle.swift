@@ -1,9 +1,9 @@
 import NIOCore
 
-/// Where one client connection is in its request cycle, for `ClientTimeoutHandler`, which reads it when its timer
-/// fires. The connection's handler (`ForwardingHandler` from its machine's phase, `AdminHandler` directly) moves it
-/// on. Shared by reference, so a request costs no pipeline events and no timer changes. One per connection, created
-/// with its pipeline; event-loop bound.
+/// Where one client connection is in its request cycle, for `ClientTimeoutHandler`, which hands it to its
+/// `ClientClock` with every event. The connection's handler (`ForwardingHandler` from its machine's phase,
+/// `AdminHandler` directly) moves it on. Shared by reference, so a request costs no pipeline events and no timer
+/// changes. One per connection, created with its pipeline; event-loop bound.
 final class ConnectionCycle {
     private(set) var phase = ConnectionPhase.idle
     /// The connection's loop, whose clock the time limits use (nil: the system's monotonic clock).
@@ -12,6 +12,15 @@ final class ConnectionCycle {
     private(set) var since: NIODeadline
     /// How often the connection went back to idle: once per answered request.
     private(set) var rounds = 0
+
+    /// Where the cycle is, as a value.
+    struct Position {
+        let phase: ConnectionPhase
+        let since: NIODeadline
+        let rounds: Int
+    }
+
+    var position: Position { Position(phase: phase, since: since, rounds: rounds) }
 
     init(eventLoop: (any EventLoop)? = nil) {
         self.eventLoop = eventLoop
