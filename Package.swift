@@ -121,6 +121,7 @@ let package = Package(
                 "FuzzHarnesses",
                 "CovataMock",
                 "CurlClient",
+                "ProxySupport",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

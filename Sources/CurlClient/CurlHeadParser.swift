@@ -48,7 +48,7 @@ struct CurlHeadParser {
         // RFC 9110 §5.1: a name is a token; §5.5: CR, LF or NUL in a value must be rejected (or replaced): either
         // could let a lenient client read a header that was never sent. Other controls are no field value either,
         // and a strict client refuses the whole answer for one.
-        if colon == 0 || !text[..<colon].allSatisfy(Self.isTokenByte) {
+        if colon == 0 || !text[..<colon].allSatisfy(\.isHTTPTokenByte) {
             problem = "an invalid header name"
             return nil
         }
@@ -111,18 +111,6 @@ struct CurlHeadParser {
         let value = Array(length.utf8)
         name.withUnsafeBytes { name in value.withUnsafeBytes { fields.append(name: name, value: $0) } }
         return nil
-    }
-
-    /// RFC 9110 §5.6.2 tchar: a name with anything else (a byte above 0x7F, a separator) is no field name, and a
-    /// strict client refuses the whole answer that carries it.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default:
-            Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-        }
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -57,3 +57,18 @@ extension StringProtocol {
         return self[start..<end]
     }
 }
+
+extension UInt8 {
+    /// RFC 9110 §5.6.2 `tchar`: a byte of a token (field names, methods). Two bit masks rather than a list search:
+    /// it runs for every byte of every field name of every answer.
+    @inlinable
+    public var isHTTPTokenByte: Bool {
+        // Bit n of the first mask is byte n (digits and ! # $ % & ' * + - .), of the second byte 64 + n (letters
+        // and ^ _ ` | ~).
+        switch self {
+        case ..<64: (0x03FF_6CFA_0000_0000 as UInt64) >> UInt64(self) & 1 == 1
+        case ..<128: (0x57FF_FFFF_C7FF_FFFE as UInt64) >> UInt64(self - 64) & 1 == 1
+        default: false
+        }
+    }
+}

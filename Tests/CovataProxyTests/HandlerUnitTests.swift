@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import ProxySupport
 import Testing
 
 @testable import CovataProxy
@@ -195,6 +196,14 @@ import Testing
             head = bytes.withUnsafeBytes { parser.feed($0) } ?? head
         }
         return (head, parser.problem)
+    }
+
+    /// The field-name check's bit masks against RFC 9110 §5.6.2's tchar as written, for every byte.
+    @Test func tokenBytesAreExactlyRFC9110sTchar() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(byte.isHTTPTokenByte == tchar.contains(byte), "byte \(byte)")
+        }
     }
 
     @Test func headParserSkipsInterimHeadsAndKeepsFieldBytes() {

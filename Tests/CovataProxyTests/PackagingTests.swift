@@ -172,9 +172,9 @@ import Testing
         try await ProductBinary.withProxy(config: config, environment: environment) {
             (proxy: ProductBinary.Running, _: Int) async throws in
             kill(proxy.pid, SIGHUP)
-            #expect(await eventually { proxy.printed.contains("configuration reloaded") })
-            #expect(proxy.printed.contains(#""secrets_changed":[]"#), "\(proxy.printed)")
-            #expect(proxy.printed.contains("a rotated credential file takes effect on restart"))
+            // Each waits for its own words: the output is read as it comes, so a line can be seen half written.
+            #expect(await eventually { proxy.printed.contains(#""secrets_changed":[]"#) }, "\(proxy.printed)")
+            #expect(await eventually { proxy.printed.contains("a rotated credential file takes effect on restart") })
             try "another password\n".write(to: password, atomically: true, encoding: .utf8)
             kill(proxy.pid, SIGHUP)
             #expect(await eventually { proxy.printed.contains(#""secrets_changed":["oauth.password"]"#) })

@@ -1,4 +1,5 @@
 import Foundation
+import ProxySupport
 
 /// A route's optional caller checks: `requireHeader`, `allowMethods`, `allowPaths`, `socketMode`.
 extension ProxyConfig {
@@ -7,7 +8,7 @@ extension ProxyConfig {
         if let header = try route.object("requireHeader") {
             try header.rejectUnknownKeys(["name", "value"])
             let name = try header.requiredString("name")
-            guard name.utf8.allSatisfy(Self.isTokenByte) else {
+            guard name.utf8.allSatisfy(\.isHTTPTokenByte) else {
                 throw ConfigError(header.keyPath("name"), "expected a header name such as X-Covata-Proxy-Key")
             }
             access.requiredHeader = RequiredHeader(name: name.lowercased(), value: try header.secret("value"))
@@ -15,7 +16,7 @@ extension ProxyConfig {
         if let items = try route.array("allowMethods") {
             var methods: Set<String> = []
             for (index, item) in items.enumerated() {
-                guard case .string(let method) = item, !method.isEmpty, method.utf8.allSatisfy(Self.isTokenByte) else {
+                guard case .string(let method) = item, !method.isEmpty, method.utf8.allSatisfy(\.isHTTPTokenByte) else {
                     throw ConfigError(route.keyPath("allowMethods[\(index)]"), "expected a method such as GET")
                 }
                 methods.insert(method.uppercased())
@@ -43,16 +44,5 @@ extension ProxyConfig {
             access.socketMode = mode
         }
         return access
-    }
-
-    /// RFC 9110 §5.6.2 `tchar`.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default:
-            "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
     }
 }
