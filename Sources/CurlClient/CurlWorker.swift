@@ -40,6 +40,7 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
         CurlRuntime.ensureInitialised()
         self.options = options
         self.multi = curl_multi_init()
+        _ = cp_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, options.keptConnections)
         if options.maxConnectionsPerHost > 0 {
             _ = cp_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnectionsPerHost)
         }

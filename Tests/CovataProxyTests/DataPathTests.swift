@@ -198,4 +198,30 @@ import Testing
             #expect(harness.mock.state.connections <= 3)
         }
     }
+
+    /// Upstream connections outlive a lull between bursts. libcurl sizes its connection cache by the transfers
+    /// running at the moment (4 each), so the last transfers of a burst closed the connections the next burst then
+    /// opened again: over HTTPS a TLS handshake for every 30 requests at 32 clients.
+    @Test func upstreamConnectionsOutliveALullBetweenBursts() async throws {
+        let ok = ScriptedUpstream.Reply(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try await HostileUpstreamTests.withProxy(to: [ok]) { harness, upstream in
+            let port = try harness.port()
+            for burst in 0..<8 {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 0..<32 {
+                        group.addTask {
+                            let raw = try await RawHTTPClient.exchange(
+                                port: port,
+                                "GET /api/v1/\(burst)/\(index) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                            return raw.starts(with: Array("HTTP/1.1 200".utf8))
+                        }
+                    }
+                    for try await answered in group { #expect(answered) }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(upstream.requests == 256)
+            #expect(upstream.connections <= 32, "\(upstream.connections) upstream connections for 8 bursts of 32")
+        }
+    }
 }
