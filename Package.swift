@@ -46,10 +46,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Config, token lifecycle, listeners and forwarding: everything the executable runs.
+        // proxy.json: parsed into typed values, secrets, file trust. Below the rest, which reaches its internals
+        // through `package` declarations only.
+        .target(
+            name: "ProxyConfiguration",
+            dependencies: [
+                "ProxySupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Token lifecycle, listeners and forwarding: everything the executable runs.
         .target(
             name: "CovataProxy",
             dependencies: [
+                "ProxyConfiguration",
                 "ProxyObservability",
                 "CurlClient",
                 "ProxySupport",
@@ -81,6 +91,7 @@ let package = Package(
             name: "covata-proxy",
             dependencies: [
                 "CovataProxy",
+                "ProxyConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -105,6 +116,7 @@ let package = Package(
             name: "FuzzHarnesses",
             dependencies: [
                 "CovataProxy",
+                "ProxyConfiguration",
                 "CurlClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -121,6 +133,7 @@ let package = Package(
                 "FuzzHarnesses",
                 "CovataMock",
                 "CurlClient",
+                "ProxyConfiguration",
                 "ProxySupport",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import ProxyConfiguration
 import ProxyObservability
 import CoreMetrics
 import CovataProxy

@@ -2,6 +2,7 @@ import ArgumentParser
 import CovataProxy
 import Foundation
 import Logging
+import ProxyConfiguration
 
 /// Options every subcommand shares.
 struct ConfigOptions: ParsableArguments {

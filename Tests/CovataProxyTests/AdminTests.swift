@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The admin listener over real sockets: health, token-aware readiness, Prometheus metrics and status.
 @Suite struct AdminTests {

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// `ClientClock` without a channel: the client sends, time moves by hand, and the timer's firings must say exactly
 /// what the connection's timer does. Limits: head 1 s, body pause 1 s, idle 2 s, first request 1 s.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// proxy.json validation: every bad input is one message naming the key.
 @Suite struct ConfigTests {

@@ -7,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Where the credential may travel and who may reach the proxy, probed as an attacker on the same host would.
 @Suite struct CredentialPathTests {

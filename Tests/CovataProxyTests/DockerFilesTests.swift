@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Every file in docker/ checked without a Docker engine.
 @Suite struct DockerFilesTests {

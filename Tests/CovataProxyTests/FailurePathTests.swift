@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// What clients get when something goes wrong: the right status, or a broken connection, never a fake success.
 @Suite struct FailurePathTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Faults on either side, through the whole proxy: while a fault lasts no request is answered with a success it did
 /// not have, and once it clears the proxy recovers without a restart.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Issue #26, 2 and 6: a config file, secret file, state file or socket folder that another user could change is
 /// refused, naming the file, the mode or owner found and what is expected; the layouts Kubernetes and systemd give

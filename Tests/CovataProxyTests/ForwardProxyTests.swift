@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Absolute-form requests (tools that honour http_proxy): forwarded only to the route's own upstream.
 @Suite struct ForwardProxyTests {

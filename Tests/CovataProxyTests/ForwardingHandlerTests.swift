@@ -7,6 +7,7 @@ import ProxyObservability
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The route's own pipeline (`RouteListener.configure`) in an `EmbeddedChannel`, with the upstream client and the
 /// token source scripted (`ScriptedSeams.swift`): every curl event and token answer comes when the test delivers it,

@@ -3,6 +3,7 @@ import NIOPosix
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Clients that shut down their sending side (TCP half-close) once their requests are out, as `printf … | nc -N`
 /// and scripts calling `shutdown(SHUT_WR)` do. With `limits.answerHalfClosedClients`, every request sent gets its

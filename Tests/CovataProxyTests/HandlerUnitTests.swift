@@ -5,6 +5,7 @@ import ProxySupport
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 @testable import CurlClient
 
 /// The handlers that stand in for NIO's own, driven through `EmbeddedChannel` (no sockets, time moved by hand), and

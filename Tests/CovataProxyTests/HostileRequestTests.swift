@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Requests a careful intermediary must refuse, as raw bytes over a socket (`http-hardening.md` §1.2, §5.2): the
 /// right status, nothing reaches Covata, and a request pipelined behind a refused one is never answered: the

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Upstream answers a careful intermediary must not pass on as if they were fine (`http-hardening.md` §1.3): the
 /// client gets a clean 502 or a closed connection, and the upstream connection is not used again.

@@ -8,9 +8,9 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("Sources")
 
     /// The folders of `Sources/CovataProxy`, lowest first: each may use the ones before it, never one after it
-    /// (ARCHITECTURE.md shows the same order). What sits below all of them is a module of its own
-    /// (ProxyObservability), where the compiler keeps the boundary.
-    static let layers = ["Config", "HTTP1", "Token", "Login", "Forwarding", "Admin", "Runtime"]
+    /// (ARCHITECTURE.md shows the same order). What sits below all of them are modules of their own
+    /// (ProxyConfiguration, ProxyObservability), where the compiler keeps the boundary.
+    static let layers = ["HTTP1", "Token", "Login", "Forwarding", "Admin", "Runtime"]
 
     static func swiftFiles(under folder: URL) throws -> [URL] {
         let paths =
@@ -40,7 +40,8 @@ import Testing
                 let code = Self.code(try String(contentsOf: file, encoding: .utf8))
                 files.append((layer, "\(folder)/\(file.lastPathComponent)", code))
                 let declaration = try Regex(
-                    #"(?m)^(?:public |private |fileprivate |final |indirect )*(?:struct|class|enum|actor|protocol) (\w+)"#
+                    #"(?m)^(?:public |package |private |fileprivate |final |indirect )*"#
+                        + #"(?:struct|class|enum|actor|protocol) (\w+)"#
                 )
                 for match in code.matches(of: declaration) {
                     if let name = match.output[1].substring { declaredIn[String(name)] = layer }

@@ -6,6 +6,7 @@ import TestSupport
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The VM install path: the Debian package, its systemd unit, systemd credentials and the notify protocol.
 @Suite struct PackagingTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Requests from a raw socket through covata-proxy to covata-mock: the token reaches Covata, errors are clean.
 @Suite struct ProxyEndToEndTests {

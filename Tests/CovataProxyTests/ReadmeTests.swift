@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The README's first screen works as written: its proxy.json is valid, and the commands it names exist.
 @Suite struct ReadmeTests {

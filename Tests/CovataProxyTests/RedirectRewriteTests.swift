@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Answers that point back at Covata point at the proxy, so tools that follow redirects stay on the proxy.
 @Suite struct RedirectRewriteTests {

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 @testable import CurlClient
 
 /// Issue #26, 1: an upstream 401 never carries the proxy's token to the client, in any form. A hostile upstream

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The optional per-route checks on who may use the credential, over real sockets: the shared-secret header, the
 /// method and path allow-lists, and the unix socket's file mode.

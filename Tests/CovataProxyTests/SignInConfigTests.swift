@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// `oauth.grant`, the code grant's settings and the state file: valid shapes parse, each mistake names its key.
 @Suite struct SignInConfigTests {

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token machinery over real sockets and real libcurl, against covata-mock.
 @Suite struct TokenIntegrationTests {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token lifecycle machine alone: events in, actions out, no clock, no network, no tasks.
 @Suite struct TokenLifecycleTests {

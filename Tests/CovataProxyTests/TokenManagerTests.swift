@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token lifecycle with an injected clock and a scripted token endpoint.
 @Suite struct TokenManagerTests {

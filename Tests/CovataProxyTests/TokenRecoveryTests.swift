@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token promise at its edges, through the real binary and covata-mock: a usable token again the moment the
 /// cause clears, renewals a 401 can cause bounded, and a state file that is never trusted blindly.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Interpreting the token endpoint's answers (RFC 6749 §5.1, §5.2, Spring's error shapes).
 @Suite struct TokenResponseTests {

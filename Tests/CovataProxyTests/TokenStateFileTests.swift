@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token state file on a real file system: format, encryption, crash safety and permissions.
 @Suite struct TokenStateFileTests {

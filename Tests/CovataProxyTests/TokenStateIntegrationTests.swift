@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The state file with the real token lifecycle: libcurl against covata-mock, managers started and stopped as a
 /// restarted proxy would be.

@@ -1,4 +1,5 @@
 import NIOCore
+import ProxyConfiguration
 import NIOHTTP1
 
 /// One admin connection: answers each request from `AdminEndpoints`, ignoring request bodies. The same Host and

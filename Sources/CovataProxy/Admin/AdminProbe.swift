@@ -1,4 +1,5 @@
 import CurlClient
+import ProxyConfiguration
 
 /// Asks a running proxy's admin listener whether it is ready (`/readyz`: a token is held) or alive (`/healthz`: it
 /// answers at all), for `covata-proxy health`: a container health check or a probe that needs no curl in the image.

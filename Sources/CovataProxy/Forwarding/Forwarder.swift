@@ -1,5 +1,6 @@
 import CurlClient
 import Logging
+import ProxyConfiguration
 import ProxyObservability
 
 /// What every route's connections share: the curl worker, the token manager and the route's upstream.

@@ -1,6 +1,7 @@
 import CurlClient
 import NIOCore
 import NIOHTTP1
+import ProxyConfiguration
 import ProxySupport
 
 /// Every answer's head as the client gets it: the upstream's through the header policy and the redirect rewriter, the

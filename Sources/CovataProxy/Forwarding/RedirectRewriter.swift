@@ -1,4 +1,5 @@
 import CurlClient
+import ProxyConfiguration
 import ProxySupport
 import Synchronization
 

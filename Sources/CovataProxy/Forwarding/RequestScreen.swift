@@ -1,5 +1,6 @@
 import CurlClient
 import NIOHTTP1
+import ProxyConfiguration
 import ProxySupport
 
 /// Who may use the credential, and which requests may carry it: ordered checks run on every request head before a

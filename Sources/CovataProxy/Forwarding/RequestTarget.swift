@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// Where a request goes, from its request-target (RFC 9112 §3.2).
 enum RequestTarget {
     /// The path and query to append to the route's base path.

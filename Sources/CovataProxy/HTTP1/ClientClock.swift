@@ -1,4 +1,5 @@
 import NIOCore
+import ProxyConfiguration
 
 /// The client time limits of one connection, as a value: what the client sent and when in, what the connection's one
 /// timer does out (`ClientTimeoutHandler` performs it). Times come in with the events, so tests move them by hand.

@@ -1,4 +1,5 @@
 import NIOCore
+import ProxyConfiguration
 
 /// Performs the client time limits `ClientClock` decides, in front of the HTTP decoder so it sees raw bytes: it
 /// feeds the clock the connection's reads and the loop's time, runs the connection's one timer, and sends

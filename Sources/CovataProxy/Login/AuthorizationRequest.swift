@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ProxyConfiguration
 
 /// One sign-in attempt: the authorize URL the operator opens, with the `state` that ties the redirect to this
 /// attempt (RFC 6749 §10.12) and the PKCE verifier that ties the code to this process (RFC 7636).

@@ -1,5 +1,6 @@
 import CurlClient
 import Logging
+import ProxyConfiguration
 
 /// What `covata-proxy token` and `covata-proxy login` do with a token manager: one login over a curl worker of
 /// their own, and the code exchange that ends a sign-in. The running proxy never calls these.

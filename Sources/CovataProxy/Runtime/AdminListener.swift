@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ProxyConfiguration
 
 /// Binds the admin listener: health, readiness, metrics and status, never on a route listener. It gets the routes'
 /// client time limits, so idle and half-sent requests do not hold connections open.

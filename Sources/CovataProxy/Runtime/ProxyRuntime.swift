@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ProxyConfiguration
 import ProxyObservability
 
 /// Everything a running proxy is made of: the curl worker, the token manager, the route listeners and the admin

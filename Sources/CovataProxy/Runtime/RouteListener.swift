@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ProxyConfiguration
 
 /// Binds one route's listener (TCP or unix socket) with an HTTP/1.1 pipeline in front of a `ForwardingHandler`.
 enum RouteListener {

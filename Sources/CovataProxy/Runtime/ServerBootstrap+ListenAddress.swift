@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import ProxyConfiguration
 
 extension ServerBootstrap {
     /// Binds a listen address; the first channel is the one whose port is reported. `localhost` means loopback on

@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// A bearer token with what we know about it. Printing it shows its jti, never its value.
 public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     /// The bearer value to put in `Authorization`.

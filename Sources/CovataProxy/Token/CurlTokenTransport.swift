@@ -1,4 +1,5 @@
 import CurlClient
+import ProxyConfiguration
 
 /// Token requests over libcurl, on the same worker as the forwarded traffic (same TLS and egress settings).
 public struct CurlTokenTransport: TokenTransport {

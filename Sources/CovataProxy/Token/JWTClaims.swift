@@ -1,4 +1,5 @@
 import Foundation
+import ProxyConfiguration
 
 /// The two claims we read from a JWT access token, without verifying it (Covata does that).
 struct JWTClaims {

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyConfiguration
 
 /// Builds the exact wire form of a Covata token request: Basic client auth and a form body.
 struct TokenEndpointRequest {

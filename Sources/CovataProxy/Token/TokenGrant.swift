@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// Which grant a token request uses. Its secrets never print.
 enum TokenGrant: Sendable, Equatable, CustomStringConvertible {
     case password(username: String, password: Secret)

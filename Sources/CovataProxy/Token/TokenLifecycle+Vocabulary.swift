@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// What `TokenLifecycle` hears and says: its settings, events, actions and reports, the steps of an operation, what a
 /// reload changed, and what it tells without changing (how a caller is answered, which token may be handed out, and
 /// until when, when a renewal and the next wake-up are due).

@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// The token lifecycle as a value: which phase it is in, the token it hands out, and what must happen next.
 ///
 /// Events go in through `handle(_:now:)`; actions come out. `TokenManager` performs them (token requests, the state

@@ -1,6 +1,7 @@
 import CurlClient
 import Logging
 import NIOPosix
+import ProxyConfiguration
 
 /// The token state file (restored at start, written after every token operation, polled while signed out) and the
 /// one-shot commands built on it.

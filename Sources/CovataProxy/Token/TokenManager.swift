@@ -1,3 +1,4 @@
+import ProxyConfiguration
 import ProxyObservability
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyConfiguration
 
 /// Interprets a token endpoint answer (RFC 6749 §5.1 success, §5.2 error) as Covata sends it.
 enum TokenResponse {

@@ -1,3 +1,4 @@
+import ProxyConfiguration
 /// What survives a restart: the refresh token and the current access token, with whose they are. Coded as the
 /// state file's JSON; holds secrets, so it prints nothing but its jti.
 struct TokenState: Sendable, Equatable, Codable, CustomStringConvertible {

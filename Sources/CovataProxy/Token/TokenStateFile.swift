@@ -1,6 +1,7 @@
 import Crypto
 import CurlClient
 import Foundation
+import ProxyConfiguration
 import ProxySupport
 
 /// Reads and writes the token state file: atomically, mode 0600, optionally sealed with AES-256-GCM.

@@ -2,6 +2,7 @@ import CovataMock
 import Foundation
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// covata-mock plus an in-process covata-proxy whose routes point at it, both on port 0.
 struct ProxyHarness {

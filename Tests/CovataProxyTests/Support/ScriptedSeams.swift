@@ -3,6 +3,7 @@ import NIOCore
 import Synchronization
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 @testable import CurlClient
 
 /// The forwarding handler's two seams, scripted: transfers that record what the handler asked for and deliver the

@@ -1,4 +1,5 @@
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// Config values for in-process tests.
 enum TestConfigs {

@@ -1,6 +1,7 @@
 import Foundation
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The config reader: the strict JSON parser against Foundation's, and the whole `proxy.json` validation.
 enum JSONHarness {

@@ -5,6 +5,7 @@ import NIOEmbedded
 import NIOHTTP1
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// A client's bytes as the proxy reads them: the request-line guard on raw bytes, NIO's parser with the proxy's
 /// limits, then the screen every head passes (Host, target, path rules, header rules, body framing) and the header

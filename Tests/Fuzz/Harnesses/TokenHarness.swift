@@ -1,6 +1,7 @@
 import Foundation
 
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// What Covata's token endpoint answers, and what the state file holds: both are bytes from outside.
 enum TokenHarness {

@@ -1,4 +1,5 @@
 @testable import CovataProxy
+@testable import ProxyConfiguration
 
 /// The token lifecycle driven by a sequence of events — results for current and abandoned tickets, Covata handing
 /// the same token back, identity-changing reloads, refusals and successes for several resources — checked after

@@ -1,6 +1,6 @@
 /// A parsed JSON document that keeps the difference between booleans, numbers and strings, so config validation
 /// can name the exact type it found.
-enum JSONValue: Sendable {
+package enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,7 +9,7 @@ enum JSONValue: Sendable {
     case object([String: JSONValue])
 
     /// How the value reads in an error message.
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -23,7 +23,7 @@ enum JSONValue: Sendable {
     /// Parses strict JSON (RFC 8259). Mistakes a lenient parser would let through are refused with their line and
     /// column: trailing commas, and a key given twice in one object (JSON Schema validators keep the last value,
     /// Foundation kept the first, so an editor would check a different config from the one the proxy ran).
-    static func parse(_ bytes: [UInt8]) throws(ConfigError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(ConfigError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         return try parser.document()
     }

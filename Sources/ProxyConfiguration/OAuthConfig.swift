@@ -89,7 +89,7 @@ public struct StateFileConfig: Sendable, Equatable {
 
 /// The state file's AES-256 key. Like `Secret`, it never prints.
 public struct StateKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// Accepts base64 of exactly 32 bytes, what `openssl rand -base64 32` prints.
     init(base64 secret: Secret, keyPath: String) throws(ConfigError) {
@@ -142,7 +142,7 @@ extension StateFileConfig {
 
     /// Why an existing state file must not be used, or nil when it is safe (or missing). Checked at start and again
     /// every time the running proxy reads the file.
-    static func fileProblem(_ path: String) -> String? {
+    package static func fileProblem(_ path: String) -> String? {
         // attributesOfItem does not follow a final symlink, so a link reports as one.
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
@@ -162,7 +162,7 @@ extension StateFileConfig {
     }
 
     /// The process's effective user: Linux gives /proc/self to it.
-    static func effectiveUserID() -> Int? {
+    package static func effectiveUserID() -> Int? {
         let attributes = try? FileManager.default.attributesOfItem(atPath: "/proc/self")
         return (attributes?[.ownerAccountID] as? NSNumber)?.intValue
     }

@@ -19,7 +19,7 @@ public struct RouteConfig: Sendable, Equatable {
     /// Whether an absolute-form request's authority names this route's upstream (see the README's mapping):
     /// the host is the upstream's or one of `hosts`, and a port other than the request scheme's default is the
     /// upstream's own port.
-    func answersFor(scheme: String, host: String, port: Int?) -> Bool {
+    package func answersFor(scheme: String, host: String, port: Int?) -> Bool {
         let host = host.lowercased()
         guard host == upstream.host.lowercased() || hosts.contains(where: { $0.lowercased() == host }) else {
             return false
@@ -152,9 +152,9 @@ public struct EndpointURL: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Host-name facts the config checks need.
-enum HostName {
+package enum HostName {
     /// True for `localhost`, 127.0.0.0/8 and ::1 (checked on every request's Host, so without copies).
-    static func isLoopback<Name: StringProtocol>(_ host: Name) -> Bool {
+    package static func isLoopback<Name: StringProtocol>(_ host: Name) -> Bool {
         if host.equalsIgnoringASCIICase("localhost") || host == "::1" || host == "[::1]" { return true }
         // Four dot-separated decimal octets, the first 127.
         var octets = 0

@@ -2,13 +2,13 @@
 /// bracketed IPv6 literal, then an optional decimal port. Anything else (`localhost:@evil.example`,
 /// `localhost:evil.com`, `[::1]evil.com`) is refused, whatever the HTTP version, and what the proxy writes back (a
 /// rewritten redirect) is built from these parts, never from the raw field.
-struct HostField {
+package struct HostField {
     /// The name without brackets: `localhost`, `127.0.0.1`, `::1`.
-    let name: String
-    let port: Int?
+    package let name: String
+    package let port: Int?
     private let bracketed: Bool
 
-    init?(_ value: String) {
+    package init?(_ value: String) {
         var value = value
         // One pass over the bytes: this runs for every request (a walk over String's UTF-8 view with its index
         // arithmetic cost ten times as much).
@@ -59,7 +59,7 @@ struct HostField {
     }
 
     /// `name[:port]`, rebuilt from the parsed parts.
-    var authority: String {
+    package var authority: String {
         let host = bracketed ? "[\(name)]" : name
         return port.map { "\(host):\($0)" } ?? host
     }
