@@ -55,9 +55,10 @@ public struct HeaderFields: Sendable {
 
     mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let nameStart = bytes.count
-        bytes.append(contentsOf: name)
+        // Typed views: an array appends those with one copy, a raw buffer byte by byte.
+        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
         let valueStart = bytes.count
-        bytes.append(contentsOf: value)
+        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         spans.append(Span(name: nameStart..<valueStart, value: valueStart..<bytes.count))
     }
 

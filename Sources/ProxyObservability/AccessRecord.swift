@@ -43,7 +43,7 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
     package func appendJSONMembers(to out: inout [UInt8]) {
         // A StaticString's bytes, appended as they are: no String made per key and line.
         func key(_ key: StaticString) {
-            out.append(contentsOf: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         }
         func string(_ name: StaticString, _ value: String) {
             key(name)
