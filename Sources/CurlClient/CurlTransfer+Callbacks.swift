@@ -76,7 +76,7 @@ extension CurlTransfer {
             }
             state.queued -= written
             var wake = false
-            if state.producerBlocked, state.queued <= Self.sendLowWater {
+            if state.producerBlocked, state.queued <= uploadDepth / 4 {
                 state.producerBlocked = false
                 wake = true
             }

@@ -79,15 +79,11 @@ extension CurlTransfer {
         case .stream(let length):
             set(cp_setopt_long(easy, CURLOPT_UPLOAD, 1))
             set(cp_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(length ?? -1)))
-            // curl sends what one read callback filled in one go; 256 KiB beat curl's 64 KiB and 1 MiB here (1 GiB
-            // upload: about 1490, 1650 and 1570 MiB/s).
-            set(cp_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, Self.uploadBufferBytes))
+            set(cp_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, uploadDepth))
         }
         set(cp_setopt_read(easy, CURLOPT_READFUNCTION, curlReadTrampoline))
         set(cp_setopt_ptr(easy, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()))
     }
-
-    static let uploadBufferBytes = 256 * 1024
 
     private var isBodyless: Bool {
         if case .none = request.body { return true }

@@ -21,6 +21,8 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     }
 
     public let options: CurlClientOptions
+    /// Streamed uploads whose transfer object lives, for their depth (see `CurlTransfer.uploadDepth`).
+    let streamingUploads = Atomic<Int>(0)
     /// The thread's name, as the kernel allows it (15 bytes).
     let name: String
     let multi: UnsafeMutableRawPointer

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import CurlClient
 
 /// Request and response mapping through the proxy, over real sockets, against covata-mock.
 @Suite struct DataPathTests {
@@ -19,7 +20,8 @@ import Testing
         try await ProxyHarness.with { harness in
             let response = try await Self.echo(
                 harness.port(),
-                "\(method) /api/v1/things HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+                "\(method) /api/v1/things HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+            )
             #expect(response.status == 200)
             #expect(response.json["method"] as? String == method)
             #expect(response.json["bodyBytes"] as? Int == 3)
@@ -212,7 +214,8 @@ import Testing
                         group.addTask {
                             let raw = try await RawHTTPClient.exchange(
                                 port: port,
-                                "GET /api/v1/\(burst)/\(index) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                                "GET /api/v1/\(burst)/\(index) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                            )
                             return raw.starts(with: Array("HTTP/1.1 200".utf8))
                         }
                     }
@@ -223,5 +226,25 @@ import Testing
             #expect(upstream.requests == 256)
             #expect(upstream.connections <= 32, "\(upstream.connections) upstream connections for 8 bursts of 32")
         }
+    }
+
+    /// Uploads share memory by depth: the first eight streaming at once each queue up to 256 KiB (the usual single
+    /// upload runs at full speed); beyond that each queues, and is read in pieces of, 64 KiB, so 64 stalled 1 MiB
+    /// uploads stay under 80 MiB (`bench/run`'s probe: 99-104 MiB before). Depths follow the uploads alive.
+    @Test func uploadsQueueLessEachWhileManyStream() {
+        final class Ignore: CurlTransferDelegate {
+            func transfer(_ transfer: CurlTransfer, didProduce events: [CurlTransferEvent]) {}
+        }
+        let worker = CurlWorker()
+        defer { worker.shutdown() }
+        let upload = CurlRequest(method: "PUT", url: "http://127.0.0.1:9/", body: .stream(length: nil))
+        var uploads = (0..<10).map { _ in CurlTransfer(request: upload, delegate: Ignore(), worker: worker) }
+        #expect(uploads.map(\.uploadDepth) == Array(repeating: 256 << 10, count: 8) + [64 << 10, 64 << 10])
+        // Requests without a streamed body do not count.
+        let get = CurlTransfer(
+            request: CurlRequest(method: "GET", url: "http://127.0.0.1:9/"), delegate: Ignore(), worker: worker)
+        #expect(get.uploadDepth == 256 << 10)
+        uploads.removeAll()
+        #expect(CurlTransfer(request: upload, delegate: Ignore(), worker: worker).uploadDepth == 256 << 10)
     }
 }

@@ -84,6 +84,7 @@ extension ForwardingHandler {
             eventLoop.execute { handler.value.upstream(events, ticket: ticket) }
         }
         record.transfer = transfer
+        if case .stream = record.body, !requestEnded { readPieces(upTo: transfer.uploadDepth) }
         var accepting = true
         // A replay's body went with the request; a first attempt sends what arrived before the transfer existed.
         if ticket.attempt == 1 {

@@ -29,6 +29,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
     private var client = "-"
+    /// The largest read asked of the channel, once an upload set it (nil: the listener's).
+    private var readLimit: Int?
 
     init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
@@ -250,6 +252,15 @@ final class ForwardingHandler: ChannelDuplexHandler {
         guard let lastAnswerEnd else { return context.close(promise: nil) }
         let channel = context.channel
         lastAnswerEnd.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Reads the client's body in pieces no larger than its transfer queues: under many uploads each one holds a
+    /// quarter as much (a read in hand is memory too). Reads still grow from small while a body streams.
+    func readPieces(upTo limit: Int) {
+        guard readLimit != limit, let options = context?.channel.syncOptions else { return }
+        readLimit = limit
+        try? options.setOption(
+            .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: limit))
     }
 
     // MARK: - The first-byte timer

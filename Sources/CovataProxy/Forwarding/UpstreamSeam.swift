@@ -18,6 +18,9 @@ protocol UpstreamTransfer: AnyObject, Sendable {
     func cancel()
     /// `count` bytes of the answer have left for the client: curl may receive more.
     func didConsume(_ count: Int)
+    /// How many body bytes may wait in the transfer (less while many uploads stream): the handler reads the
+    /// client's body in pieces no larger.
+    var uploadDepth: Int { get }
 }
 
 protocol TokenSource: Sendable {

@@ -30,6 +30,7 @@ final class ScriptedTransfer: UpstreamTransfer, @unchecked Sendable {  // test-t
     private(set) var finished = false
     private(set) var cancelled = false
     private(set) var consumed = 0
+    var uploadDepth = 256 * 1024
 
     init(request: CurlRequest, events: @escaping @Sendable ([CurlTransferEvent]) -> Void) {
         self.request = request
