@@ -1,5 +1,6 @@
 /// Where a connection's exchange machine can be: the connection's state, the request in progress and where its
-/// upstream side is. Every transition between them is in `ExchangeMachine.swift`.
+/// upstream side is. Every transition between them is in `ExchangeMachine.swift`, but those an answer's head and body
+/// make within the exchange in progress (`ExchangeMachine+Answer.swift`).
 extension ExchangeMachine {
     enum State {
         /// Between requests.

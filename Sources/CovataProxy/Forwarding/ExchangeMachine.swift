@@ -10,7 +10,8 @@ import NIOHTTP1
 /// One request is in progress at a time. Requests a client pipelines behind it wait in `queue` in order
 /// (RFC 9112 §9.3.2), and so do a protocol refusal and the client's end of input: each is acted on when its turn
 /// comes, so the requests before it are answered first. Its states are in `ExchangeMachine+States.swift`, its
-/// actions in `ExchangeMachine+Actions.swift`.
+/// actions in `ExchangeMachine+Actions.swift`, what an answer's head and body do to the exchange in progress in
+/// `ExchangeMachine+Answer.swift`.
 struct ExchangeMachine {
     private(set) var state = State.idle
     private(set) var queue = CircularBuffer<Queued>()
@@ -222,49 +223,29 @@ struct ExchangeMachine {
 
     // MARK: - The upstream's side
 
-    /// The answer's head. A 401 is held: it may be a revoked token, decided by its body, and may echo the token.
-    /// `bodyEndsWithConnection`: its body has no length for this client (RFC 9112 §6.3 rule 8).
+    /// The answer's head (see `Exchange.receiveHead`).
     mutating func upstreamHead(_ ticket: Ticket, status: Int, bodyEndsWithConnection: Bool) -> Action {
-        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream else {
-            return .none
-        }
-        guard status != 401 else {
-            exchange.upstream = .holding(bytes: 0)
-            state = .busy(exchange)
-            return .holdHead
-        }
-        exchange.upstream = .streaming
-        if bodyEndsWithConnection { exchange.closes = true }
+        guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .none }
+        let action = exchange.receiveHead(status: status, bodyEndsWithConnection: bodyEndsWithConnection)
         state = .busy(exchange)
-        return .relayHead(closes: exchange.closes)
+        return action
     }
 
-    /// `bytes` of the answer's body.
+    /// `bytes` of the answer's body (see `Exchange.receiveBody`); a stale attempt's are dropped.
     mutating func upstreamBody(_ ticket: Ticket, bytes: Int) -> Action {
         guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .dropBody }
-        switch exchange.upstream {
-        case .holding(let held):
-            guard held < Self.heldBodyLimit else { return .dropBody }
-            exchange.upstream = .holding(bytes: held + bytes)
-            state = .busy(exchange)
-            return .holdBody
-        case .streaming:
-            return .relayBody
-        case .checking, .awaitingToken, .awaitingReadEnd, .sent, .retiring, .answering:
-            return .dropBody
-        }
+        let action = exchange.receiveBody(bytes: bytes)
+        state = .busy(exchange)
+        return action
     }
 
     /// A whole small answer (head, body, success) in one batch: written as one (`writeWhole`, then `answerWritten`),
-    /// or `.none`, and its events come one by one (a 401 is held like any other).
+    /// or `.none`, and its events come one by one (see `Exchange.receiveWhole`).
     mutating func upstreamWhole(_ ticket: Ticket, status: Int, bodyEndsWithConnection: Bool) -> Action {
-        guard case .busy(var exchange) = state, exchange.ticket == ticket, case .sent = exchange.upstream,
-            status != 401
-        else { return .none }
-        exchange.upstream = .answering
-        if bodyEndsWithConnection { exchange.closes = true }
+        guard case .busy(var exchange) = state, exchange.ticket == ticket else { return .none }
+        let action = exchange.receiveWhole(status: status, bodyEndsWithConnection: bodyEndsWithConnection)
         state = .busy(exchange)
-        return .writeWhole(closes: exchange.closes)
+        return action
     }
 
     mutating func upstreamEnded(_ ticket: Ticket, _ end: UpstreamEnd) -> Action {
