@@ -37,7 +37,7 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
     /// one upload runs at full speed (256 KiB beat curl's 64 KiB and 1 MiB: about 1650, 1490 and 1570 MiB/s for
     /// 1 GiB); shallow beyond `deepUploads` of them, so memory under many grows by a quarter as much per upload.
     public let uploadDepth: Int
-    static let deepUploadDepth = 256 * 1024
+    public static let deepUploadDepth = 256 * 1024
     static let shallowUploadDepth = 64 * 1024
     static let deepUploads = 8
 

@@ -29,8 +29,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
     private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
     private var client = "-"
-    /// The largest read asked of the channel, once an upload set it (nil: the listener's).
-    private var readLimit: Int?
+    /// The largest read asked of the channel: the listener's (`readSizes`) until an upload with a shallower depth.
+    private var readLimit = CurlTransfer.deepUploadDepth
 
     init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
@@ -254,13 +254,20 @@ final class ForwardingHandler: ChannelDuplexHandler {
         lastAnswerEnd.whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// Reads grow up to a deep upload's depth while a client streams a body (NIO's default stops at 64 KiB); small
+    /// requests keep small buffers. The listener sets it on every connection.
+    static let readSizes = readSizes(upTo: CurlTransfer.deepUploadDepth)
+
+    static func readSizes(upTo limit: Int) -> AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: limit)
+    }
+
     /// Reads the client's body in pieces no larger than its transfer queues: under many uploads each one holds a
     /// quarter as much (a read in hand is memory too). Reads still grow from small while a body streams.
     func readPieces(upTo limit: Int) {
         guard readLimit != limit, let options = context?.channel.syncOptions else { return }
         readLimit = limit
-        try? options.setOption(
-            .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: limit))
+        try? options.setOption(.recvAllocator, value: Self.readSizes(upTo: limit))
     }
 
     // MARK: - The first-byte timer

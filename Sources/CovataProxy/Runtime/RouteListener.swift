@@ -6,8 +6,6 @@ import ProxyConfiguration
 
 /// Binds one route's listener (TCP or unix socket) with an HTTP/1.1 pipeline in front of a `ForwardingHandler`.
 enum RouteListener {
-    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 * 1024)
-
     static func bind(
         _ address: ListenAddress, group: any EventLoopGroup, forwarder: Forwarder, timeouts: TimeoutsConfig,
         gate: ConnectionGate
@@ -26,9 +24,7 @@ enum RouteListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // A client's FIN ends its requests, not our answers (the machine's `inputEnded`).
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // Reads grow up to 256 KiB while a client streams a body (NIO's default stops at 64 KiB); small
-            // requests keep small buffers.
-            .childChannelOption(.recvAllocator, value: Self.readSizes)
+            .childChannelOption(.recvAllocator, value: ForwardingHandler.readSizes)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try configure(channel, forwarder: forwarder, timeouts: timeouts)
