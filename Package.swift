@@ -24,8 +24,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        // Small helpers both modules below use: ASCII-case compares on bytes and the durable state-file write.
-        .target(name: "ProxySupport"),
+        // glibc's heap statistics and trim (not in its Swift module map); only ProxySupport imports it.
+        .systemLibrary(name: "CMalloc"),
+        // Small helpers both modules below use: ASCII-case compares on bytes, the durable state-file write and the
+        // process heap's trim.
+        .target(name: "ProxySupport", dependencies: ["CMalloc"]),
         // The only module that imports CCurl.
         .target(
             name: "CurlClient",

@@ -9,7 +9,8 @@ import UnixSignals
 
 /// Runs the proxy until SIGINT or SIGTERM; SIGHUP (or a changed config or secret file) reloads proxy.json and its
 /// secrets. The parts run as one swift-service-lifecycle ServiceGroup: the log writer, the token manager, the
-/// runtime, the systemd reporter and the signal handler, stopped in reverse (see `ProxyServices.swift`).
+/// runtime, the systemd reporter, the heap scavenger and the signal handler, stopped in reverse (see
+/// `ProxyServices.swift`).
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the proxy (the default).")
 
@@ -42,7 +43,8 @@ struct RunCommand: AsyncParsableCommand {
             systemd: systemd, logger: logger)
         // A service that returns (the signal handler, on SIGTERM) stops the whole group gracefully.
         let services: [any Service] = [
-            logging.writer, runtime.tokens, runtime, SystemdReporter(systemd: systemd, tokens: runtime.tokens), handler,
+            logging.writer, runtime.tokens, runtime, SystemdReporter(systemd: systemd, tokens: runtime.tokens),
+            HeapScavenger(logger: logger), handler,
         ]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

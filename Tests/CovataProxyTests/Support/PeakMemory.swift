@@ -14,8 +14,10 @@ final class PeakMemory: Sendable {
     }
 
     private let shared = Shared()
+    let pid: Int32
 
     init(pid: Int32) {
+        self.pid = pid
         let shared = self.shared
         Thread.detachNewThread {
             while !shared.state.withLock({ $0.stopped }) {
