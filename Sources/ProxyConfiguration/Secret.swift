@@ -29,16 +29,44 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     /// was probably meant; nil for anything else. It is still used as given: a password may look like anything.
     static func literalHint(_ literal: String) -> String? {
         // The value itself is never repeated: it may be the real secret after all.
-        if literal.wholeMatch(of: #/(?:env:|\$\{?)[A-Za-z_][A-Za-z0-9_]*\}?/#) != nil {
+        if looksLikeVariableReference(literal) {
             return "the literal value looks like an environment variable reference; it is used as the secret itself. "
                 + "Did you mean {\"env\": \"NAME\"}?"
         }
         let pathLike =
             ["/", "./", "../", "~/", "file:"].contains { literal.hasPrefix($0) }
-            || literal.wholeMatch(of: #/[\w.-]+\.(txt|key|pem|secret|pass|password|pw)/#) != nil
+            || looksLikeSecretFileName(literal)
         guard pathLike else { return nil }
         return "the literal value looks like a file path; it is used as the secret itself. "
             + "Did you mean {\"file\": \"PATH\"}?"
+    }
+
+    // Both by hand rather than with a regex literal: a regex is compiled when first used, and this one ran at every
+    // start, pulling the regex engine's code (~0.5 MiB of pages) into an idle proxy's memory.
+
+    /// `env:NAME`, `$NAME` or `${NAME}` (either brace optional), NAME a shell variable's name.
+    private static func looksLikeVariableReference(_ literal: String) -> Bool {
+        var name = literal.utf8[...]
+        if name.starts(with: "env:".utf8) {
+            name = name.dropFirst(4)
+        } else if name.first == UInt8(ascii: "$") {
+            name = name.dropFirst()
+            if name.first == UInt8(ascii: "{") { name = name.dropFirst() }
+        } else {
+            return false
+        }
+        if name.last == UInt8(ascii: "}") { name = name.dropLast() }
+        let letter = { (byte: UInt8) in byte == UInt8(ascii: "_") || (0x61...0x7A).contains(byte | 0x20) }
+        guard let first = name.first, letter(first) else { return false }
+        return name.allSatisfy { letter($0) || (0x30...0x39).contains($0) }
+    }
+
+    /// A bare file name with a secret's usual extension: `password.txt`, `client-secret.key`.
+    private static func looksLikeSecretFileName(_ literal: String) -> Bool {
+        guard let dot = literal.lastIndex(of: "."), dot != literal.startIndex,
+            ["txt", "key", "pem", "secret", "pass", "password", "pw"].contains(literal[literal.index(after: dot)...])
+        else { return false }
+        return literal.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }
     }
 }
 

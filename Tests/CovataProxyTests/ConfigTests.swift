@@ -284,4 +284,17 @@ import Testing
         #expect(!rendered.contains("s3cret"))
         #expect(!rendered.contains("literal-password"))
     }
+
+    /// Which literal secrets get a hint, and which form it names (the process-level test shows the warning).
+    @Test(arguments: [
+        ("env:COVATA_PASSWORD", "env"), ("$COVATA_PASSWORD", "env"), ("${COVATA_PASSWORD}", "env"),
+        ("${_X1", "env"), ("env:", nil), ("$", nil), ("${}", nil), ("$1ABC", nil), ("env:A-B", nil),
+        ("password.txt", "file"), ("client-secret.key", "file"), ("a.b.pem", "file"), ("pw", nil), (".key", nil),
+        ("my password.txt", nil), ("password.TXT", nil), ("/run/secrets/pw", "file"), ("correct horse", nil),
+    ] as [(String, String?)])
+    func literalSecretHints(literal: String, meant: String?) {
+        let hint = Secret.literalHint(literal)
+        let named = hint.flatMap { hint in ["env", "file"].first { hint.contains("{\"\($0)\":") } }
+        #expect(named == meant, "\(literal): \(hint ?? "no hint")")
+    }
 }
