@@ -100,6 +100,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            // Linked by lld with packed relative relocations (glibc 2.36, Debian 12) and without exporting every
+            // symbol (the static Swift runtime's default): the loader read 2.3 MB of relocations and 1.7 MB of
+            // dynamic symbols at each start, 3 MiB of an idle proxy's 35 MiB.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                    .when(platforms: [.linux]))
             ]
         ),
         .executableTarget(
