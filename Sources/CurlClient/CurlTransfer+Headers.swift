@@ -29,12 +29,10 @@ extension CurlTransfer {
             cursor += 1
         }
         func put(_ string: String) {
-            var string = string
-            string.withUTF8 { bytes in
-                guard let base = bytes.baseAddress else { return }
-                cursor.copyMemory(from: base, byteCount: bytes.count)
-                cursor += bytes.count
-            }
+            // No closure here: one that captured `cursor` made every call check exclusive access at run time.
+            let count = string.utf8.count
+            UnsafeMutableRawBufferPointer(start: cursor, count: count).copyBytes(from: string.utf8)
+            cursor += count
         }
         for (index, line) in lines.enumerated() {
             let start = cursor.assumingMemoryBound(to: CChar.self)

@@ -7,10 +7,11 @@ import ServiceLifecycle
 /// by one thread of its own, in batches, so an event loop never formats JSON or waits on stderr. The queue is
 /// bounded: when it is full, lines are dropped, counted, and the next batch starts with a line that says so.
 public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable field is guarded by `condition`.
+    // Those fields skip the run-time exclusivity check too: the lock already keeps their accesses apart.
     private let condition = NSCondition()
-    private var queue: [LogLine] = []
-    private var dropped = 0
-    private var writing = false
+    @exclusivity(unchecked) private var queue: [LogLine] = []
+    @exclusivity(unchecked) private var dropped = 0
+    @exclusivity(unchecked) private var writing = false
     private let capacity: Int
     private let style: LogLine.Style
     private let output: FileHandle

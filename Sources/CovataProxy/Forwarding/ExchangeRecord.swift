@@ -7,6 +7,10 @@ import ProxyObservability
 /// What `ForwardingHandler` knows of the request in progress: the request, its transfer and token, the body kept for
 /// a replay, a held 401, and what the access log and metrics report. Data only: where the exchange is in its life
 /// is `ExchangeMachine`'s. Event-loop bound.
+///
+/// `@exclusivity(unchecked)` on its fields, as on the handler's and on curl's worker-only ones: one thread owns them
+/// and no access to one overlaps another (the compiler still checks what it can see); the run-time check cost ~2%
+/// of a request's instructions.
 final class ExchangeRecord {
     let id: Int
     let head: HTTPRequestHead
@@ -15,31 +19,31 @@ final class ExchangeRecord {
     /// Whether the request lets the connection go on after its answer (the machine decides whether it does).
     let asksKeepAlive: Bool
     /// The path and query to forward (from an origin-form or absolute-form target).
-    var pathAndQuery = "/"
-    var transfer: (any UpstreamTransfer)?
+    @exclusivity(unchecked) var pathAndQuery = "/"
+    @exclusivity(unchecked) var transfer: (any UpstreamTransfer)?
     /// The token found for the current attempt, which its transfer carries; retired if the upstream rejects it.
-    var token: AccessToken?
+    @exclusivity(unchecked) var token: AccessToken?
     /// Body parts that arrived before the transfer existed (while the token was found, or the read went on).
-    var waitingBody: [ByteBuffer] = []
+    @exclusivity(unchecked) var waitingBody: [ByteBuffer] = []
     /// 1, or 2 for a replay.
-    var attempt = 1
+    @exclusivity(unchecked) var attempt = 1
     /// The body as sent so far, while it still fits the replay buffer.
-    private var kept: [ByteBuffer] = []
-    private(set) var keptBytes = 0
-    private var keptAll = true
+    @exclusivity(unchecked) private var kept: [ByteBuffer] = []
+    @exclusivity(unchecked) private(set) var keptBytes = 0
+    @exclusivity(unchecked) private var keptAll = true
     /// A 401 held back while the machine learns whether it is `invalid_token`.
-    var held: (head: CurlResponseHead, body: ByteBuffer)?
+    @exclusivity(unchecked) var held: (head: CurlResponseHead, body: ByteBuffer)?
     /// For the access log and metrics.
     let startedAt = NIODeadline.now()
-    var upstreamSentAt: NIODeadline?
+    @exclusivity(unchecked) var upstreamSentAt: NIODeadline?
     /// When the upstream's answer head arrived (the access log's `upstream_ms`).
-    var upstreamHeadAt: NIODeadline?
-    var status = 0
+    @exclusivity(unchecked) var upstreamHeadAt: NIODeadline?
+    @exclusivity(unchecked) var status = 0
     /// Body bytes accepted for this request.
-    var bytesIn: Int64 = 0
+    @exclusivity(unchecked) var bytesIn: Int64 = 0
     /// The proxy's own error code when it answered itself (the access log's `error`).
-    var errorCode: String?
-    var bytesOut: Int64 = 0
+    @exclusivity(unchecked) var errorCode: String?
+    @exclusivity(unchecked) var bytesOut: Int64 = 0
 
     init(id: Int, head: HTTPRequestHead, body: CurlRequestBody) {
         self.id = id

@@ -18,19 +18,20 @@ final class ForwardingHandler: ChannelDuplexHandler {
     let forwarder: Forwarder
     /// Where the connection is, for `ClientTimeoutHandler`: moved on from the machine's phase.
     private let cycle: ConnectionCycle
-    var machine: ExchangeMachine
+    // Event-loop only, each access whole before the next: no run-time exclusivity check (see `ExchangeRecord`).
+    @exclusivity(unchecked) var machine: ExchangeMachine
     /// The request in progress, while the machine is busy with it.
-    var record: ExchangeRecord?
-    var context: ChannelHandlerContext?
+    @exclusivity(unchecked) var record: ExchangeRecord?
+    @exclusivity(unchecked) var context: ChannelHandlerContext?
     /// The connection's one first-byte timer, and the ticket last armed with its deadline (see `armFirstByteTimer`).
-    private var firstByteTimer: Scheduled<Void>?
-    private var firstByteArmed: (ticket: ExchangeMachine.Ticket, deadline: NIODeadline)?
+    @exclusivity(unchecked) private var firstByteTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var firstByteArmed: (ticket: ExchangeMachine.Ticket, deadline: NIODeadline)?
     /// When the last answer written so far is out, so a close never cuts it short.
-    private var lastAnswerEnd: EventLoopFuture<Void>?
+    @exclusivity(unchecked) private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
-    private var client = "-"
+    @exclusivity(unchecked) private var client = "-"
     /// The largest read asked of the channel: the listener's (`readSizes`) until an upload with a shallower depth.
-    private var readLimit = CurlTransfer.deepUploadDepth
+    @exclusivity(unchecked) private var readLimit = CurlTransfer.deepUploadDepth
 
     init(forwarder: Forwarder, cycle: ConnectionCycle) {
         self.forwarder = forwarder
@@ -89,7 +90,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
         case HTTPParserError.closedConnection:
             break
         case let error as HTTPParserError:
-            // RFC 9110 §15.5.1, §15.5.20 and §15.6.6; the connection ends, as the parser cannot find the next request.
+            // RFC 9110 §15.5.1, §15.5.20 and §15.6.6; the connection ends, as the parser cannot find the next
+            // request.
             let status: HTTPResponseStatus =
                 switch error {
                 case .headerOverflow: .requestHeaderFieldsTooLarge
