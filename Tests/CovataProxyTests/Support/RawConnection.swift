@@ -23,13 +23,17 @@ final class RawConnection {
     }
 
     /// Connects, runs `body`, and closes the connection whatever happens.
-    static func with<T>(port: Int, host: String = "127.0.0.1", _ body: (RawConnection) async throws -> T)
-        async throws -> T
-    {
+    /// - Parameter first: written on the event loop the moment the connection is up, for tests whose client limits
+    ///   are shorter than a loaded test run may take to schedule the test's own first write.
+    static func with<T>(
+        port: Int, host: String = "127.0.0.1", sendingFirst first: String? = nil,
+        _ body: (RawConnection) async throws -> T
+    ) async throws -> T {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    if let first { try channel.pipeline.syncOperations.addHandler(SendWhenActive(first)) }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
@@ -67,4 +71,18 @@ final class RawConnection {
     }
 
     var text: String { String(decoding: received, as: UTF8.self) }
+}
+
+/// Writes its bytes as the connection becomes active, then passes everything on.
+private final class SendWhenActive: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let text: String
+
+    init(_ text: String) { self.text = text }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
+        context.fireChannelActive()
+    }
 }
