@@ -1,8 +1,9 @@
 /* The floor libcurl sets: the upstream side of covata-proxy's job alone. A libcurl multi loop sends `requests` GETs
  * over `connections` keep-alive connections, each easy handle reset and set up with the options covata-proxy's
  * CurlTransfer sets, with the headers a curl client's request carries once forwarded (User-Agent, Accept and the
- * bearer token), and throws the answers away. bench/instructions counts it under callgrind.
- *   curl-floor PORT REQUESTS CONNECTIONS TOKEN */
+ * bearer token), and throws the answers away. bench/instructions counts it under callgrind. Over TLS (an https
+ * BASE), it verifies the upstream against CAFILE, as covata-proxy does with `tls.caFile`.
+ *   curl-floor BASE REQUESTS CONNECTIONS TOKEN [CAFILE]     (BASE: http://127.0.0.1:PORT or https://localhost:PORT) */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,9 @@ static size_t discard(char *data, size_t size, size_t count, void *user) {
     return size * count;
 }
 
-static void setup(CURL *easy, const char *port, long index, struct curl_slist *headers) {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%s/r%ld", port, index);
+static void setup(CURL *easy, const char *base, const char *ca, long index, struct curl_slist *headers) {
+    char url[256];
+    snprintf(url, sizeof url, "%s/r%ld", base, index);
     curl_easy_reset(easy);
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -30,14 +31,15 @@ static void setup(CURL *easy, const char *port, long index, struct curl_slist *h
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, discard);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    if (ca) curl_easy_setopt(easy, CURLOPT_CAINFO, ca);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: curl-floor PORT REQUESTS CONNECTIONS TOKEN\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: curl-floor BASE REQUESTS CONNECTIONS TOKEN [CAFILE]\n");
         return 2;
     }
-    const char *port = argv[1];
+    const char *base = argv[1], *ca = argc == 6 ? argv[5] : NULL;
     long requests = atol(argv[2]), connections = atol(argv[3]);
     char authorization[4096];
     snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", argv[4]);
@@ -52,7 +54,7 @@ int main(int argc, char **argv) {
     long started = 0, finished = 0, failed = 0;
     for (long i = 0; i < connections && started < requests; i++) {
         easies[i] = curl_easy_init();
-        setup(easies[i], port, started++, headers);
+        setup(easies[i], base, ca, started++, headers);
         curl_multi_add_handle(multi, easies[i]);
     }
     while (finished < requests) {
@@ -68,7 +70,7 @@ int main(int argc, char **argv) {
             finished++;
             curl_multi_remove_handle(multi, easy);
             if (started < requests) {
-                setup(easy, port, started++, headers);
+                setup(easy, base, ca, started++, headers);
                 curl_multi_add_handle(multi, easy);
             }
         }
