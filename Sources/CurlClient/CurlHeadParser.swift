@@ -92,8 +92,9 @@ struct CurlHeadParser {
 
     /// RFC 9112 §6.3 rules 3 and 5: Content-Length together with Transfer-Encoding, or differing Content-Lengths,
     /// mean the message length cannot be known; a proxy must discard the answer and close the connection. A value
-    /// that is not digits, or too large for any body, is no length either (RFC 9110 §8.6). The same value repeated (`5, 5`, or the field twice)
-    /// goes on as one field with one value: forwarded as it came, it is a value no client need accept.
+    /// that is not digits, or too large for any body, is no length either (RFC 9110 §8.6). The same value repeated
+    /// (`5, 5`, or the field twice) goes on as one field with one value: forwarded as it came, it is a value no
+    /// client need accept.
     private mutating func settleFraming() -> String? {
         if chunked, !contentLengths.isEmpty { return "both Transfer-Encoding and Content-Length" }
         // The usual case: one plain value.
