@@ -69,7 +69,7 @@ struct CurlHeadParser {
             contentLengths.append(String(decoding: value, as: UTF8.self))
         }
         if name.equalsIgnoringASCIICase("transfer-encoding") { chunked = true }
-        fields.append(name: name, value: value)
+        fields.append(from: text, name: 0..<colon, value: start..<stop)
         return nil
     }
 

@@ -53,6 +53,18 @@ public struct HeaderFields: Sendable {
         bytes.reserveCapacity(count)
     }
 
+    /// One field of a header line, copied in one piece up to the value's end: `name` and `value` are where they
+    /// lie in `line` (two copies cost as much again: each append has its fixed price).
+    mutating func append(from line: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) {
+        let base = bytes.count
+        let copied = UnsafeRawBufferPointer(rebasing: line[..<value.upperBound])
+        bytes.append(contentsOf: copied.assumingMemoryBound(to: UInt8.self))
+        spans.append(
+            Span(
+                name: base + name.lowerBound..<base + name.upperBound,
+                value: base + value.lowerBound..<base + value.upperBound))
+    }
+
     mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let nameStart = bytes.count
         // Typed views: an array appends those with one copy, a raw buffer byte by byte.

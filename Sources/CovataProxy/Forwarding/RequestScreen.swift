@@ -44,7 +44,7 @@ enum RequestScreen {
     ) -> ProxyError? {
         // 1. RFC 9110 §5.1 allows `_` in field names, but proxies that fold `_` into `-` let `Transfer_Encoding`
         //    or `X_Forwarded_For` mean two things at once (a smuggling and spoofing vector): refuse them.
-        if let name = head.headers.first(where: { $0.name.utf8.contains(UInt8(ascii: "_")) })?.name {
+        if let name = head.headers.first(where: { $0.name.containsByte(UInt8(ascii: "_")) })?.name {
             return .badRequest("header names with underscores are refused (\(name.prefix(64)))")
         }
         // 2. RFC 9110 §7.4 and §15.5.20: the Host must name this listener. A page that rebinds its own DNS name
@@ -72,7 +72,7 @@ enum RequestScreen {
             }
         }
         // 6. RFC 9112 §3.2: a request-target carries no fragment (libcurl would drop it silently).
-        if pathAndQuery.utf8.contains(UInt8(ascii: "#")) {
+        if pathAndQuery.containsByte(UInt8(ascii: "#")) {
             return .badRequest("a request-target has no fragment (#)")
         }
         // 7. RFC 3986 §5.2.4: dot segments, and encodings an upstream might decode into them, would leave the
