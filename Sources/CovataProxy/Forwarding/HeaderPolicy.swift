@@ -7,19 +7,19 @@ import ProxySupport
 enum HeaderPolicy {
     /// Always hop-by-hop, named or not (RFC 9110 §7.6.1 "SHOULD remove", §11.7.2 Proxy-Authorization,
     /// RFC 9110 §6.6.2 Trailer, and the pre-standard Keep-Alive and Proxy-Connection).
-    static let hopByHop: [String] = [
+    static let hopByHop: NameList = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
     /// Redone for the upstream by curl and by us: Host, the framing, and Expect (steps 3 to 5 below).
-    static let redoneHere: [String] = ["host", "content-length", "expect"]
+    static let redoneHere: NameList = ["host", "content-length", "expect"]
     /// Headers that make some frameworks act on another method or path than the request line's: forwarded, they
     /// would let a client around a route's `allowMethods` and `allowPaths` (step 7 below).
-    static let overrides: [String] = [
+    static let overrides: NameList = [
         "x-http-method-override", "x-method-override", "x-http-method", "x-original-url", "x-rewrite-url",
     ]
     /// Connection options that name nothing forwardable (see `connectionOptions`).
-    static let nothingNamed: [String] = ["keep-alive", "close"]
+    static let nothingNamed: NameList = ["keep-alive", "close"]
 
     /// The header lines to send upstream for a client request; `callerProof` is the route's `requireHeader`.
     static func upstreamRequestHeaders(
@@ -102,16 +102,31 @@ enum HeaderPolicy {
     }
 
     private static func isHopByHop<Name: Collection<UInt8>>(_ name: Name, named: [String]) -> Bool {
-        isListed(name, in: hopByHop) || isListed(name, in: named)
+        isListed(name, in: hopByHop) || (!named.isEmpty && named.contains { name.equalsIgnoringASCIICase($0) })
     }
 
-    /// Whether `name` is one of `lowercaseNames`, ignoring ASCII case.
-    private static func isListed<Name: StringProtocol>(_ name: Name, in lowercaseNames: [String]) -> Bool {
-        isListed(name.utf8, in: lowercaseNames)
+    /// Whether `name` is one of `list`'s, ignoring ASCII case.
+    private static func isListed<Name: StringProtocol>(_ name: Name, in list: NameList) -> Bool {
+        isListed(name.utf8, in: list)
     }
 
-    private static func isListed<Name: Collection<UInt8>>(_ name: Name, in lowercaseNames: [String]) -> Bool {
-        lowercaseNames.contains { name.equalsIgnoringASCIICase($0) }
+    private static func isListed<Name: Collection<UInt8>>(_ name: Name, in list: NameList) -> Bool {
+        // Most names have a length no entry has: one bit test, and the list's strings are not touched.
+        let count = name.count
+        guard list.lengths >> UInt64(min(count, 63)) & 1 == 1 else { return false }
+        return list.names.contains { name.equalsIgnoringASCIICase($0) }
+    }
+
+    /// A fixed list of lowercase names, asked about every field of every message, with the lengths its names have
+    /// (bit n: a name of n bytes; bit 63: 63 or more).
+    struct NameList: ExpressibleByArrayLiteral, Sendable {
+        let names: [String]
+        let lengths: UInt64
+
+        init(arrayLiteral names: String...) {
+            self.names = names
+            lengths = names.reduce(0) { $0 | 1 << UInt64(min($1.utf8.count, 63)) }
+        }
     }
 
     /// `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto` and the rest of the family.
