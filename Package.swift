@@ -1,6 +1,25 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// glibc's loader takes packed relative relocations (DT_RELR) from 2.36 on, and lld marks a binary that has them
+/// as needing that glibc: they are asked for only when the glibc built against (this host's) is that new, so a
+/// build on an older system (Ubuntu 22.04, RHEL 9) still runs where it was built.
+let packedRelocations: [String] = {
+    #if canImport(Glibc)
+        var text = [CChar](repeating: 0, count: 64)
+        guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return [] }
+        let version = String(cString: text).split(separator: " ").last?.split(separator: ".").compactMap { Int($0) }
+        guard let version, version.count >= 2, (version[0], version[1]) >= (2, 36) else { return [] }
+        return ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+    #else
+        return []
+    #endif
+}()
+
 let package = Package(
     name: "covata-proxy",
     platforms: [.macOS(.v15)],
@@ -101,13 +120,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            // Linked by lld with packed relative relocations (glibc 2.36, Debian 12) and without exporting every
-            // symbol (the static Swift runtime's default): the loader read 2.3 MB of relocations and 1.7 MB of
+            // Linked by lld with packed relative relocations (where glibc takes them, above) and without exporting
+            // every symbol (the static Swift runtime's default): the loader read 2.3 MB of relocations and 1.7 MB of
             // dynamic symbols at each start, 3 MiB of an idle proxy's 35 MiB.
             linkerSettings: [
                 .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-                    .when(platforms: [.linux]))
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic"] + packedRelocations, .when(platforms: [.linux]))
             ]
         ),
         .executableTarget(
