@@ -108,9 +108,8 @@ struct CurlHeadParser {
             return lengths.count > 1 ? "conflicting Content-Length values" : "an invalid Content-Length"
         }
         fields.removeAll { $0.equalsIgnoringASCIICase("content-length") }
-        let name = Array("Content-Length".utf8)
-        let value = Array(length.utf8)
-        name.withUnsafeBytes { name in value.withUnsafeBytes { fields.append(name: name, value: $0) } }
+        let line = Array("Content-Length:".utf8) + Array(length.utf8)
+        line.withUnsafeBytes { fields.append(from: $0, name: 0..<14, value: 15..<$0.count) }
         return nil
     }
 

@@ -54,7 +54,8 @@ public struct HeaderFields: Sendable {
     }
 
     /// One field of a header line, copied in one piece up to the value's end: `name` and `value` are where they
-    /// lie in `line` (two copies cost as much again: each append has its fixed price).
+    /// lie in `line` (two copies cost as much again: each append has its fixed price). A typed view: an array
+    /// appends it with one copy, a raw buffer byte by byte.
     mutating func append(from line: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) {
         let base = bytes.count
         let copied = UnsafeRawBufferPointer(rebasing: line[..<value.upperBound])
@@ -63,15 +64,6 @@ public struct HeaderFields: Sendable {
             Span(
                 name: base + name.lowerBound..<base + name.upperBound,
                 value: base + value.lowerBound..<base + value.upperBound))
-    }
-
-    mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        let nameStart = bytes.count
-        // Typed views: an array appends those with one copy, a raw buffer byte by byte.
-        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
-        let valueStart = bytes.count
-        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
-        spans.append(Span(name: nameStart..<valueStart, value: valueStart..<bytes.count))
     }
 
     mutating func removeAll() {

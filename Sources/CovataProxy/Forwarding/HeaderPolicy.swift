@@ -102,7 +102,7 @@ enum HeaderPolicy {
     }
 
     private static func isHopByHop<Name: Collection<UInt8>>(_ name: Name, named: [String]) -> Bool {
-        isListed(name, in: hopByHop) || (!named.isEmpty && named.contains { name.equalsIgnoringASCIICase($0) })
+        isListed(name, in: hopByHop) || named.contains { name.equalsIgnoringASCIICase($0) }
     }
 
     /// Whether `name` is one of `list`'s, ignoring ASCII case.

@@ -11,18 +11,15 @@ import ServiceLifecycle
 public struct HeapScavenger: Service {
     /// Freed bytes left resident before a trim is worth its walk of the heap (a few milliseconds under arena locks).
     static let slack = 8 << 20
-    let interval: Duration
+    static let interval = Duration.seconds(1)
     let logger: Logger
 
-    public init(logger: Logger, interval: Duration = .seconds(1)) {
-        self.logger = logger
-        self.interval = interval
-    }
+    public init(logger: Logger) { self.logger = logger }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var decision = Decision(slack: Self.slack)
-            while (try? await Task.sleep(for: interval)) != nil {
+            while (try? await Task.sleep(for: Self.interval)) != nil {
                 let free = ProcessHeap.freeBytes
                 guard decision.sampled(freeBytes: free) else { continue }
                 ProcessHeap.returnFreePages()
