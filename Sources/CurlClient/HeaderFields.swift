@@ -21,6 +21,16 @@ public struct HeaderFields: Sendable {
     public func name(_ index: Int) -> ArraySlice<UInt8> { bytes[spans[index].name] }
     public func value(_ index: Int) -> ArraySlice<UInt8> { bytes[spans[index].value] }
 
+    /// Each field's name and value bytes in order, lent for the call: the answer's encoder copies them from here
+    /// without an `ArraySlice` (and its retain and release) per name and value.
+    public func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { bytes in
+            for span in spans {
+                body(UnsafeRawBufferPointer(rebasing: bytes[span.name]), .init(rebasing: bytes[span.value]))
+            }
+        }
+    }
+
     /// The fields as text, for the few readers off the hot path; bytes that are not UTF-8 read as U+FFFD.
     public var text: [(name: String, value: String)] {
         spans.indices.map { (String(decoding: name($0), as: UTF8.self), String(decoding: value($0), as: UTF8.self)) }

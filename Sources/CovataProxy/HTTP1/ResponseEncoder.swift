@@ -43,38 +43,36 @@ final class ResponseEncoder: ChannelOutboundHandler {
     }
 
     static func encode(_ head: ClientResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        // Assembled as plain bytes and written to the buffer once: each write to a ByteBuffer checks capacity,
-        // uniqueness and exclusive access, which for a dozen small pieces cost more than the copying.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(
-            64 + head.reason.utf8.count + head.upstreamFields.bytes.count + head.upstreamFields.count * 4
-                + head.headers.count * 48)
-        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
-        // Three digits, written as bytes: formatting an Int as a String would allocate.
-        bytes.append(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(head.status % 10))
-        bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: head.reason.utf8)
-        bytes.append(contentsOf: crlfBytes)
-        for index in 0..<head.upstreamFields.count {
-            bytes.append(contentsOf: head.upstreamFields.name(index))
-            bytes.append(contentsOf: separatorBytes)
-            bytes.append(contentsOf: head.upstreamFields.value(index))
-            bytes.append(contentsOf: crlfBytes)
+        // The head's size, at most: `upstreamFields.bytes` holds each kept field's name and value (and what lies
+        // between them, and dropped fields), so it bounds what the fields take.
+        var size = 17 + head.reason.utf8.count + head.upstreamFields.bytes.count + head.upstreamFields.count * 4 + 28
+        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        var buffer = allocator.buffer(capacity: size + (head.completeBody.map { $0.readableBytes + 32 } ?? 0))
+        // Written through the buffer's memory in one pass: each write to a ByteBuffer checks capacity, uniqueness
+        // and exclusive access, which for a dozen small pieces cost more than the copying.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
+            var out = HeadWriter(memory)
+            out.write("HTTP/1.1 ")
+            // Three digits, written as bytes: formatting an Int as a String would allocate.
+            out.write(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
+            out.write(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
+            out.write(UInt8(ascii: "0") + UInt8(head.status % 10))
+            out.write(" ")
+            out.write(head.reason)
+            out.write("\r\n")
+            head.upstreamFields.forEach { name, value in out.writeField(name, value) }
+            for (name, value) in head.headers {
+                out.write(name)
+                out.write(": ")
+                out.write(value)
+                out.write("\r\n")
+            }
+            if head.framing == .chunked { out.write("Transfer-Encoding: chunked\r\n") }
+            out.write("\r\n")
+            return out.count
         }
-        for (name, value) in head.headers {
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(contentsOf: separatorBytes)
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(contentsOf: crlfBytes)
-        }
-        if head.framing == .chunked { bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8) }
-        bytes.append(contentsOf: crlfBytes)
-        guard let body = head.completeBody else { return allocator.buffer(bytes: bytes) }
+        guard let body = head.completeBody else { return buffer }
         // A whole answer: the body and its end follow in the same buffer.
-        var buffer = allocator.buffer(capacity: bytes.count + body.readableBytes + 32)
-        buffer.writeBytes(bytes)
         switch head.framing {
         case .none:
             break
@@ -95,9 +93,45 @@ final class ResponseEncoder: ChannelOutboundHandler {
     private static func chunkSize(_ body: ByteBuffer) -> String {
         String(body.readableBytes, radix: 16) + "\r\n"
     }
+}
 
-    private static let crlfBytes: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
-    private static let separatorBytes: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: " ")]
+/// Copies a head's pieces into memory the caller sized for them.
+private struct HeadWriter {
+    // The buffer's memory, lent by NIO's `writeWithUnsafeMutableBytes` for the one call that writes the head.
+    private let memory: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+
+    mutating func write(_ byte: UInt8) {
+        precondition(count < memory.count)
+        memory[count] = byte
+        count += 1
+    }
+
+    // The fields' bytes as `HeaderFields.forEach` lends them.
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= memory.count - count)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        (memory.baseAddress! + count).copyMemory(from: base, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func write(_ text: String) {
+        // Its UTF-8 in place, as `withUTF8` lends it (our strings are native, so nothing is copied).
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `name: value` and its CRLF.
+    mutating func writeField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        write(name)
+        write(UInt8(ascii: ":"))
+        write(UInt8(ascii: " "))
+        write(value)
+        write(UInt8(ascii: "\r"))
+        write(UInt8(ascii: "\n"))
+    }
 }
 
 @available(*, unavailable)
