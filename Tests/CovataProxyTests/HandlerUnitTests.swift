@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import ProxyConfiguration
 import ProxySupport
 import Testing
 
@@ -240,7 +241,7 @@ import Testing
             ("Content-Length", "3"), ("User-Agent", "tool/1"),
         ])
         // The route's requireHeader name, lower-cased as the config stores it.
-        let out = HeaderPolicy.upstreamRequestHeaders(headers, bearer: "T", callerProof: "x-caller-key")
+        let out = HeaderPolicy.upstreamRequestHeaders(headers, authorization: Secret("Bearer T"), callerProof: "x-caller-key")
         #expect(out.map(\.name) == ["Accept", "User-Agent", "Authorization"])
         #expect(out.last?.value == "Bearer T")
     }

@@ -68,7 +68,7 @@ extension ForwardingHandler {
             method: record.head.method.rawValue,
             url: forwarder.upstreamURL(for: record.pathAndQuery),
             headers: HeaderPolicy.upstreamRequestHeaders(
-                record.head.headers, bearer: token.value.value,
+                record.head.headers, authorization: token.authorization,
                 callerProof: forwarder.route.access.requiredHeader?.name),
             body: body,
             connectTimeoutMilliseconds: forwarder.connectTimeoutMilliseconds)

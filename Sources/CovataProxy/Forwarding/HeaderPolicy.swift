@@ -1,5 +1,6 @@
 import CurlClient
 import NIOHTTP1
+import ProxyConfiguration
 import ProxySupport
 
 /// Which headers cross the proxy, as ordered steps. The order matters: the Bearer header is added last, after
@@ -23,7 +24,7 @@ enum HeaderPolicy {
 
     /// The header lines to send upstream for a client request; `callerProof` is the route's `requireHeader`.
     static func upstreamRequestHeaders(
-        _ headers: HTTPHeaders, bearer: String, callerProof: String? = nil
+        _ headers: HTTPHeaders, authorization: Secret, callerProof: String? = nil
     ) -> [(name: String, value: String)] {
         // 1. RFC 9110 §7.6.1: every option named in Connection is hop-by-hop too.
         let named = connectionOptions(headers)
@@ -49,7 +50,7 @@ enum HeaderPolicy {
             out.append((name, value))
         }
         // 8. RFC 6750 §2.1: the credential, added last.
-        out.append(("Authorization", "Bearer \(bearer)"))
+        out.append(("Authorization", authorization.value))
         return out
     }
 

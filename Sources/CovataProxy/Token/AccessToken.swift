@@ -15,7 +15,24 @@ public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     /// there succeeds with it: the forwarding handler reports that success, which ends the probation.
     var probation: String? = nil
 
+    /// `Authorization`'s value, `Bearer` and the token (RFC 6750 §2.1): made once, not for every request.
+    public let authorization: Secret
+
     public var expiresAt: Double { obtainedAt + lifetime }
+
+    init(
+        value: Secret, refreshToken: Secret?, jti: String?, scope: String?, lifetime: Double, obtainedAt: Double,
+        probation: String? = nil
+    ) {
+        self.value = value
+        self.refreshToken = refreshToken
+        self.jti = jti
+        self.scope = scope
+        self.lifetime = lifetime
+        self.obtainedAt = obtainedAt
+        self.probation = probation
+        authorization = Secret("Bearer " + value.value)
+    }
 
     public var description: String { "access token jti=\(jti ?? "-") scope=\(scope ?? "-")" }
 }

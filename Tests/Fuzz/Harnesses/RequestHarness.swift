@@ -157,7 +157,8 @@ enum RequestHarness {
     /// no forwarding claims or overrides, not the caller's proof.
     private static func upstreamHeadersAreClean(_ head: HTTPRequestHead, route: RouteConfig) throws(OracleFailure) {
         let proof = route.access.requiredHeader?.name
-        let fields = HeaderPolicy.upstreamRequestHeaders(head.headers, bearer: bearer, callerProof: proof)
+        let fields = HeaderPolicy.upstreamRequestHeaders(
+            head.headers, authorization: Secret("Bearer \(bearer)"), callerProof: proof)
         let names = fields.map { $0.name.lowercased() }
         try require(names.filter { $0 == "authorization" }.count == 1, "not exactly one Authorization upstream")
         try require(fields.last?.value == "Bearer \(bearer)", "the credential is not the last field")
