@@ -101,6 +101,7 @@ extension ForwardingHandler {
         head.completeBody = ByteBuffer(bytes: body)
         if head.framing != .none { record.bytesOut += Int64(body.count) }
         record.status = Int(status.code)
-        answered(done: context.writeAndFlush(wrapOutboundOut(.head(head))))
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        answered()
     }
 }

@@ -134,7 +134,8 @@ extension ForwardingHandler {
         record.bytesOut += Int64(body.readableBytes)
         var answer = clientAnswer(head, framing: framing, closes: closes, record: record)
         answer.completeBody = body
-        answered(done: context.write(wrapOutboundOut(.head(answer))))
+        context.write(wrapOutboundOut(.head(answer)), promise: nil)
+        answered()
         return true
     }
 

@@ -26,8 +26,6 @@ final class ForwardingHandler: ChannelDuplexHandler {
     /// The connection's one first-byte timer, and the ticket last armed with its deadline (see `armFirstByteTimer`).
     @exclusivity(unchecked) private var firstByteTimer: Scheduled<Void>?
     @exclusivity(unchecked) private var firstByteArmed: (ticket: ExchangeMachine.Ticket, deadline: NIODeadline)?
-    /// When the last answer written so far is out, so a close never cuts it short.
-    @exclusivity(unchecked) private var lastAnswerEnd: EventLoopFuture<Void>?
     /// Who is connected, for the access log: the peer's IP address, or `unix`.
     @exclusivity(unchecked) private var client = "-"
     /// The largest read asked of the channel: the listener's (`readSizes`) until an upload with a shallower depth.
@@ -146,7 +144,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
             answer(error, closes: closes)
         case .writeEnd:
             guard let context else { return }
-            answered(done: context.write(wrapOutboundOut(.end)))
+            context.write(wrapOutboundOut(.end), promise: nil)
+            answered()
         case .relayHeld(let retireToken, let closes):
             relayHeld(retireToken: retireToken, closes: closes)
         case .retireToken(let id):
@@ -224,10 +223,9 @@ final class ForwardingHandler: ChannelDuplexHandler {
         cycle.follow(machine.clientPhase)
     }
 
-    /// The current request's answer has been written whole (`done` completes once it is out).
-    func answered(done: EventLoopFuture<Void>) {
+    /// The current request's answer has been handed to the channel whole.
+    func answered() {
         guard record != nil else { return }
-        lastAnswerEnd = done
         endExchange()
         run(machine.answerWritten())
         cycle.follow(machine.clientPhase)
@@ -245,15 +243,16 @@ final class ForwardingHandler: ChannelDuplexHandler {
     @inline(never)
     private func writeAndClose(_ head: ClientResponseHead) {
         guard let context else { return }
-        lastAnswerEnd = context.writeAndFlush(wrapOutboundOut(.head(head)))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         closeWhenWritten()
     }
 
+    /// Closes once everything written so far is out (a close alone would cut it short). Writes complete in order,
+    /// so an empty one's promise says when: cheaper than a promise for every answer in case it is the last.
     private func closeWhenWritten() {
         guard let context else { return }
-        guard let lastAnswerEnd else { return context.close(promise: nil) }
         let channel = context.channel
-        lastAnswerEnd.whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.body(ByteBuffer()))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Reads grow up to a deep upload's depth while a client streams a body (NIO's default stops at 64 KiB); small
