@@ -241,7 +241,8 @@ import Testing
             ("Content-Length", "3"), ("User-Agent", "tool/1"),
         ])
         // The route's requireHeader name, lower-cased as the config stores it.
-        let out = HeaderPolicy.upstreamRequestHeaders(headers, authorization: Secret("Bearer T"), callerProof: "x-caller-key")
+        let out = HeaderPolicy.upstreamRequestHeaders(
+            headers, authorization: Secret("Bearer T"), callerProof: "x-caller-key")
         #expect(out.map(\.name) == ["Accept", "User-Agent", "Authorization"])
         #expect(out.last?.value == "Bearer T")
     }
@@ -312,5 +313,26 @@ import Testing
         let third = "GET /c HTTP/1.1\r\n\r\n"
         let starts = Self.requestLineStarts(first + second + third)
         #expect(starts == [0, first.utf8.count, first.utf8.count + second.utf8.count])
+    }
+
+    /// The eight-bytes-a-step LF search against a byte loop: 2,000 seeded buffers of 0 to 40 bytes, LFs rare or
+    /// dense, bytes near LF (0x0A ± 1, 0x8A) common, every start offset.
+    @Test func lineFeedSearchAgreesWithAByteLoop() {
+        var random = SplitMix(seed: 29)
+        let alphabet: [UInt8] = [0x0A, 0x0B, 0x09, 0x8A, 0x00, 0xFF, 0x0D, UInt8(ascii: "a")]
+        for _ in 0..<2_000 {
+            let dense = random.next(2) == 0
+            let bytes = (0..<random.next(41)).map { _ in
+                dense || random.next(12) == 0
+                    ? alphabet[random.next(alphabet.count)] : UInt8(truncatingIfNeeded: random.next())
+            }
+            bytes.withUnsafeBytes { raw in
+                for start in 0...raw.count {
+                    let expected = raw[start...].firstIndex(of: 0x0A) ?? raw.count
+                    let found = RequestFraming.firstLineFeed(in: raw, from: start)
+                    #expect(found == expected, "\(bytes) from \(start)")
+                }
+            }
+        }
     }
 }

@@ -98,13 +98,14 @@ final class RequestLineGuard: ChannelInboundHandler {
             index = framing.skip(bytes, from: index)
             guard index < bytes.count else { return (nil, bytes.count) }
             if line.length == 0 { lineStart = index }
-            let byte = bytes[index]
-            index += 1
-            guard byte == UInt8(ascii: "\n") else {
-                line.add(byte)
+            // The request line's bytes up to its LF, without asking the framing again for each.
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\n") {
+                line.add(bytes[index])
+                index += 1
                 if line.length > maxBytes { return (RequestLineRefusal(status: .uriTooLong), lineStart) }
-                continue
             }
+            guard index < bytes.count else { return (nil, bytes.count) }
+            index += 1
             if line.isBlank {
                 line = Line()
                 continue
