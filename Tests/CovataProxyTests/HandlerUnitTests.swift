@@ -224,6 +224,18 @@ import Testing
         (["HTTP/1.1 200 OK\r\n", "Content-Length: 3\r\n", "Content-Length: 4\r\n", "\r\n"], "Content-Length"),
         (["HTTP/1.1 200 OK\r\n", "X-A: 1\r\n", " folded\r\n", "\r\n"], "folded"),
         (["HTTP/1.1 101 Switching Protocols\r\n", "\r\n"], "101"),
+        // RFC 9112 §4: exactly three digits.
+        (["HTTP/1.1 +20 OK\r\n", "\r\n"], "status code"),
+        (["HTTP/1.1 0200 OK\r\n", "\r\n"], "status code"),
+        (["HTTP/1.1 2x0 OK\r\n", "\r\n"], "status code"),
+        (["HTTP/1.1 099 OK\r\n", "\r\n"], "status code"),
+        (["HTTP/1.1\r\n", "\r\n"], "status code"),
+        // RFC 9110 §5.1, §5.5: a token, then a colon; no controls in the value.
+        (["HTTP/1.1 200 OK\r\n", "X A: 1\r\n", "\r\n"], "invalid header name"),
+        (["HTTP/1.1 200 OK\r\n", ": 1\r\n", "\r\n"], "invalid header name"),
+        (["HTTP/1.1 200 OK\r\n", "X-A 1\r\n", "\r\n"], "without a colon"),
+        (["HTTP/1.1 200 OK\r\n", "X-A: 1\u{7F}\r\n", "\r\n"], "control character"),
+        (["HTTP/1.1 200 OK\r\n", "X-A: 1\r2\r\n", "\r\n"], "control character"),
     ])
     func headParserRefusesWhatAProxyMustNotPassOn(lines: [String], mentions: String) {
         let (head, problem) = Self.feed(lines)
