@@ -75,8 +75,8 @@ struct CurlHeadParser {
         let name = UnsafeRawBufferPointer(rebasing: text[..<colon])
         let value = UnsafeRawBufferPointer(rebasing: text[start..<stop])
         if name.equalsIgnoringASCIICase("content-length") {
-            let text = String(decoding: value, as: UTF8.self)
-            if contentLength == nil { contentLength = text } else { moreContentLengths.append(text) }
+            let length = String(decoding: value, as: UTF8.self)
+            if contentLength == nil { contentLength = length } else { moreContentLengths.append(length) }
         }
         if name.equalsIgnoringASCIICase("transfer-encoding") { chunked = true }
         fields.append(from: text, name: 0..<colon, value: start..<stop)
@@ -92,8 +92,8 @@ struct CurlHeadParser {
         }
         let rest = text[(space + 1)...]
         let codeEnd = rest.firstIndex(of: UInt8(ascii: " ")) ?? rest.endIndex
-        // RFC 9112 §4: three digits (read as digits: no sign, no leading zero making four), and a reason of tabs,
-        // spaces and visible characters. Both reach the client as they are, so anything else (a lone CR could
+        // RFC 9112 §4: exactly three digits (`Int(_:)` would take a sign, or a fourth digit after a zero), and a
+        // reason of tabs, spaces and visible characters. Both reach the client as they are, so anything else (a lone CR could
         // split the answer for a lenient client) is refused.
         status = 0
         if codeEnd - rest.startIndex == 3 {
