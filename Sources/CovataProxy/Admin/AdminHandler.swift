@@ -38,7 +38,7 @@ final class AdminHandler: ChannelInboundHandler {
                 refuse(.misdirected(host: host), keepAlive: head.isKeepAlive, context: context)
                 return
             }
-            if RequestScreen.isFromBrowser(head.headers) {
+            if RequestScreen.isFromBrowser(head.headers, fields: RequestFields(head.headers)) {
                 refuse(
                     .callerRefused(
                         code: "browser_request_refused", message: "web pages may not read the admin listener"),

@@ -10,20 +10,21 @@ extension ForwardingHandler {
 
     func check(_ head: HTTPRequestHead, exchange id: Int) {
         let admitted = forwarder.budget.beginRequest()
-        let framing = RequestScreen.bodyFraming(head, maxBytes: forwarder.limits.maxRequestBodyBytes)
+        let fields = RequestFields(head.headers)
+        let framing = RequestScreen.bodyFraming(head, fields: fields, maxBytes: forwarder.limits.maxRequestBodyBytes)
         let body = (try? framing.get()) ?? .none
-        let record = ExchangeRecord(id: id, head: head, body: body)
+        let record = ExchangeRecord(id: id, head: head, asksUpgrade: fields.has(.upgrade), body: body)
         self.record = record
         let refusal: ProxyError?
         if admitted {
-            let screened = RequestScreen.screen(head, framing: framing, route: forwarder.route)
+            let screened = RequestScreen.screen(head, fields: fields, framing: framing, route: forwarder.route)
             if let pathAndQuery = screened.pathAndQuery { record.pathAndQuery = pathAndQuery }
             refusal = screened.refusal
         } else {
             forwarder.metrics.overloaded()
             refusal = .overloaded
         }
-        if refusal == nil, head.version == .http1_1, !body.isEmpty,
+        if refusal == nil, head.version == .http1_1, !body.isEmpty, fields.has(.expect),
             head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
         {
             context?.writeAndFlush(wrapOutboundOut(.head(OwnAnswers.continueHead)), promise: nil)

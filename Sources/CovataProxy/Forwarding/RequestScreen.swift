@@ -10,7 +10,8 @@ enum RequestScreen {
     /// query to append to the upstream's base once the target is understood (also for a later refusal: the access
     /// log names it).
     static func screen(
-        _ head: HTTPRequestHead, framing: Result<CurlRequestBody, ProxyError>, route: RouteConfig
+        _ head: HTTPRequestHead, fields: RequestFields, framing: Result<CurlRequestBody, ProxyError>,
+        route: RouteConfig
     ) -> (pathAndQuery: String?, refusal: ProxyError?) {
         // Never a tunnel: this is not a forward proxy. The answer closes the connection (NIO's parser reads
         // nothing after a CONNECT head).
@@ -19,7 +20,7 @@ enum RequestScreen {
         if head.method == .TRACE { return (nil, .methodNotAllowed("TRACE is not forwarded")) }
         // RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request, at most one in HTTP/1.0, and either way a
         // `name[:port]` (RFC 9110 §7.2): what is rewritten into a redirect is built from it.
-        guard case .valid(let host) = Self.host(head.headers, required: head.version == .http1_1) else {
+        guard case .valid(let host) = Self.host(fields, required: head.version == .http1_1) else {
             return (
                 nil,
                 .badRequest(
@@ -31,7 +32,7 @@ enum RequestScreen {
         case .failure(let error): return (nil, error)
         case .success(let resolved): pathAndQuery = resolved
         }
-        if let refusal = check(head, host: host, pathAndQuery: pathAndQuery, route: route) {
+        if let refusal = check(head, fields: fields, host: host, pathAndQuery: pathAndQuery, route: route) {
             return (pathAndQuery, refusal)
         }
         if case .failure(let error) = framing { return (pathAndQuery, error) }
@@ -40,11 +41,11 @@ enum RequestScreen {
 
     /// `host`: the request's Host, already parsed (nil when it has none).
     static func check(
-        _ head: HTTPRequestHead, host: HostField?, pathAndQuery: String, route: RouteConfig
+        _ head: HTTPRequestHead, fields: RequestFields, host: HostField?, pathAndQuery: String, route: RouteConfig
     ) -> ProxyError? {
         // 1. RFC 9110 §5.1 allows `_` in field names, but proxies that fold `_` into `-` let `Transfer_Encoding`
         //    or `X_Forwarded_For` mean two things at once (a smuggling and spoofing vector): refuse them.
-        if let name = head.headers.first(where: { $0.name.containsByte(UInt8(ascii: "_")) })?.name {
+        if let name = fields.underscoreName {
             return .badRequest("header names with underscores are refused (\(name.prefix(64)))")
         }
         // 2. RFC 9110 §7.4 and §15.5.20: the Host must name this listener. A page that rebinds its own DNS name
@@ -53,12 +54,12 @@ enum RequestScreen {
             return .misdirected(host: host.authority)
         }
         // 3. Browsers announce cross-origin requests (RFC 6454 Origin, Fetch metadata); legacy tools never do.
-        if isFromBrowser(head.headers) {
+        if isFromBrowser(head.headers, fields: fields) {
             return .callerRefused(
                 code: "browser_request_refused", message: "requests from web pages may not use the Covata credential")
         }
         // 4. RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met (HTTP/1.0 ignores Expect).
-        if head.version == .http1_1,
+        if head.version == .http1_1, fields.has(.expect),
             head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() != "100-continue" })
         {
             return .expectationFailed
@@ -98,21 +99,21 @@ enum RequestScreen {
         case invalid
     }
 
-    private static func host(_ headers: HTTPHeaders, required: Bool) -> HostCheck {
-        var found: String?
-        for (name, value) in headers where name.equalsIgnoringASCIICase("host") {
-            guard found == nil else { return .invalid }
-            found = value
-        }
-        guard let found else { return required ? .invalid : .valid(nil) }
+    private static func host(_ fields: RequestFields, required: Bool) -> HostCheck {
+        guard fields.hostCount <= 1 else { return .invalid }
+        guard let found = fields.host else { return required ? .invalid : .valid(nil) }
         return HostField(found).map { .valid($0) } ?? .invalid
     }
 
     /// RFC 9112 §6.3: the framing the client used decides how the body reaches curl. The field's presence counts,
     /// whatever it lists (an empty Transfer-Encoding lists no codings, and chunked is not last in it).
-    static func bodyFraming(_ head: HTTPRequestHead, maxBytes: Int64) -> Result<CurlRequestBody, ProxyError> {
+    static func bodyFraming(
+        _ head: HTTPRequestHead, fields: RequestFields, maxBytes: Int64
+    ) -> Result<CurlRequestBody, ProxyError> {
+        // The usual request, a GET or HEAD: neither field.
+        if !fields.has(.contentLength), !fields.has(.transferEncoding) { return .success(.none) }
         let lengths = head.headers[canonicalForm: "content-length"]
-        if head.headers.contains(name: "transfer-encoding") {
+        if fields.has(.transferEncoding) {
             // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
             guard head.version == .http1_1 else {
                 return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request"))
@@ -170,9 +171,10 @@ enum RequestScreen {
     }
 
     /// A web page's request: it carries Origin or Fetch metadata naming another site.
-    static func isFromBrowser(_ headers: HTTPHeaders) -> Bool {
-        headers.contains(name: "origin")
-            || headers[canonicalForm: "sec-fetch-site"].contains(where: { $0.lowercased() != "none" })
+    static func isFromBrowser(_ headers: HTTPHeaders, fields: RequestFields) -> Bool {
+        fields.has(.origin)
+            || (fields.has(.secFetchSite)
+                && headers[canonicalForm: "sec-fetch-site"].contains(where: { $0.lowercased() != "none" }))
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was right.
@@ -183,5 +185,60 @@ enum RequestScreen {
         var difference: UInt8 = 0
         for index in left.indices { difference |= left[index] ^ right[index] }
         return difference == 0
+    }
+}
+
+/// What the checks need to know of a request's fields, found in one pass over them: which of the fields they read
+/// are there at all, the Host, and a name with an underscore. A search per field was eleven passes a request, most
+/// for fields a tool never sends; a field that is there is still read by NIO's own accessors, as before.
+struct RequestFields {
+    struct Names: OptionSet {
+        let rawValue: UInt8
+        static let contentLength = Names(rawValue: 1 << 0)
+        static let transferEncoding = Names(rawValue: 1 << 1)
+        static let expect = Names(rawValue: 1 << 2)
+        static let origin = Names(rawValue: 1 << 3)
+        static let secFetchSite = Names(rawValue: 1 << 4)
+        static let upgrade = Names(rawValue: 1 << 5)
+    }
+
+    private var present: Names = []
+    /// How many Host fields, and the first one's value.
+    private(set) var hostCount = 0
+    private(set) var host: String?
+    /// The first field name with an underscore (see `RequestScreen.check`, step 1).
+    private(set) var underscoreName: String?
+
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            if name.equalsIgnoringASCIICase("host") {
+                hostCount += 1
+                if host == nil { host = value }
+            } else if let known = Self.known(name) {
+                present.insert(known)
+            }
+            if underscoreName == nil, name.containsByte(UInt8(ascii: "_")) { underscoreName = name }
+        }
+    }
+
+    func has(_ name: Names) -> Bool { present.contains(name) }
+
+    /// Compared by length first: most names are none of these, and most lengths are no one's.
+    private static func known(_ name: String) -> Names? {
+        switch name.utf8.count {
+        case 6:
+            if name.equalsIgnoringASCIICase("expect") { return .expect }
+            if name.equalsIgnoringASCIICase("origin") { return .origin }
+        case 7:
+            if name.equalsIgnoringASCIICase("upgrade") { return .upgrade }
+        case 14:
+            if name.equalsIgnoringASCIICase("content-length") { return .contentLength }
+            if name.equalsIgnoringASCIICase("sec-fetch-site") { return .secFetchSite }
+        case 17:
+            if name.equalsIgnoringASCIICase("transfer-encoding") { return .transferEncoding }
+        default:
+            break
+        }
+        return nil
     }
 }

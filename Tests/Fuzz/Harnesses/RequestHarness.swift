@@ -35,8 +35,9 @@ enum RequestHarness {
         let heads = read(Array(stream.prefix(split)), Array(stream.dropFirst(split)))
         let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
         for head in heads {
-            let framing = RequestScreen.bodyFraming(head, maxBytes: maxBody)
-            let screened = RequestScreen.screen(head, framing: framing, route: route)
+            let fields = RequestFields(head.headers)
+            let framing = RequestScreen.bodyFraming(head, fields: fields, maxBytes: maxBody)
+            let screened = RequestScreen.screen(head, fields: fields, framing: framing, route: route)
             guard screened.refusal == nil, let pathAndQuery = screened.pathAndQuery, case .success(let body) = framing
             else { continue }
             try pathStaysUnder(route, pathAndQuery)
