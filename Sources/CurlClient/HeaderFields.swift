@@ -38,13 +38,18 @@ public struct HeaderFields: Sendable {
 
     /// Whether a field named `lowercase` (ignoring ASCII case) is present.
     public func contains(_ lowercase: String) -> Bool {
-        spans.indices.contains { name($0).equalsIgnoringASCIICase(lowercase) }
+        bytes.withUnsafeBytes { bytes in
+            spans.contains { UnsafeRawBufferPointer(rebasing: bytes[$0.name]).equalsIgnoringASCIICase(lowercase) }
+        }
     }
 
-    /// Drops the fields for which `drop` is true (their bytes stay, unreferenced).
-    public mutating func removeAll(where drop: (_ name: ArraySlice<UInt8>) -> Bool) {
+    /// Drops the fields for which `drop` is true (their bytes stay, unreferenced). Names are lent as raw bytes, as
+    /// by `forEach`: this runs for every field of every answer.
+    public mutating func removeAll(where drop: (_ name: UnsafeRawBufferPointer) -> Bool) {
         let bytes = self.bytes
-        spans.removeAll { drop(bytes[$0.name]) }
+        bytes.withUnsafeBytes { bytes in
+            spans.removeAll { drop(UnsafeRawBufferPointer(rebasing: bytes[$0.name])) }
+        }
     }
 
     /// Replaces the value of every field for which `transform` returns new bytes (the old bytes stay, unreferenced).

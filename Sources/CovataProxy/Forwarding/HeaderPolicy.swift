@@ -91,9 +91,9 @@ enum HeaderPolicy {
     /// `connectionOptions` of an upstream answer's fields; the usual `Connection: keep-alive` costs no allocation.
     static func connectionOptions(_ fields: HeaderFields) -> [String] {
         var named: [(name: String, value: String)] = []
-        for index in 0..<fields.count where fields.name(index).equalsIgnoringASCIICase("connection") {
-            if isListed(fields.value(index), in: nothingNamed) { continue }
-            named.append(("connection", String(decoding: fields.value(index), as: UTF8.self)))
+        fields.forEach { name, value in
+            guard name.equalsIgnoringASCIICase("connection"), !isListed(value, in: nothingNamed) else { return }
+            named.append(("connection", String(decoding: value, as: UTF8.self)))
         }
         return named.isEmpty ? [] : connectionOptions(named)
     }
