@@ -16,7 +16,7 @@ extension CurlTransfer {
         var ok = true
         func set(_ result: CURLcode) { if result != CURLE_OK { ok = false } }
 
-        set(cp_setopt_str(easy, CURLOPT_URL, request.url))
+        set(Self.setString(easy, CURLOPT_URL, request.url))
         set(cp_setopt_ptr(easy, CURLOPT_PRIVATE, me))
         set(cp_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         // Forward the target byte-exact: no dot-segment squashing.
@@ -29,10 +29,10 @@ extension CurlTransfer {
         set(cp_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds))
         set(cp_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         // An empty proxy string turns off libcurl's own http_proxy/https_proxy environment lookup.
-        set(cp_setopt_str(easy, CURLOPT_PROXY, options.egressProxy ?? ""))
+        set(Self.setString(easy, CURLOPT_PROXY, options.egressProxy ?? ""))
         // Loopback never goes through the egress proxy: it would see plain-HTTP loopback traffic (the password
         // grant's form, the client secret, bearer tokens) that is allowed without TLS only because it stays here.
-        set(cp_setopt_str(easy, CURLOPT_NOPROXY, CurlClientOptions.loopbackNoProxy))
+        set(Self.setString(easy, CURLOPT_NOPROXY, CurlClientOptions.loopbackNoProxy))
         configureTLS(easy, options: options, set: set)
         configureMethod(easy, set: set)
 
@@ -51,10 +51,16 @@ extension CurlTransfer {
         return easy
     }
 
+    /// A string option, from the string's own NUL-terminated storage: the implicit conversion copied each one into a
+    /// new array first (three allocations a request). curl copies the string it is given.
+    private static func setString(_ easy: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String) -> CURLcode {
+        value.withCString { cp_setopt_str(easy, option, $0) }
+    }
+
     private func configureTLS(_ easy: UnsafeMutableRawPointer, options: CurlClientOptions, set: (CURLcode) -> Void) {
-        if let caFile = options.caFile { set(cp_setopt_str(easy, CURLOPT_CAINFO, caFile)) }
-        if let cert = options.clientCertFile { set(cp_setopt_str(easy, CURLOPT_SSLCERT, cert)) }
-        if let key = options.clientKeyFile { set(cp_setopt_str(easy, CURLOPT_SSLKEY, key)) }
+        if let caFile = options.caFile { set(Self.setString(easy, CURLOPT_CAINFO, caFile)) }
+        if let cert = options.clientCertFile { set(Self.setString(easy, CURLOPT_SSLCERT, cert)) }
+        if let key = options.clientKeyFile { set(Self.setString(easy, CURLOPT_SSLKEY, key)) }
         if options.insecureSkipVerify {
             set(cp_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0))
             set(cp_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0))
@@ -69,7 +75,7 @@ extension CurlTransfer {
             return
         }
         // UPLOAD alone would turn any method into PUT, so a body always names its method explicitly.
-        if method != "GET" || !isBodyless { set(cp_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method)) }
+        if method != "GET" || !isBodyless { set(Self.setString(easy, CURLOPT_CUSTOMREQUEST, method)) }
         switch request.body {
         case .none:
             return
