@@ -226,6 +226,7 @@ import Testing
         (["HTTP/1.1 101 Switching Protocols\r\n", "\r\n"], "101"),
         // RFC 9112 §4: exactly three digits.
         (["HTTP/1.1 +20 OK\r\n", "\r\n"], "status code"),
+        (["HTTP/1.1 +200 OK\r\n", "\r\n"], "status code"),
         (["HTTP/1.1 0200 OK\r\n", "\r\n"], "status code"),
         (["HTTP/1.1 2x0 OK\r\n", "\r\n"], "status code"),
         (["HTTP/1.1 099 OK\r\n", "\r\n"], "status code"),
