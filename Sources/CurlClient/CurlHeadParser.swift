@@ -93,8 +93,8 @@ struct CurlHeadParser {
         let rest = text[(space + 1)...]
         let codeEnd = rest.firstIndex(of: UInt8(ascii: " ")) ?? rest.endIndex
         // RFC 9112 §4: exactly three digits (`Int(_:)` would take a sign, or a fourth digit after a zero), and a
-        // reason of tabs, spaces and visible characters. Both reach the client as they are, so anything else (a lone CR could
-        // split the answer for a lenient client) is refused.
+        // reason of tabs, spaces and visible characters. Both reach the client as they are, so anything else (a lone
+        // CR could split the answer for a lenient client) is refused.
         status = 0
         if codeEnd - rest.startIndex == 3 {
             for byte in rest[..<codeEnd] where status >= 0 {
