@@ -58,7 +58,8 @@ enum UpstreamHarness {
         let named = HeaderPolicy.connectionOptions(head.fields)
         for (name, _) in sent {
             try require(
-                !(HeaderPolicy.hopByHop.names + named).contains(name.lowercased()), "hop-by-hop \(name) passed to the client")
+                !(HeaderPolicy.hopByHop.names + named).contains(name.lowercased()),
+                "hop-by-hop \(name) passed to the client")
         }
     }
 
