@@ -32,7 +32,10 @@ extension CurlTransfer {
         set(Self.setString(easy, CURLOPT_PROXY, options.egressProxy ?? ""))
         // Loopback never goes through the egress proxy: it would see plain-HTTP loopback traffic (the password
         // grant's form, the client secret, bearer tokens) that is allowed without TLS only because it stays here.
-        set(Self.setString(easy, CURLOPT_NOPROXY, CurlClientOptions.loopbackNoProxy))
+        // With no proxy the list is empty: curl walks it (an address parse per entry) on every transfer, and with
+        // none set would read `no_proxy` from the environment instead.
+        let noProxy = options.egressProxy == nil ? "" : CurlClientOptions.loopbackNoProxy
+        set(Self.setString(easy, CURLOPT_NOPROXY, noProxy))
         configureTLS(easy, options: options, set: set)
         configureMethod(easy, set: set)
 
