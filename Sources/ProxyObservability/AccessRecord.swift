@@ -39,36 +39,44 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
         self.jti = jti
     }
 
+    /// What `writeJSONMembers` can write at most: 135 bytes of keys and the boolean, five numbers and the strings.
+    var jsonMembersBound: Int {
+        func string(_ value: String?) -> Int { value.map(ByteWriter.jsonStringBound) ?? 0 }
+        let strings = string(route) + string(client) + string(method) + string(path) + string(error) + string(jti)
+        return 135 + 5 * ByteWriter.numberBound + strings
+    }
+
     /// `,"route":"…",…` after the line's fixed members; optional fields only when present.
-    package func appendJSONMembers(to out: inout [UInt8]) {
-        // A StaticString's bytes, appended as they are: no String made per key and line.
-        func key(_ key: StaticString) {
-            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+    func writeJSONMembers(to out: inout ByteWriter) {
+        out.bytes(#","route":"#)
+        out.jsonString(route)
+        out.bytes(#","client":"#)
+        out.jsonString(client)
+        out.bytes(#","method":"#)
+        out.jsonString(method)
+        out.bytes(#","path":"#)
+        out.jsonString(path)
+        out.bytes(#","status":"#)
+        out.integer(Int64(status))
+        if let error {
+            out.bytes(#","error":"#)
+            out.jsonString(error)
         }
-        func string(_ name: StaticString, _ value: String) {
-            key(name)
-            LogLine.appendJSONString(value, to: &out)
+        out.bytes(#","bytes_in":"#)
+        out.integer(bytesIn)
+        out.bytes(#","bytes_out":"#)
+        out.integer(bytesOut)
+        out.bytes(#","duration_ms":"#)
+        out.milliseconds(durationMilliseconds)
+        if let upstreamMilliseconds {
+            out.bytes(#","upstream_ms":"#)
+            out.milliseconds(upstreamMilliseconds)
         }
-        func number(_ name: StaticString, _ value: Int64) {
-            key(name)
-            LogLine.appendInteger(value, to: &out)
+        out.bytes(replayed ? #","replayed":true"# : #","replayed":false"#)
+        if let jti {
+            out.bytes(#","jti":"#)
+            out.jsonString(jti)
         }
-        func milliseconds(_ name: StaticString, _ value: Double) {
-            key(name)
-            LogLine.appendMilliseconds(value, to: &out)
-        }
-        string(#","route":"#, route)
-        string(#","client":"#, client)
-        string(#","method":"#, method)
-        string(#","path":"#, path)
-        number(#","status":"#, Int64(status))
-        if let error { string(#","error":"#, error) }
-        number(#","bytes_in":"#, bytesIn)
-        number(#","bytes_out":"#, bytesOut)
-        milliseconds(#","duration_ms":"#, durationMilliseconds)
-        if let upstreamMilliseconds { milliseconds(#","upstream_ms":"#, upstreamMilliseconds) }
-        out.append(contentsOf: (replayed ? #","replayed":true"# : #","replayed":false"#).utf8)
-        if let jti { string(#","jti":"#, jti) }
     }
 
     /// The fields as `key=value` pairs, values quoted where they would split the line.

@@ -71,6 +71,27 @@ import Testing
                 "status=503 error=token_unavailable bytes_in=0 bytes_out=120 duration_ms=12.0004 replayed=true"))
     }
 
+    /// The access line is composed in memory sized beforehand: the longest values each field can take (every byte a
+    /// six-byte escape, the longest numbers Swift prints) still fit, and read back as they were.
+    @Test func anAccessLineOfTheLongestValuesFitsItsBound() throws {
+        let controls = String(repeating: "\u{1}\u{7F}", count: 300)
+        let record = AccessRecord(
+            route: controls, client: controls, method: controls, path: controls, status: Int.min, error: controls,
+            bytesIn: .min, bytesOut: .max, durationMilliseconds: -2.2250738585072014e-308,
+            upstreamMilliseconds: -.infinity, replayed: false, jti: controls)
+        var line = Self.line(["request": .stringConvertible(record)], message: controls, at: 253_402_300_799.999)
+        line.label = controls
+        line.level = .critical
+        let text = Self.render(line)
+        let object = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        for key in ["route", "client", "method", "path", "error", "jti", "msg", "logger"] {
+            #expect(object[key] as? String == controls, "\(key)")
+        }
+        #expect(object["bytes_in"] as? Int64 == .min && object["bytes_out"] as? Int64 == .max)
+        #expect(object["upstream_ms"] as? String == "-inf")
+        #expect(object["ts"] as? String == "9999-12-31T23:59:59.999Z")
+    }
+
     @Test func textQuotesValuesThatWouldSplitTheLine() {
         let text = Self.render(
             Self.line(["reason": .string("token endpoint answered HTTP 503"), "status": .stringConvertible(503)]),
