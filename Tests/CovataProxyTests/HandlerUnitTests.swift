@@ -279,6 +279,19 @@ import Testing
         #expect(HostField(value) == nil)
     }
 
+    /// Loopback is `localhost`, 127.0.0.0/8 as four decimal octets, and ::1; nothing near them (it decides whether a
+    /// plain-HTTP URL is allowed and whether a Host names the proxy).
+    @Test(arguments: [
+        ("localhost", true), ("LocalHost", true), ("::1", true), ("[::1]", true), ("127.0.0.1", true),
+        ("127.255.255.255", true), ("127.000.0.1", true), ("127.0.0", false), ("127.0.0.1.5", false),
+        ("128.0.0.1", false), ("127.0.0.256", false), ("1127.0.0.1", false), ("127..0.1", false), ("", false),
+        ("localhost.", false), ("localhostx", false), ("::2", false), ("127.0.0.1 ", false), ("0127.0.0.1", false),
+        ("[::1", false),
+    ])
+    func loopbackNames(host: String, loopback: Bool) {
+        #expect(HostName.isLoopback(host) == loopback)
+    }
+
     // MARK: - PathSafety
 
     @Test(arguments: [
