@@ -31,27 +31,40 @@ enum HeaderPolicy {
         var out: [(name: String, value: String)] = []
         out.reserveCapacity(headers.count + 1)
         for (name, value) in headers {
-            // 2. RFC 9110 §7.6.1: drop Connection, what it names, and the fixed hop-by-hop list.
-            if isHopByHop(name, named: named) { continue }
-            // 3. RFC 9110 §7.2: Host is the upstream's; curl writes it from the URL.
-            // 4. RFC 9112 §6.2-6.3: framing is re-done by curl from the body length we give it.
-            // 5. RFC 9110 §10.1.1: Expect is answered here, not forwarded.
-            if isListed(name, in: redoneHere) { continue }
-            // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
-            //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
-            if name.equalsIgnoringASCIICase("authorization") { continue }
-            // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
-            //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
-            if name.equalsIgnoringASCIICase("forwarded") || isForwardedFamily(name) { continue }
-            //    Method and URL overrides, always: what the upstream acts on must be what the route's checks saw,
-            //    and no Covata API needs them.
-            if (name.utf8.first ?? 0) | 0x20 == UInt8(ascii: "x"), isListed(name, in: overrides) { continue }
-            if let callerProof, name.equalsIgnoringASCIICase(callerProof) { continue }
-            out.append((name, value))
+            // The name's own UTF-8, looked at once for every step (each step reaching it anew cost more than the
+            // steps).
+            let forward =
+                name.utf8.withContiguousStorageIfAvailable {
+                    isForwardable($0, named: named, callerProof: callerProof)
+                } ?? isForwardable(name.utf8, named: named, callerProof: callerProof)
+            if forward { out.append((name, value)) }
         }
         // 8. RFC 6750 §2.1: the credential, added last.
         out.append(("Authorization", authorization.value))
         return out
+    }
+
+    /// Steps 2 to 7 for one client field's name.
+    private static func isForwardable<Name: Collection<UInt8>>(_ name: Name, named: [String], callerProof: String?)
+        -> Bool
+    {
+        // 2. RFC 9110 §7.6.1: drop Connection, what it names, and the fixed hop-by-hop list.
+        if isHopByHop(name, named: named) { return false }
+        // 3. RFC 9110 §7.2: Host is the upstream's; curl writes it from the URL.
+        // 4. RFC 9112 §6.2-6.3: framing is re-done by curl from the body length we give it.
+        // 5. RFC 9110 §10.1.1: Expect is answered here, not forwarded.
+        if isListed(name, in: redoneHere) { return false }
+        // 6. The client's own Authorization never reaches Covata: we are the user agent toward it
+        //    (RFC 9110 §11.6.2 binds proxies, and this gateway replaces the credential by design).
+        if name.equalsIgnoringASCIICase("authorization") { return false }
+        // 7. RFC 9700 §4.13: a proxy sanitises security-relevant headers. Forwarding headers are the client's
+        //    claims, not ours (RFC 7239 §8.1), and the caller's proof of access is for this proxy only.
+        if name.equalsIgnoringASCIICase("forwarded") || isForwardedFamily(name) { return false }
+        //    Method and URL overrides, always: what the upstream acts on must be what the route's checks saw,
+        //    and no Covata API needs them.
+        if (name.first ?? 0) | 0x20 == UInt8(ascii: "x"), isListed(name, in: overrides) { return false }
+        if let callerProof, name.equalsIgnoringASCIICase(callerProof) { return false }
+        return true
     }
 
     /// The header fields to send the client for an upstream response, as the bytes the upstream sent; the framing
@@ -131,9 +144,8 @@ enum HeaderPolicy {
     }
 
     /// `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto` and the rest of the family.
-    private static func isForwardedFamily(_ name: String) -> Bool {
+    private static func isForwardedFamily<Name: Collection<UInt8>>(_ name: Name) -> Bool {
         let prefix = "x-forwarded-"
-        let bytes = name.utf8
-        return bytes.count >= prefix.utf8.count && bytes.prefix(prefix.utf8.count).equalsIgnoringASCIICase(prefix)
+        return name.count >= prefix.utf8.count && name.prefix(prefix.utf8.count).equalsIgnoringASCIICase(prefix)
     }
 }
