@@ -1,10 +1,10 @@
-import ProxyObservability
 import CovataMock
 import Foundation
 import Logging
 import Testing
 
 @testable import CovataProxy
+@testable import ProxyObservability
 
 /// The log path: lines formatted by hand, written by one thread in batches, never blocking a caller.
 @Suite struct LogLineTests {
@@ -90,6 +90,27 @@ import Testing
         #expect(object["bytes_in"] as? Int64 == .min && object["bytes_out"] as? Int64 == .max)
         #expect(object["upstream_ms"] as? String == "-inf")
         #expect(object["ts"] as? String == "9999-12-31T23:59:59.999Z")
+    }
+
+    /// The eight-bytes-a-step escape search agrees with a byte loop over buffers of every length and offset, dense
+    /// with the bytes it looks for and their neighbours (0x1F and 0x20, 0x21 and 0x23, 0x5B and 0x5D, 0x7E and 0x80).
+    @Test func escapeSearchAgreesWithAByteLoop() {
+        var random = SplitMix(seed: 31)
+        let alphabet: [UInt8] = [0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xFF, 0x61]
+        for _ in 0..<2_000 {
+            let dense = random.next(2) == 0
+            let bytes = (0..<random.next(41)).map { _ in
+                dense || random.next(12) == 0
+                    ? alphabet[random.next(alphabet.count)] : UInt8(truncatingIfNeeded: random.next())
+            }
+            bytes.withUnsafeBufferPointer { buffer in
+                for start in 0...buffer.count {
+                    let rest = UnsafeBufferPointer(rebasing: buffer[start...])
+                    let expected = rest.contains(where: ByteWriter.needsEscape)
+                    #expect(ByteWriter.needsEscaping(rest) == expected, "\(bytes) from \(start)")
+                }
+            }
+        }
     }
 
     @Test func textQuotesValuesThatWouldSplitTheLine() {
