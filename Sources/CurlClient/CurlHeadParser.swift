@@ -10,9 +10,10 @@ struct CurlHeadParser {
     private(set) var fields = HeaderFields()
     /// Set when the upstream's answer is malformed or ambiguous; the transfer is then aborted.
     private(set) var problem: String?
-    /// The first Content-Length value, and any after it: an array for the usual one value cost an allocation.
-    private var contentLength: String?
-    private var moreContentLengths: [String] = []
+    /// How many Content-Length fields, and whether the first is one plain number: the usual answer is settled from
+    /// these without a `String` or an array; anything else is read back from `fields`.
+    private var contentLengthFields = 0
+    private var plainContentLength = false
     private var chunked = false
 
     /// Feeds one raw header line (with its CRLF). Returns a head when a final one is complete.
@@ -74,11 +75,16 @@ struct CurlHeadParser {
         if fields.count == 0 { fields.reserve(fields: 12, bytes: 512) }
         let name = UnsafeRawBufferPointer(rebasing: text[..<colon])
         let value = UnsafeRawBufferPointer(rebasing: text[start..<stop])
-        if name.equalsIgnoringASCIICase("content-length") {
-            let length = String(decoding: value, as: UTF8.self)
-            if contentLength == nil { contentLength = length } else { moreContentLengths.append(length) }
+        // By length first: most names are neither.
+        switch colon {
+        case 14 where name.equalsIgnoringASCIICase("content-length"):
+            if contentLengthFields == 0 { plainContentLength = Self.isPlainNumber(value) }
+            contentLengthFields += 1
+        case 17 where name.equalsIgnoringASCIICase("transfer-encoding"):
+            chunked = true
+        default:
+            break
         }
-        if name.equalsIgnoringASCIICase("transfer-encoding") { chunked = true }
         fields.append(from: text, name: 0..<colon, value: start..<stop)
         return nil
     }
@@ -116,13 +122,11 @@ struct CurlHeadParser {
     /// (`5, 5`, or the field twice) goes on as one field with one value: forwarded as it came, it is a value no
     /// client need accept.
     private mutating func settleFraming() -> String? {
-        guard let contentLength else { return nil }
+        guard contentLengthFields > 0 else { return nil }
         if chunked { return "both Transfer-Encoding and Content-Length" }
         // The usual case: one plain value.
-        if moreContentLengths.isEmpty, contentLength.utf8.allSatisfy(Self.isDigit), Int64(contentLength) != nil {
-            return nil
-        }
-        let values = [contentLength] + moreContentLengths
+        if contentLengthFields == 1, plainContentLength { return nil }
+        let values = fields.indices(named: "content-length").map { String(decoding: fields.value($0), as: UTF8.self) }
         let lengths = Set(values.flatMap { $0.split(separator: ",").map { $0.trimmingSpacesAndTabs() } })
         guard lengths.count == 1, let length = lengths.first, length.utf8.allSatisfy(Self.isDigit), Int64(length) != nil
         else {
@@ -136,12 +140,26 @@ struct CurlHeadParser {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+    /// Digits only, at least one, and a value an `Int64` holds (RFC 9110 §8.6).
+    private static func isPlainNumber(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard !value.isEmpty else { return false }
+        var number: Int64 = 0
+        for byte in value {
+            guard isDigit(byte) else { return false }
+            let (times10, overflowTimes) = number.multipliedReportingOverflow(by: 10)
+            let (sum, overflowSum) = times10.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflowTimes, !overflowSum else { return false }
+            number = sum
+        }
+        return true
+    }
+
     private mutating func reset() {
         status = 0
         reason = ""
         fields.removeAll()
-        contentLength = nil
-        moreContentLengths.removeAll()
+        contentLengthFields = 0
+        plainContentLength = false
         chunked = false
     }
 }

@@ -43,6 +43,15 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// Where the fields named `lowercase` (ignoring ASCII case) are, in order.
+    func indices(named lowercase: String) -> [Int] {
+        bytes.withUnsafeBytes { bytes in
+            spans.indices.filter {
+                UnsafeRawBufferPointer(rebasing: bytes[spans[$0].name]).equalsIgnoringASCIICase(lowercase)
+            }
+        }
+    }
+
     /// Drops the fields for which `drop` is true (their bytes stay, unreferenced). Names are lent as raw bytes, as
     /// by `forEach`: this runs for every field of every answer.
     public mutating func removeAll(where drop: (_ name: UnsafeRawBufferPointer) -> Bool) {

@@ -222,6 +222,12 @@ import Testing
     @Test(arguments: [
         (["HTTP/1.1 200 OK\r\n", "Content-Length: 3\r\n", "Transfer-Encoding: chunked\r\n", "\r\n"], "Content-Length"),
         (["HTTP/1.1 200 OK\r\n", "Content-Length: 3\r\n", "Content-Length: 4\r\n", "\r\n"], "Content-Length"),
+        // RFC 9110 §8.6: digits only, at least one, and a length a body can have.
+        (["HTTP/1.1 200 OK\r\n", "Content-Length:\r\n", "\r\n"], "invalid Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: 9223372036854775808\r\n", "\r\n"], "invalid Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: +3\r\n", "\r\n"], "invalid Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: 3a\r\n", "\r\n"], "invalid Content-Length"),
+        (["HTTP/1.1 200 OK\r\n", "Content-Length: 3, 4\r\n", "\r\n"], "conflicting Content-Length"),
         (["HTTP/1.1 200 OK\r\n", "X-A: 1\r\n", " folded\r\n", "\r\n"], "folded"),
         (["HTTP/1.1 101 Switching Protocols\r\n", "\r\n"], "101"),
         // RFC 9112 §4: exactly three digits.
@@ -242,6 +248,21 @@ import Testing
         let (head, problem) = Self.feed(lines)
         #expect(head == nil)
         #expect(problem?.contains(mentions) == true, "\(problem ?? "no problem")")
+    }
+
+    /// One plain Content-Length passes as it came; the same value repeated (in a list or in several fields) goes on
+    /// as one field with that value (RFC 9110 §8.6).
+    @Test(arguments: [
+        (["content-LENGTH: 0\r\n"], [("content-LENGTH", "0")]),
+        (["Content-Length: 9223372036854775807\r\n"], [("Content-Length", "9223372036854775807")]),
+        (["Content-Length: 5, 5\r\n"], [("Content-Length", "5")]),
+        (["Content-Length: 5\r\n", "X-A: 1\r\n", "Content-Length: 5\r\n"], [("X-A", "1"), ("Content-Length", "5")]),
+    ])
+    func headParserSettlesOneContentLength(lines: [String], fields: [(String, String)]) {
+        let (head, problem) = Self.feed(["HTTP/1.1 200 OK\r\n"] + lines + ["\r\n"])
+        #expect(problem == nil)
+        #expect(head?.headers.map(\.name) == fields.map(\.0))
+        #expect(head?.headers.map(\.value) == fields.map(\.1))
     }
 
     // MARK: - HeaderPolicy
