@@ -90,12 +90,16 @@ public final class CurlWorker: @unchecked Sendable {  // the multi handle is use
     private func run() {
         // Foundation's Thread.name does not reach the kernel here; `top -H` and profilers should see which it is.
         _ = cp_name_this_thread(name)
+        // The inbox's array and this one trade places each pass: taking a copy of the commands and emptying the
+        // inbox's made a new array every pass.
+        var commands: [Command] = []
         while true {
-            let (commands, closed) = inbox.withLock { box -> ([Command], Bool) in
-                defer { box.commands.removeAll(keepingCapacity: true) }
-                return (box.commands, box.closed)
+            let closed = inbox.withLock { box -> Bool in
+                swap(&commands, &box.commands)
+                return box.closed
             }
             for command in commands { apply(command) }
+            commands.removeAll(keepingCapacity: true)
             if closed { break }
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
