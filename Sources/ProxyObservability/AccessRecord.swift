@@ -48,35 +48,32 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
 
     /// `,"route":"…",…` after the line's fixed members; optional fields only when present.
     func writeJSONMembers(to out: inout ByteWriter) {
-        out.bytes(#","route":"#)
-        out.jsonString(route)
-        out.bytes(#","client":"#)
-        out.jsonString(client)
-        out.bytes(#","method":"#)
-        out.jsonString(method)
-        out.bytes(#","path":"#)
-        out.jsonString(path)
-        out.bytes(#","status":"#)
-        out.integer(Int64(status))
-        if let error {
-            out.bytes(#","error":"#)
-            out.jsonString(error)
+        func string(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            out.bytes(key)
+            out.jsonString(value)
         }
-        out.bytes(#","bytes_in":"#)
-        out.integer(bytesIn)
-        out.bytes(#","bytes_out":"#)
-        out.integer(bytesOut)
-        out.bytes(#","duration_ms":"#)
-        out.milliseconds(durationMilliseconds)
-        if let upstreamMilliseconds {
-            out.bytes(#","upstream_ms":"#)
-            out.milliseconds(upstreamMilliseconds)
+        func number(_ key: StaticString, _ value: Int64) {
+            out.bytes(key)
+            out.integer(value)
         }
+        func milliseconds(_ key: StaticString, _ value: Double?) {
+            guard let value else { return }
+            out.bytes(key)
+            out.milliseconds(value)
+        }
+        string(#","route":"#, route)
+        string(#","client":"#, client)
+        string(#","method":"#, method)
+        string(#","path":"#, path)
+        number(#","status":"#, Int64(status))
+        string(#","error":"#, error)
+        number(#","bytes_in":"#, bytesIn)
+        number(#","bytes_out":"#, bytesOut)
+        milliseconds(#","duration_ms":"#, durationMilliseconds)
+        milliseconds(#","upstream_ms":"#, upstreamMilliseconds)
         out.bytes(replayed ? #","replayed":true"# : #","replayed":false"#)
-        if let jti {
-            out.bytes(#","jti":"#)
-            out.jsonString(jti)
-        }
+        string(#","jti":"#, jti)
     }
 
     /// The fields as `key=value` pairs, values quoted where they would split the line.

@@ -367,12 +367,7 @@ import Testing
     @Test func lineFeedSearchAgreesWithAByteLoop() {
         var random = SplitMix(seed: 29)
         let alphabet: [UInt8] = [0x0A, 0x0B, 0x09, 0x8A, 0x00, 0xFF, 0x0D, UInt8(ascii: "a")]
-        for _ in 0..<2_000 {
-            let dense = random.next(2) == 0
-            let bytes = (0..<random.next(41)).map { _ in
-                dense || random.next(12) == 0
-                    ? alphabet[random.next(alphabet.count)] : UInt8(truncatingIfNeeded: random.next())
-            }
+        for bytes in random.buffers(2_000, alphabet: alphabet) {
             bytes.withUnsafeBytes { raw in
                 for start in 0...raw.count {
                     let expected = raw[start...].firstIndex(of: 0x0A) ?? raw.count

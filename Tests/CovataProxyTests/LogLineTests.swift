@@ -97,12 +97,7 @@ import Testing
     @Test func escapeSearchAgreesWithAByteLoop() {
         var random = SplitMix(seed: 31)
         let alphabet: [UInt8] = [0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xFF, 0x61]
-        for _ in 0..<2_000 {
-            let dense = random.next(2) == 0
-            let bytes = (0..<random.next(41)).map { _ in
-                dense || random.next(12) == 0
-                    ? alphabet[random.next(alphabet.count)] : UInt8(truncatingIfNeeded: random.next())
-            }
+        for bytes in random.buffers(2_000, alphabet: alphabet) {
             bytes.withUnsafeBufferPointer { buffer in
                 for start in 0...buffer.count {
                     let rest = UnsafeBufferPointer(rebasing: buffer[start...])

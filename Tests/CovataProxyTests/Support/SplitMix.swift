@@ -12,4 +12,15 @@ struct SplitMix: RandomNumberGenerator {
     }
 
     mutating func next(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Buffers of 0 to 40 bytes for testing a word-at-a-time search against a byte loop: in half of them every byte
+    /// is from `alphabet` (the bytes searched for and their neighbours), in the rest one byte in twelve is.
+    mutating func buffers(_ count: Int, alphabet: [UInt8]) -> [[UInt8]] {
+        (0..<count).map { _ in
+            let dense = next(2) == 0
+            return (0..<next(41)).map { _ in
+                dense || next(12) == 0 ? alphabet[next(alphabet.count)] : UInt8(truncatingIfNeeded: next())
+            }
+        }
+    }
 }
