@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ProxyObservability
+import ProxySupport
 
 /// What `ForwardingHandler` knows of the request in progress: the request, its transfer and token, the body kept for
 /// a replay, a held 401, and what the access log and metrics report. Data only: where the exchange is in its life
@@ -115,8 +116,10 @@ final class ExchangeRecord {
 
     /// `/a/b?user=x&id=7` → `/a/b?user&id`: query values can carry personal data or credentials.
     static func pathWithoutQueryValues(_ target: String) -> String {
-        // A byte search: Character search segments grapheme clusters, and this runs for every request.
-        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        // A byte search through the string's own UTF-8: Character search segments grapheme clusters, and this runs
+        // for every request.
+        guard target.containsByte(UInt8(ascii: "?")), let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+        else { return target }
         let keys = target[target.index(after: question)...].split(separator: "&").map {
             $0.split(separator: "=", maxSplits: 1).first ?? ""
         }

@@ -3,8 +3,8 @@ import ProxyConfiguration
 enum RequestTarget {
     /// The path and query to append to the route's base path.
     static func resolve(_ target: String, route: RouteConfig) -> Result<String, ProxyError> {
-        // origin-form: the usual case for tools given a base URL.
-        if target.hasPrefix("/") { return .success(target) }
+        // origin-form: the usual case for tools given a base URL (its first byte: `hasPrefix` compares as text).
+        if target.utf8.first == UInt8(ascii: "/") { return .success(target) }
         // absolute-form: tools that honour http_proxy. Forwarded only to this route's own upstream.
         let lower = target.lowercased()
         guard let schemeEnd = target.range(of: "://"), lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
