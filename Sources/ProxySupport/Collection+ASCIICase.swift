@@ -38,6 +38,16 @@ extension StringProtocol {
         utf8.withContiguousStorageIfAvailable { $0.contains(byte) } ?? utf8.contains(byte)
     }
 
+    /// Where the text's UTF-8 first has `byte`, found through its storage, as `containsByte` does (a `UTF8View`
+    /// search cost 200 instructions on a short path).
+    @inlinable
+    public func firstIndex(ofByte byte: UInt8) -> String.Index? {
+        guard let found = utf8.withContiguousStorageIfAvailable({ $0.firstIndex(of: byte) }) else {
+            return utf8.firstIndex(of: byte)
+        }
+        return found.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+    }
+
     /// See `Collection.equalsIgnoringASCIICase(_:)`.
     @inlinable
     public func equalsIgnoringASCIICase(_ lowercase: String) -> Bool {

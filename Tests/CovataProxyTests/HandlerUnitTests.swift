@@ -315,6 +315,18 @@ import Testing
         #expect(HostName.isLoopback(host) == loopback)
     }
 
+    /// The byte search finds the same place as a search of the text, in strings and in slices of them, after
+    /// multi-byte characters too; the access log's path keeps the query's keys and drops its values.
+    @Test func byteSearchesAgreeWithTextSearches() {
+        for text in ["/a?b=1", "/é/ü?x=%C3&y", "no query", "?", "", "/日本?語=1"] {
+            #expect(text.firstIndex(ofByte: UInt8(ascii: "?")) == text.firstIndex(of: "?"), "\(text)")
+            let slice = text.dropFirst()
+            #expect(slice.firstIndex(ofByte: UInt8(ascii: "?")) == slice.firstIndex(of: "?"), "\(text)")
+        }
+        #expect(ExchangeRecord.pathWithoutQueryValues("/é/ü?x=%C3&y") == "/é/ü?x&y")
+        #expect(ExchangeRecord.pathWithoutQueryValues("/a/b") == "/a/b")
+    }
+
     // MARK: - PathSafety
 
     @Test(arguments: [

@@ -116,10 +116,8 @@ final class ExchangeRecord {
 
     /// `/a/b?user=x&id=7` → `/a/b?user&id`: query values can carry personal data or credentials.
     static func pathWithoutQueryValues(_ target: String) -> String {
-        // A byte search through the string's own UTF-8: Character search segments grapheme clusters, and this runs
-        // for every request.
-        guard target.containsByte(UInt8(ascii: "?")), let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
-        else { return target }
+        // A byte search: Character search segments grapheme clusters, and this runs for every request.
+        guard let question = target.firstIndex(ofByte: UInt8(ascii: "?")) else { return target }
         let keys = target[target.index(after: question)...].split(separator: "&").map {
             $0.split(separator: "=", maxSplits: 1).first ?? ""
         }

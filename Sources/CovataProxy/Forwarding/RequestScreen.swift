@@ -79,7 +79,7 @@ enum RequestScreen {
         // 7. RFC 3986 §5.2.4: dot segments, and encodings an upstream might decode into them, would leave the
         //    route's base path; refuse rather than normalise (a second parser may normalise differently).
         // Split on the byte: walking Characters (grapheme clusters) cost more than all the other checks together.
-        let path = pathAndQuery.utf8.firstIndex(of: UInt8(ascii: "?")).map { pathAndQuery[..<$0] } ?? pathAndQuery[...]
+        let path = pathAndQuery.firstIndex(ofByte: UInt8(ascii: "?")).map { pathAndQuery[..<$0] } ?? pathAndQuery[...]
         if let problem = PathSafety.problem(in: path) { return .badRequest(problem) }
         // 8. The route's allow-lists, when configured.
         if let methods = route.access.methods, !methods.contains(head.method.rawValue) {
