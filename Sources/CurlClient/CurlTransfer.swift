@@ -49,6 +49,8 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
     @exclusivity(unchecked) var workerHeadParser = CurlHeadParser()
     @exclusivity(unchecked) var workerHeadDelivered = false
     @exclusivity(unchecked) var workerCompleted = false
+    /// Where the worker keeps it while curl runs it (`CurlWorker.live`); nil before and after.
+    @exclusivity(unchecked) var workerSlot: Int?
     /// Events not yet handed to the delegate; the worker delivers them at the end of its pass.
     @exclusivity(unchecked) var workerEvents: [CurlTransferEvent] = []
 

@@ -228,6 +228,33 @@ import Testing
         }
     }
 
+    /// The worker keeps each running transfer in one slot of an array and moves the last into a freed slot: 48
+    /// transfers ending in another order than they started (their answers delayed 0 to 150 ms) each complete once,
+    /// and the worker keeps none of them afterwards.
+    @Test func transfersEndingInAnyOrderLeaveTheWorkerEmpty() async throws {
+        try await TokenIntegrationTests.withMock { mock, tokens, _ in
+            let bearer = try await tokens.token().authorization.value
+            let worker = CurlWorker()
+            defer { worker.shutdown() }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<48 {
+                    let delay = (index * 37) % 151
+                    group.addTask {
+                        let request = CurlRequest(
+                            method: "GET", url: "\(mock.baseURL)/api/v1/slot\(index)?delayMs=\(delay)",
+                            headers: [("Authorization", bearer)])
+                        return try await worker.fetch(request).head.status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 48))
+            // Each fetch returned after the worker took its transfer out (it does so before it reports the end), and
+            // the worker has nothing else to do: its array can be read from here.
+            #expect(worker.live.isEmpty)
+        }
+    }
+
     /// Uploads share memory by depth: the first eight streaming at once each queue up to 256 KiB (the usual single
     /// upload runs at full speed); beyond that each queues, and is read in pieces of, 64 KiB, so 64 stalled 1 MiB
     /// uploads stay under 80 MiB (`bench/run`'s probe: 99-104 MiB before). Depths follow the uploads alive.
