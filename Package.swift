@@ -47,8 +47,8 @@ let package = Package(
         ),
         // glibc's heap statistics and trim (not in its Swift module map); only ProxySupport imports it.
         .systemLibrary(name: "CMalloc"),
-        // Small helpers the modules below use: ASCII-case compares and word-at-a-time tests on bytes, the durable
-        // state-file write and the process heap's trim.
+        // Small helpers the modules below use: ASCII-case compares and word-at-a-time tests on bytes, a writer into
+        // memory sized beforehand, the durable state-file write and the process heap's trim.
         .target(name: "ProxySupport", dependencies: ["CMalloc"]),
         // The only module that imports CCurl.
         .target(

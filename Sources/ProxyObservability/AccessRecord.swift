@@ -1,3 +1,5 @@
+import ProxySupport
+
 /// The access log's fields, typed, as one metadata value (`"request": .stringConvertible(record)`): building a
 /// dictionary of twelve values per request, and finding each number's type again when writing it, cost more than
 /// the rest of the line. `LogLine` writes these fields straight into its buffer as top-level members; any other log
@@ -50,16 +52,16 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
     func writeJSONMembers(to out: inout ByteWriter) {
         func string(_ key: StaticString, _ value: String?) {
             guard let value else { return }
-            out.bytes(key)
+            out.write(key)
             out.jsonString(value)
         }
         func number(_ key: StaticString, _ value: Int64) {
-            out.bytes(key)
+            out.write(key)
             out.integer(value)
         }
         func milliseconds(_ key: StaticString, _ value: Double?) {
             guard let value else { return }
-            out.bytes(key)
+            out.write(key)
             out.milliseconds(value)
         }
         string(#","route":"#, route)
@@ -72,7 +74,7 @@ public final class AccessRecord: Sendable, CustomStringConvertible {
         number(#","bytes_out":"#, bytesOut)
         milliseconds(#","duration_ms":"#, durationMilliseconds)
         milliseconds(#","upstream_ms":"#, upstreamMilliseconds)
-        out.bytes(replayed ? #","replayed":true"# : #","replayed":false"#)
+        out.write(replayed ? #","replayed":true"# : #","replayed":false"#)
         string(#","jti":"#, jti)
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import ProxySupport
 
 /// One log line, formatted into a reused byte buffer: the timestamp from the clock by hand (RFC 3339, milliseconds,
 /// UTC), strings escaped once, numbers and booleans as themselves. No formatter or serialiser object per line: the
@@ -37,7 +38,7 @@ public struct LogLine: Sendable {
                 ByteWriter.append(to: &out, atMost: bound) { writer in
                     writeHead(to: &writer)
                     record.writeJSONMembers(to: &writer)
-                    writer.bytes("}\n")
+                    writer.write("}\n")
                 }
                 return
             }
@@ -81,13 +82,13 @@ public struct LogLine: Sendable {
     }
 
     private func writeHead(to writer: inout ByteWriter) {
-        writer.bytes(#"{"ts":""#)
+        writer.write(#"{"ts":""#)
         writer.timestamp(timestamp)
-        writer.bytes(#"","level":""#)
-        writer.plain(level.rawValue)
-        writer.bytes(#"","msg":"#)
+        writer.write(#"","level":""#)
+        writer.write(contentsOf: level.rawValue)
+        writer.write(#"","msg":"#)
         writer.jsonString(message)
-        writer.bytes(#","logger":"#)
+        writer.write(#","logger":"#)
         writer.jsonString(label)
     }
 

@@ -15,8 +15,31 @@ public enum WordScan {
     /// Whether a byte of `word` is `byte`.
     @inlinable
     public static func hasByte(_ byte: UInt8, in word: UInt64) -> Bool {
+        marks(ofByte: byte, in: word) != 0
+    }
+
+    /// The high bit of each byte of `word` that is `byte`, counted from the lowest such byte: in `word ^ byte…` a
+    /// match is a zero byte, and `(x - 0x01…) & ~x & 0x80…` marks the lowest zero byte exactly (a borrow can only
+    /// mark bytes above it).
+    @inlinable
+    static func marks(ofByte byte: UInt8, in word: UInt64) -> UInt64 {
         let zeroWhereEqual = word ^ (ones &* UInt64(byte))
-        return (zeroWhereEqual &- ones) & ~zeroWhereEqual & highs != 0
+        return (zeroWhereEqual &- ones) & ~zeroWhereEqual & highs
+    }
+
+    /// Where the first `byte` at or after `start` is, or `bytes.count`. The loads are little-endian, so the lowest
+    /// marked byte of a word is its first match.
+    @inlinable
+    public static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let found = marks(ofByte: byte, in: word)
+            if found != 0 { return index + found.trailingZeroBitCount / 8 }
+            index += 8
+        }
+        while index < bytes.count, bytes[index] != byte { index += 1 }
+        return index
     }
 
     /// Whether `bytes` has a byte for which `byteMatches` holds, testing eight at a time with `wordMayMatch` first

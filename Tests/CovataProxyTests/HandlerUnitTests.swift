@@ -411,7 +411,7 @@ import Testing
             bytes.withUnsafeBytes { raw in
                 for start in 0...raw.count {
                     let expected = raw[start...].firstIndex(of: 0x0A) ?? raw.count
-                    let found = RequestFraming.firstLineFeed(in: raw, from: start)
+                    let found = WordScan.firstIndex(of: 0x0A, in: raw, from: start)
                     #expect(found == expected, "\(bytes) from \(start)")
                 }
             }

@@ -1,6 +1,7 @@
 import CovataMock
 import Foundation
 import Logging
+import ProxySupport
 import Testing
 
 @testable import CovataProxy

@@ -1,6 +1,7 @@
 import CurlClient
 import NIOCore
 import NIOHTTP1
+import ProxySupport
 
 /// Writes a route's answers as HTTP/1.1 bytes (RFC 9112 §4 status line, §5 fields, §7.1 chunked coding).
 ///
@@ -51,20 +52,25 @@ final class ResponseEncoder: ChannelOutboundHandler {
         // Written through the buffer's memory in one pass: each write to a ByteBuffer checks capacity, uniqueness
         // and exclusive access, which for a dozen small pieces cost more than the copying.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
-            var out = HeadWriter(memory)
+            var out = ByteWriter(memory)
             out.write("HTTP/1.1 ")
             // Three digits, written as bytes: formatting an Int as a String would allocate.
             out.write(UInt8(ascii: "0") + UInt8(head.status / 100 % 10))
             out.write(UInt8(ascii: "0") + UInt8(head.status / 10 % 10))
             out.write(UInt8(ascii: "0") + UInt8(head.status % 10))
             out.write(" ")
-            out.write(head.reason)
+            out.write(contentsOf: head.reason)
             out.write("\r\n")
-            head.upstreamFields.forEach { name, value in out.writeField(name, value) }
-            for (name, value) in head.headers {
+            head.upstreamFields.forEach { name, value in
                 out.write(name)
                 out.write(": ")
                 out.write(value)
+                out.write("\r\n")
+            }
+            for (name, value) in head.headers {
+                out.write(contentsOf: name)
+                out.write(": ")
+                out.write(contentsOf: value)
                 out.write("\r\n")
             }
             if head.framing == .chunked { out.write("Transfer-Encoding: chunked\r\n") }
@@ -92,45 +98,6 @@ final class ResponseEncoder: ChannelOutboundHandler {
     /// A chunk's size line (RFC 9112 §7.1).
     private static func chunkSize(_ body: ByteBuffer) -> String {
         String(body.readableBytes, radix: 16) + "\r\n"
-    }
-}
-
-/// Copies a head's pieces into memory the caller sized for them.
-private struct HeadWriter {
-    // The buffer's memory, lent by NIO's `writeWithUnsafeMutableBytes` for the one call that writes the head.
-    private let memory: UnsafeMutableRawBufferPointer
-    private(set) var count = 0
-
-    init(_ memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
-
-    mutating func write(_ byte: UInt8) {
-        precondition(count < memory.count)
-        memory[count] = byte
-        count += 1
-    }
-
-    // The fields' bytes as `HeaderFields.forEach` lends them.
-    mutating func write(_ bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count <= memory.count - count)
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        (memory.baseAddress! + count).copyMemory(from: base, byteCount: bytes.count)
-        count += bytes.count
-    }
-
-    mutating func write(_ text: String) {
-        // Its UTF-8 in place, as `withUTF8` lends it (our strings are native, so nothing is copied).
-        var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// `name: value` and its CRLF.
-    mutating func writeField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        write(name)
-        write(UInt8(ascii: ":"))
-        write(UInt8(ascii: " "))
-        write(value)
-        write(UInt8(ascii: "\r"))
-        write(UInt8(ascii: "\n"))
     }
 }
 

@@ -1,96 +1,52 @@
 import ProxySupport
 
-/// A log line's bytes written straight into memory sized for the worst case first, then appended to the batch in one
-/// piece. Appending piece by piece to an array checked its uniqueness and capacity for every key, quote and digit,
-/// which cost more than the formatting itself (an access line took 7,400 instructions on the writer thread).
-///
-/// Each format lives here once; `LogLine`'s array-based helpers are this writer sized for one value.
-struct ByteWriter {
-    private let base: UnsafeMutablePointer<UInt8>
-    private let capacity: Int
-    private var count = 0
-
+/// The log line's formats, written through `ByteWriter` into memory sized for the worst case first (see the bounds):
+/// an access line costs one append to the writer's batch, not one per key, quote and digit. Each format lives here
+/// once; `LogLine`'s array-based helpers are this writer sized for one value.
+extension ByteWriter {
     /// Upper bounds for sizing: any escaped string is at most six bytes per byte (`\u001f`) and its quotes; a number
     /// as Swift prints a `Double` (`-2.2250738585072014e-308`), or an `Int64`, fits 32; a timestamp is 24.
     static func jsonStringBound(_ string: String) -> Int { string.utf8.count * 6 + 2 }
     static let numberBound = 32
     static let timestampBound = 24
 
-    /// Lets `body` write at most `capacity` bytes, then appends them to `out`. A usual line is composed on the stack.
-    static func append(to out: inout [UInt8], atMost capacity: Int, _ body: (inout ByteWriter) -> Void) {
-        // Memory the writer owns for the closure's length only; `claim` keeps every write inside it.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { buffer in
-            var writer = ByteWriter(base: buffer.baseAddress!, capacity: capacity)
-            body(&writer)
-            out.append(contentsOf: UnsafeBufferPointer(start: writer.base, count: writer.count))
-        }
-    }
-
-    // Only `append` makes one, over its temporary memory.
-    private init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
-        self.base = base
-        self.capacity = capacity
-    }
-
-    /// The next `length` bytes. A bound that was miscounted stops the process rather than writing past the memory.
-    @inline(__always)
-    private mutating func claim(_ length: Int) -> UnsafeMutablePointer<UInt8> {
-        precondition(length <= capacity - count, "a log line outgrew its bound")
-        defer { count += length }
-        return base + count
-    }
-
-    mutating func byte(_ byte: UInt8) { claim(1).pointee = byte }
-
-    /// A fixed piece of the format: no String made per key and line.
-    mutating func bytes(_ text: StaticString) {
-        let length = text.utf8CodeUnitCount
-        claim(length).update(from: text.utf8Start, count: length)
-    }
-
-    /// Text known to need no escaping (a level's name), as it is.
-    mutating func plain(_ text: String) {
-        for byte in text.utf8 { self.byte(byte) }
-    }
-
     /// RFC 8259 §7: quote, backslash and controls escaped; everything else, UTF-8 included, as it is.
     mutating func jsonString(_ string: String) {
-        byte(UInt8(ascii: "\""))
+        write(UInt8(ascii: "\""))
         // The string's own contiguous UTF-8, which every native string has; one bridged from elsewhere is copied out.
         if string.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
             Array(string.utf8).withUnsafeBufferPointer { escaped($0) }
         }
-        byte(UInt8(ascii: "\""))
+        write(UInt8(ascii: "\""))
     }
 
     /// Read once to decide and once to copy: nearly every string has nothing to escape and goes in one piece.
     private mutating func escaped(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let start = bytes.baseAddress else { return }
-        guard Self.needsEscaping(bytes) else { return claim(bytes.count).update(from: start, count: bytes.count) }
+        guard Self.needsEscaping(bytes) else { return write(UnsafeRawBufferPointer(bytes)) }
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "\""): self.bytes(#"\""#)
-            case UInt8(ascii: "\\"): self.bytes(#"\\"#)
-            case UInt8(ascii: "\n"): self.bytes(#"\n"#)
-            case UInt8(ascii: "\r"): self.bytes(#"\r"#)
-            case UInt8(ascii: "\t"): self.bytes(#"\t"#)
+            case UInt8(ascii: "\""): write(#"\""#)
+            case UInt8(ascii: "\\"): write(#"\\"#)
+            case UInt8(ascii: "\n"): write(#"\n"#)
+            case UInt8(ascii: "\r"): write(#"\r"#)
+            case UInt8(ascii: "\t"): write(#"\t"#)
             case 0..<0x20, 0x7F:
-                self.bytes(#"\u00"#)
-                self.byte(Self.hex(byte >> 4))
-                self.byte(Self.hex(byte & 0xF))
-            default: self.byte(byte)
+                write(#"\u00"#)
+                write(Self.hex(byte >> 4))
+                write(Self.hex(byte & 0xF))
+            default: write(byte)
             }
         }
     }
 
     /// Decimal digits, no String in between.
     mutating func integer(_ value: Int64) {
-        if value < 0 { byte(UInt8(ascii: "-")) }
+        if value < 0 { write(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var divisor: UInt64 = 1
         while divisor <= magnitude / 10 { divisor *= 10 }
         while divisor > 0 {
-            byte(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+            write(UInt8(ascii: "0") + UInt8(magnitude / divisor))
             magnitude %= divisor
             divisor /= 10
         }
@@ -103,7 +59,7 @@ struct ByteWriter {
         var index = width
         while index > 0 {
             index -= 1
-            out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            out.storeBytes(of: UInt8(ascii: "0") + UInt8(rest % 10), toByteOffset: index, as: UInt8.self)
             rest /= 10
         }
     }
@@ -113,17 +69,17 @@ struct ByteWriter {
     mutating func number(_ value: Double) {
         guard value.isFinite else { return jsonString(value.description) }
         if value == value.rounded(), abs(value) < 1e15 { return integer(Int64(value)) }
-        plain(value.description)
+        write(contentsOf: value.description)
     }
 
     /// Milliseconds as `12.345` (three decimals, microseconds), without going through `String(Double)`.
     mutating func milliseconds(_ value: Double) {
         guard value.isFinite, abs(value) < 1e12 else { return number(value) }
         let microseconds = Int64((value * 1000).rounded())
-        if microseconds < 0 { byte(UInt8(ascii: "-")) }
+        if microseconds < 0 { write(UInt8(ascii: "-")) }
         let (whole, fraction) = abs(microseconds).quotientAndRemainder(dividingBy: 1000)
         integer(whole)
-        byte(UInt8(ascii: "."))
+        write(UInt8(ascii: "."))
         digits(Int(fraction), width: 3)
     }
 
@@ -134,19 +90,19 @@ struct ByteWriter {
         let (year, month, day) = Self.civil(fromDays: Int(days) - (msOfDay < 0 ? 1 : 0))
         let ms = Int(msOfDay < 0 ? msOfDay + 86_400_000 : msOfDay)
         digits(year, width: 4)
-        byte(UInt8(ascii: "-"))
+        write(UInt8(ascii: "-"))
         digits(month, width: 2)
-        byte(UInt8(ascii: "-"))
+        write(UInt8(ascii: "-"))
         digits(day, width: 2)
-        byte(UInt8(ascii: "T"))
+        write(UInt8(ascii: "T"))
         digits(ms / 3_600_000, width: 2)
-        byte(UInt8(ascii: ":"))
+        write(UInt8(ascii: ":"))
         digits(ms / 60_000 % 60, width: 2)
-        byte(UInt8(ascii: ":"))
+        write(UInt8(ascii: ":"))
         digits(ms / 1000 % 60, width: 2)
-        byte(UInt8(ascii: "."))
+        write(UInt8(ascii: "."))
         digits(ms % 1000, width: 3)
-        byte(UInt8(ascii: "Z"))
+        write(UInt8(ascii: "Z"))
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
