@@ -4,7 +4,7 @@
 
 # The folder of the shipped-style build (release, Swift runtime linked in), made if missing.
 shipped_build() {
-    local build=(-c release --static-swift-stdlib --build-path .build-static)
+    local build=(-c release --static-swift-stdlib --experimental-lto-mode=full --build-path .build-static)
     # The two products only: the fuzz harnesses (Tests/Fuzz) build in debug or with -enable-testing.
     swift build "${build[@]}" --product covata-proxy >/dev/null
     swift build "${build[@]}" --product covata-mock >/dev/null

@@ -64,6 +64,22 @@ import Testing
         #expect(text[healthcheck.lowerBound...].contains("/etc/covata-proxy/config/proxy.json"))
     }
 
+    /// The image, the Debian package and the benchmark build the release binary one way: the benchmark measures
+    /// what users run, so a flag added to one of them must be added to all.
+    @Test func everyShippedBuildUsesTheSameFlags() throws {
+        let flags = ["-c release", "--static-swift-stdlib", "--experimental-lto-mode=full"]
+        for file in ["docker/Dockerfile", "packaging/build-deb", "bench/lib.sh", "bench/run"] {
+            let text = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
+            let builds = text.split(separator: "\n").filter {
+                $0.contains("--static-swift-stdlib") && !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#")
+            }
+            #expect(!builds.isEmpty, "\(file) builds no shipped binary")
+            for line in builds {
+                #expect(flags.allSatisfy { line.contains($0) }, "\(file): \(line)")
+            }
+        }
+    }
+
     /// The build stage in exactly the context its COPY lines make (the full build is `make image-check`).
     @Test func buildStageLoadsThePackageInItsOwnContext() async throws {
         let checker = Self.docker.appendingPathComponent("check-build-stage").path
