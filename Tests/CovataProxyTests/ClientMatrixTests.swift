@@ -34,8 +34,8 @@ import Testing
         Client(name: "python-urllib", viaProxy: false, connectionsForThree: 3),
         Client(name: "python-urllib", viaProxy: true, connectionsForThree: 3),
         Client(name: "python-http.client", viaProxy: false, connectionsForThree: 1),
-        // By default it asks every new plain-http connection to upgrade to h2c. NIO's parser stops after such a
-        // request, so we answer it over HTTP/1.1 and close the connection (README: set HTTP_1_1 to keep it alive).
+        // By default it asks every new plain-http connection to upgrade to h2c. The request decoder stops after such
+        // a request, so we answer it over HTTP/1.1 and close the connection (README: set HTTP_1_1 to keep it alive).
         Client(name: "java-httpclient", viaProxy: false, connectionsForThree: 3),
         Client(name: "java-httpclient", viaProxy: true, connectionsForThree: 1),
         Client(name: "java-urlconnection", viaProxy: false, connectionsForThree: 1),

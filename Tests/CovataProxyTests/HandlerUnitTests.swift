@@ -14,34 +14,6 @@ import Testing
 @Suite struct HandlerUnitTests {
     static func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?? "" }
 
-    // MARK: - RequestLineGuard
-
-    @Test func requestLineGuardPassesGoodRequestsThenRefusesALongLine() throws {
-        let channel = EmbeddedChannel(handler: RequestLineGuard())
-        let good = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-        let long = "GET /" + String(repeating: "a", count: RequestLineGuard.defaultMaxBytes) + " HTTP/1.1\r\n"
-        // The good request goes on to the parser; the refusal follows it as an error, for the handler to answer in
-        // its turn (the guard writes nothing itself).
-        #expect(throws: RequestLineRefusal.self) { try channel.writeInbound(ByteBuffer(string: good + long)) }
-        #expect(Self.text(try channel.readInbound(as: ByteBuffer.self)) == good)
-        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
-        // Nothing after a refused line reaches the parser.
-        try channel.writeInbound(ByteBuffer(string: "GET /b HTTP/1.1\r\n\r\n"))
-        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
-    }
-
-    @Test(arguments: ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "GET  /two-spaces HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\n\n"])
-    func requestLineGuardRefusesMalformedLines(_ request: String) throws {
-        let channel = EmbeddedChannel(handler: RequestLineGuard())
-        do {
-            try channel.writeInbound(ByteBuffer(string: request))
-            Issue.record("no refusal")
-        } catch let refusal as RequestLineRefusal {
-            #expect(refusal.status == .badRequest)
-        }
-        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
-    }
-
     // MARK: - ClientTimeoutHandler
 
     static func timeouts() -> TimeoutsConfig {
@@ -349,32 +321,7 @@ import Testing
         #expect(problem?.contains(mentions) == true, "\(path): \(problem ?? "accepted")")
     }
 
-    // MARK: - RequestFraming
-
-    /// Where request lines start in `text`, found as the request-line guard finds them: framing skips heads and
-    /// bodies, the caller reads each request line.
-    static func requestLineStarts(_ text: String) -> [Int] {
-        var framing = RequestFraming()
-        var starts: [Int] = []
-        Array(text.utf8).withUnsafeBytes { bytes in
-            var index = framing.skip(bytes, from: 0)
-            while index < bytes.count {
-                starts.append(index)
-                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
-                framing.requestLineEnded()
-                index = framing.skip(bytes, from: index + 1)
-            }
-        }
-        return starts
-    }
-
-    @Test func framingFindsEachRequestLineAndSkipsBodies() {
-        let first = "PUT /a HTTP/1.1\r\nHost: x\r\ncontent-length: 18\r\n\r\nGET  /x HTTP/1.1\r\n"
-        let second = "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n12\r\nGET  /y HTTP/1.1\r\n\r\n0\r\n\r\n"
-        let third = "GET /c HTTP/1.1\r\n\r\n"
-        let starts = Self.requestLineStarts(first + second + third)
-        #expect(starts == [0, first.utf8.count, first.utf8.count + second.utf8.count])
-    }
+    // MARK: - Word scans
 
     /// The head parser's control-byte scan, eight bytes a step, against a byte loop (tabs pass, other controls and
     /// DEL do not), over 2,000 seeded buffers at every offset.

@@ -149,7 +149,7 @@ struct ExchangeMachine {
         return resumeReadsIfWanted()
     }
 
-    /// NIO's parser or the request-line guard refused what the client sent next.
+    /// The request decoder refused what the client sent next.
     mutating func protocolRefusal(_ status: HTTPResponseStatus) -> Action {
         switch state {
         case .closed:

@@ -50,8 +50,8 @@ final class ExchangeRecord {
     init(id: Int, head: HTTPRequestHead, asksUpgrade: Bool, body: CurlRequestBody) {
         self.id = id
         self.head = head
-        // NIO's parser stops at a request asking to upgrade (e.g. Java's h2c attempt); we never upgrade, so such a
-        // connection is closed after its answer and the client's next request opens a fresh one.
+        // The request decoder stops at a request asking to upgrade (e.g. Java's h2c attempt); we never upgrade, so
+        // such a connection is closed after its answer and the client's next request opens a fresh one.
         let asksUpgrade = asksUpgrade && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
         self.asksKeepAlive = head.isKeepAlive && !asksUpgrade
         self.body = body

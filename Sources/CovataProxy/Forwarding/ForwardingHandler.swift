@@ -83,21 +83,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
-        // Bytes after a request that closes the connection (`Connection: close`, or HTTP/1.0 without keep-alive):
-        // not an error in anything we were sent to answer; the parser delivers nothing more (RFC 9112 §9.6).
-        case HTTPParserError.closedConnection:
-            break
-        case let error as HTTPParserError:
-            // RFC 9110 §15.5.1, §15.5.20 and §15.6.6; the connection ends, as the parser cannot find the next
-            // request.
-            let status: HTTPResponseStatus =
-                switch error {
-                case .headerOverflow: .requestHeaderFieldsTooLarge
-                case .invalidVersion: .httpVersionNotSupported
-                default: .badRequest
-                }
-            run(machine.protocolRefusal(status))
-        case let refusal as RequestLineRefusal:
+        // RFC 9110 §15.5 and §15.6.6, from the decoder; the connection ends, as the next request cannot be found.
+        case let refusal as RequestRefusal:
             run(machine.protocolRefusal(refusal.status))
         default:
             context.fireErrorCaught(error)

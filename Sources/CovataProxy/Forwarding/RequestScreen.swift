@@ -13,7 +13,7 @@ enum RequestScreen {
         _ head: HTTPRequestHead, fields: RequestFields, framing: Result<CurlRequestBody, ProxyError>,
         route: RouteConfig
     ) -> (pathAndQuery: String?, refusal: ProxyError?) {
-        // Never a tunnel: this is not a forward proxy. The answer closes the connection (NIO's parser reads
+        // Never a tunnel: this is not a forward proxy. The answer closes the connection (the request decoder reads
         // nothing after a CONNECT head).
         if head.method == .CONNECT { return (nil, .connectNotSupported) }
         // TRACE would echo the request back, and with it the injected credential (RFC 9110 §9.3.8).
@@ -126,6 +126,10 @@ enum RequestScreen {
             // §6.3 rule 4: without chunked last, the body's length cannot be known.
             guard codings.last == "chunked" else {
                 return .failure(.badRequest("Transfer-Encoding without chunked last"))
+            }
+            // §6.1: chunked is applied once; applied twice, two parsers may unwrap it a different number of times.
+            guard !codings.dropLast().contains("chunked") else {
+                return .failure(.badRequest("Transfer-Encoding with chunked more than once"))
             }
             guard codings == ["chunked"] else {
                 return .failure(.notImplemented("Transfer-Encoding other than chunked"))

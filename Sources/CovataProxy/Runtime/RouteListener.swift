@@ -35,8 +35,8 @@ enum RouteListener {
         return try await bootstrap.bindAll(to: address, socketMode: forwarder.route.access.socketMode)
     }
 
-    /// A client connection's pipeline, in order: time limits and request-line checks on raw bytes, our encoder,
-    /// NIO's parser, the forwarding handler. Pipelined requests are queued by the forwarding handler's machine,
+    /// A client connection's pipeline, in order: time limits on raw bytes, our encoder, our request decoder, the
+    /// forwarding handler. Pipelined requests are queued by the forwarding handler's machine,
     /// which never pauses reading for the rest.
     static func configure(_ channel: any Channel, forwarder: Forwarder, timeouts: TimeoutsConfig) throws {
         let pipeline = channel.pipeline.syncOperations
@@ -44,18 +44,10 @@ enum RouteListener {
         try pipeline.addHandler(
             ClientTimeoutHandler(
                 timeouts: timeouts, cycle: cycle, minUploadBytesPerSecond: forwarder.limits.minUploadBytesPerSecond))
-        try pipeline.addHandler(RequestLineGuard())
         try pipeline.addHandler(ResponseEncoder())
-        let limits = decoderLimits(forwarder.limits)
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
+        let limits = forwarder.limits
+        try pipeline.addHandler(
+            RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount))
         try pipeline.addHandler(ForwardingHandler(forwarder: forwarder, cycle: cycle))
-    }
-
-    static func decoderLimits(_ limits: LimitsConfig) -> NIOHTTPDecoderLimitConfiguration {
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
-        return decoderLimits
     }
 }

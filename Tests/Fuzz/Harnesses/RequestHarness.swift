@@ -7,9 +7,10 @@ import NIOHTTP1
 @testable import CovataProxy
 @testable import ProxyConfiguration
 
-/// A client's bytes as the proxy reads them: the request-line guard on raw bytes, NIO's parser with the proxy's
-/// limits, then the screen every head passes (Host, target, path rules, header rules, body framing) and the header
-/// policy toward the upstream. The first byte picks a route and where the bytes split across two reads.
+/// A client's bytes as the proxy reads them: the request decoder with the proxy's limits, then the screen every head
+/// passes (Host, target, path rules, header rules, body framing) and the header policy toward the upstream. The
+/// first byte picks a route and where the bytes split across two reads; the decoder must make the same parts of
+/// them in one read.
 enum RequestHarness {
     /// A plain route, and one with a base path and every access rule.
     static let routes: [RouteConfig] = {
@@ -32,7 +33,9 @@ enum RequestHarness {
         let route = routes[Int(first & 1)]
         let stream = bytes.dropFirst()
         let split = stream.count * Int(first >> 1) / 128
-        let heads = read(Array(stream.prefix(split)), Array(stream.dropFirst(split)))
+        let (heads, parts) = read([Array(stream.prefix(split)), Array(stream.dropFirst(split))])
+        let (_, whole) = read([Array(stream)])
+        try require(parts == whole, "split at \(split), decoded otherwise: \(parts) against \(whole)")
         let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
         for head in heads {
             let fields = RequestFields(head.headers)
@@ -47,28 +50,48 @@ enum RequestHarness {
         }
     }
 
-    /// The request heads NIO's parser makes of the bytes behind the guard, in two reads, up to the first error.
-    private static func read(_ first: [UInt8], _ second: [UInt8]) -> [HTTPRequestHead] {
+    /// The request heads the decoder makes of `reads`, and every part as text (bodies joined: their split follows
+    /// the reads), up to a refusal.
+    private static func read(_ reads: [[UInt8]]) -> (heads: [HTTPRequestHead], parts: [String]) {
         let recorder = Recorder()
         let channel = EmbeddedChannel()
-        let limits = RouteListener.decoderLimits(.defaults)
+        let limits = LimitsConfig.defaults
         try! channel.pipeline.syncOperations.addHandlers(
-            RequestLineGuard(), ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)), recorder)
-        for part in [first, second] where !part.isEmpty && !recorder.failed {
+            RequestDecoder(maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount), recorder)
+        for part in reads where !part.isEmpty && !recorder.failed {
             _ = try? channel.writeInbound(ByteBuffer(bytes: part))
         }
         _ = try? channel.finish()
-        return recorder.heads
+        return (recorder.heads, recorder.parts)
     }
 
     private final class Recorder: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
         var heads: [HTTPRequestHead] = []
+        var parts: [String] = []
         var failed = false
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = unwrapInboundIn(data), !failed { heads.append(head) }
+            guard !failed else { return }
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                heads.append(head)
+                parts.append("head \(head.method) \(head.uri) \(head.version) \(head.headers)")
+            case .body(let buffer):
+                // Byte values, not text: a character split across two reads must compare equal to itself.
+                let bytes = buffer.readableBytesView.map { "\($0)," }.joined()
+                if let last = parts.last, last.hasPrefix("body ") {
+                    parts[parts.count - 1] += bytes
+                } else {
+                    parts.append("body " + bytes)
+                }
+            case .end:
+                parts.append("end")
+            }
         }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { failed = true }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            failed = true
+            parts.append("refused \(error)")
+        }
     }
 
     /// What reaches the upstream stays under the route's base path and allowed prefixes, with no dot segment however
