@@ -17,22 +17,26 @@ public struct LogLine: Sendable {
     package var message: String
     package var label: String
     package var metadata: Logger.Metadata
+    /// The access log's line (`AccessLog`): its fields, written as the line's members after the fixed ones.
+    package var record: AccessRecord?
 
     package init(
-        timestamp: Double, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata
+        timestamp: Double, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata,
+        record: AccessRecord? = nil
     ) {
         self.timestamp = timestamp
         self.level = level
         self.message = message
         self.label = label
         self.metadata = metadata
+        self.record = record
     }
 
     /// Appends the line, newline included.
     package func write(_ style: Style, to out: inout [UInt8]) {
         switch style {
         case .json:
-            if let record = Self.accessRecord(metadata) {
+            if let record {
                 // The access line, the one written per request, composed whole.
                 let bound = headBound + record.jsonMembersBound + 2
                 ByteWriter.append(to: &out, atMost: bound) { writer in
@@ -59,7 +63,7 @@ public struct LogLine: Sendable {
             Self.appendVisible(label, to: &out)
             out.append(contentsOf: ": ".utf8)
             Self.appendVisible(message, to: &out)
-            if let record = Self.accessRecord(metadata) {
+            if let record {
                 out.append(UInt8(ascii: " "))
                 out.append(contentsOf: record.description.utf8)
                 out.append(UInt8(ascii: "\n"))
@@ -90,14 +94,6 @@ public struct LogLine: Sendable {
         writer.jsonString(message)
         writer.write(#","logger":"#)
         writer.jsonString(label)
-    }
-
-    /// The access log's typed record, when the metadata is just that.
-    private static func accessRecord(_ metadata: Logger.Metadata) -> AccessRecord? {
-        guard metadata.count == 1, case .stringConvertible(let value)? = metadata.first?.value,
-            ObjectIdentifier(type(of: value)) == ObjectIdentifier(AccessRecord.self)
-        else { return nil }
-        return value as? AccessRecord
     }
 
     // MARK: - Time

@@ -16,6 +16,8 @@ enum LoggingBootstrap {
         var level: LogLevelSwitch
         /// Flush before the process exits, or the last lines may be lost.
         var writer: LogWriter
+        /// A line per request, written beside the logger's (see `AccessLog`), at the logger's level `info`.
+        var accessLog: AccessLog
     }
 
     /// Bootstraps swift-log once. `background`: lines are written by a thread of their own (the running proxy);
@@ -29,7 +31,8 @@ enum LoggingBootstrap {
         LoggingSystem.bootstrap { label in
             SwitchableLevelHandler(inner: ProxyLogHandler(label: label, writer: writer), levelSwitch: levelSwitch)
         }
-        return Made(logger: Logger(label: "covata-proxy"), level: levelSwitch, writer: writer)
+        let accessLog = AccessLog(writer: writer, label: "covata-proxy") { levelSwitch.current <= .info }
+        return Made(logger: Logger(label: "covata-proxy"), level: levelSwitch, writer: writer, accessLog: accessLog)
     }
 }
 

@@ -30,7 +30,8 @@ struct RunCommand: AsyncParsableCommand {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         let runtime: ProxyRuntime
         do {
-            runtime = try await ProxyRuntime.start(config: config, logger: logger, metrics: metrics)
+            runtime = try await ProxyRuntime.start(
+                config: config, logger: logger, accessLog: logging.accessLog, metrics: metrics)
         } catch {
             logger.critical("could not start listeners", metadata: ["error": "\(error)"])
             logging.writer.flush()

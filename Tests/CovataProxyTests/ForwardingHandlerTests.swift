@@ -42,7 +42,7 @@ import Testing
                 route: route, index: 0, redirects: SharedRedirects(), upstream: curl, tokens: tokens,
                 timeouts: timeouts, limits: limits, budget: RequestBudget(maxRequests: 8, replayBytes: 1 << 20),
                 metrics: TestMetrics.make(), settings: RuntimeSettings(accessLog: false),
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), accessLog: AccessLog { _ in })
             channel = EmbeddedChannel()
             try RouteListener.configure(channel, forwarder: forwarder, timeouts: timeouts)
             try channel.pipeline.syncOperations.addHandler(reads, position: .first)

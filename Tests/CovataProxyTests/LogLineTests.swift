@@ -2,6 +2,7 @@ import CovataMock
 import Foundation
 import Logging
 import ProxySupport
+import Synchronization
 import Testing
 
 @testable import CovataProxy
@@ -9,8 +10,11 @@ import Testing
 
 /// The log path: lines formatted by hand, written by one thread in batches, never blocking a caller.
 @Suite struct LogLineTests {
-    static func line(_ metadata: Logger.Metadata, message: String = "request", at time: Double = 0) -> LogLine {
-        LogLine(timestamp: time, level: .info, message: message, label: "covata-proxy", metadata: metadata)
+    static func line(
+        _ metadata: Logger.Metadata, record: AccessRecord? = nil, message: String = "request", at time: Double = 0
+    ) -> LogLine {
+        LogLine(
+            timestamp: time, level: .info, message: message, label: "covata-proxy", metadata: metadata, record: record)
     }
 
     static func render(_ line: LogLine, _ style: LogLine.Style = .json) -> String {
@@ -58,7 +62,7 @@ import Testing
             route: "127.0.0.1:8080", client: "unix", method: "GET", path: "/a?b", status: 503,
             error: "token_unavailable", bytesIn: 0, bytesOut: 120, durationMilliseconds: 12.0004,
             upstreamMilliseconds: nil, replayed: true, jti: nil)
-        let text = Self.render(Self.line(["request": .stringConvertible(record)]))
+        let text = Self.render(Self.line([:], record: record))
         #expect(text.contains(#""status":503,"#))
         #expect(text.contains(#""duration_ms":12.000,"#))
         #expect(text.contains(#""replayed":true"#))
@@ -68,7 +72,7 @@ import Testing
         #expect(object["error"] as? String == "token_unavailable")
         #expect(object["client"] as? String == "unix")
         #expect(
-            Self.render(Self.line(["request": .stringConvertible(record)]), .text).contains(
+            Self.render(Self.line([:], record: record), .text).contains(
                 "status=503 error=token_unavailable bytes_in=0 bytes_out=120 duration_ms=12.0004 replayed=true"))
     }
 
@@ -80,7 +84,7 @@ import Testing
             route: controls, client: controls, method: controls, path: controls, status: Int.min, error: controls,
             bytesIn: .min, bytesOut: .max, durationMilliseconds: -2.2250738585072014e-308,
             upstreamMilliseconds: -.infinity, replayed: false, jti: controls)
-        var line = Self.line(["request": .stringConvertible(record)], message: controls, at: 253_402_300_799.999)
+        var line = Self.line([:], record: record, message: controls, at: 253_402_300_799.999)
         line.label = controls
         line.level = .critical
         let text = Self.render(line)
@@ -138,6 +142,31 @@ import Testing
         }.reduce(0, +)
         #expect(written + dropped == 50_000)
         #expect(dropped > 0)
+    }
+
+    /// The access log writes beside swift-log, but follows the process's level as its `info` lines did: nothing
+    /// while the level is above `info`.
+    @Test func theAccessLogFollowsTheLogLevel() throws {
+        let path = Shell.temporaryFile("log")
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let writer = LogWriter(
+            style: .json, output: try FileHandle(forWritingTo: URL(fileURLWithPath: path)), background: true)
+        let level = Mutex(Logger.Level.warning)
+        let accessLog = AccessLog(writer: writer, label: "covata-proxy") { level.withLock { $0 } <= .info }
+        func record(_ path: String) -> AccessRecord {
+            AccessRecord(
+                route: "r", client: "unix", method: "GET", path: path, status: 200, error: nil, bytesIn: 0,
+                bytesOut: 2, durationMilliseconds: 1, upstreamMilliseconds: 1, replayed: false, jti: nil)
+        }
+        accessLog.write(record("/quiet"))
+        level.withLock { $0 = .info }
+        accessLog.write(record("/heard"))
+        writer.flush()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try #require(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["msg"] as? String == "request" && object["level"] as? String == "info")
+        #expect(object["logger"] as? String == "covata-proxy" && object["path"] as? String == "/heard")
     }
 
     /// Every line handed over before `flush` is out after it, in order.

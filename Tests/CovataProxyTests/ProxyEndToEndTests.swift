@@ -1,5 +1,6 @@
 import CovataMock
 import Foundation
+import ProxyObservability
 import Testing
 
 @testable import CovataProxy
@@ -98,7 +99,8 @@ import Testing
             admin: AdminConfig(listen: .tcp(host: "127.0.0.1", port: 0)), tls: .systemDefault,
             egressProxy: nil, log: LogConfig(level: .info, format: nil), timeouts: .defaults, limits: .defaults)
         let proxy = try await ProxyRuntime.start(
-            config: config, logger: CapturedLogs().logger(), metrics: TestMetrics.make(), threads: 1)
+            config: config, logger: CapturedLogs().logger(), accessLog: AccessLog { _ in }, metrics: TestMetrics.make(),
+            threads: 1)
         guard case .tcp(_, let port) = proxy.listenAddresses[0] else { return }
         guard case .tcp(_, let adminPort)? = proxy.adminAddress else { return }
         #expect(await eventually { (try? await RawHTTPClient.get(port: adminPort, "/readyz").status) == 200 })

@@ -106,7 +106,7 @@ final class ExchangeRecord {
             upstreamMilliseconds: upstreamHeadAt.flatMap { head in upstreamSentAt.map { Self.milliseconds(head - $0) }
             },
             replayed: attempt > 1, jti: token?.jti)
-        forwarder.logger.info("request", metadata: ["request": .stringConvertible(record)])
+        forwarder.accessLog.write(record)
     }
 
     /// Milliseconds with microsecond resolution.

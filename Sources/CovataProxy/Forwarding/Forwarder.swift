@@ -10,6 +10,7 @@ final class Forwarder: Sendable {
     let upstream: any UpstreamClient
     let tokens: any TokenSource
     let logger: Logger
+    let accessLog: AccessLog
     let connectTimeoutMilliseconds: Int
     let firstByteMilliseconds: Int64
     let limits: LimitsConfig
@@ -30,7 +31,7 @@ final class Forwarder: Sendable {
         tokens: any TokenSource,
         timeouts: TimeoutsConfig,
         limits: LimitsConfig, budget: RequestBudget, metrics: ProxyMetrics, settings: RuntimeSettings,
-        logger: Logger
+        logger: Logger, accessLog: AccessLog
     ) {
         self.index = index
         self.redirects = redirects
@@ -46,6 +47,7 @@ final class Forwarder: Sendable {
         self.upstream = upstream
         self.tokens = tokens
         self.logger = logger
+        self.accessLog = accessLog
         self.connectTimeoutMilliseconds = Int(timeouts.connectSeconds * 1000)
     }
 

@@ -51,7 +51,8 @@ public final class ProxyRuntime: Sendable {
     }
 
     public static func start(
-        config: ProxyConfig, logger: Logger, metrics: ProxyMetrics, threads: Int = System.coreCount
+        config: ProxyConfig, logger: Logger, accessLog: AccessLog, metrics: ProxyMetrics,
+        threads: Int = System.coreCount
     ) async throws -> ProxyRuntime {
         if config.tls.insecureSkipVerify {
             logger.warning("tls.insecureSkipVerify is on: upstream certificates are not verified")
@@ -103,7 +104,8 @@ public final class ProxyRuntime: Sendable {
                 let forwarder = Forwarder(
                     route: route, index: index, redirects: redirects, upstream: worker, tokens: tokens,
                     timeouts: config.timeouts, limits: config.limits,
-                    budget: budget, metrics: metrics, settings: settings, logger: logger)
+                    budget: budget, metrics: metrics, settings: settings, logger: logger,
+                    accessLog: accessLog)
                 do {
                     let channels = try await RouteListener.bind(
                         route.listen, group: group, forwarder: forwarder, timeouts: config.timeouts, gate: gate)

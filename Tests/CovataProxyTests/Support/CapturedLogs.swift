@@ -1,4 +1,5 @@
 import Logging
+import ProxyObservability
 import Synchronization
 
 /// A logger whose every line (message and metadata) is kept, so tests can assert what was and was not logged.
@@ -13,6 +14,11 @@ final class CapturedLogs: Sendable {
         var logger = Logger(label: "test") { _ in Handler(sink: self) }
         logger.logLevel = level
         return logger
+    }
+
+    /// Access lines as the logger's lines read: `info request request=<the record's fields>`.
+    func accessLog() -> AccessLog {
+        AccessLog { record in self.append("info request request=\(record)") }
     }
 
     fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }

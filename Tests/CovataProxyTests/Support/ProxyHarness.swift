@@ -44,7 +44,8 @@ struct ProxyHarness {
         let proxy: ProxyRuntime
         do {
             proxy = try await ProxyRuntime.start(
-                config: config, logger: logs.logger(), metrics: TestMetrics.make(), threads: 1)
+                config: config, logger: logs.logger(), accessLog: logs.accessLog(), metrics: TestMetrics.make(),
+                threads: 1)
         } catch {
             await mock.stop()
             throw error

@@ -17,8 +17,9 @@ enum LogLineHarness {
         let message = text(&choices)
         let label = text(&choices)
         var metadata: Logger.Metadata = [:]
+        var access: AccessRecord?
         if choices.next(4) == 0 {
-            metadata["request"] = .stringConvertible(record(&choices))
+            access = record(&choices)
         } else {
             for _ in 0..<choices.next(5) {
                 let key = text(&choices)
@@ -26,7 +27,8 @@ enum LogLineHarness {
                 metadata[key] = value(&choices, depth: 0)
             }
         }
-        let line = LogLine(timestamp: timestamp, level: level, message: message, label: label, metadata: metadata)
+        let line = LogLine(
+            timestamp: timestamp, level: level, message: message, label: label, metadata: metadata, record: access)
         var text: [UInt8] = []
         line.write(.text, to: &text)
         try require(text.last == 0x0A && !text.dropLast().contains { $0 == 0x0A || $0 == 0x0D }, "a text line split")
@@ -39,9 +41,7 @@ enum LogLineHarness {
         try require(object["level"] as? String == level.rawValue, "level")
         try require(same(object["msg"], .string(message)) && same(object["logger"], .string(label)), "msg or logger")
         try timestampReads(object["ts"] as? String, timestamp)
-        if let record = metadata["request"], case .stringConvertible(let value) = record,
-            let access = value as? AccessRecord
-        {
+        if let access {
             try recordReads(object, access)
         } else {
             try require(
