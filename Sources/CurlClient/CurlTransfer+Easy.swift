@@ -16,7 +16,7 @@ extension CurlTransfer {
         var ok = true
         func set(_ result: CURLcode) { if result != CURLE_OK { ok = false } }
 
-        set(Self.setString(easy, CURLOPT_URL, request.url))
+        set(Self.setURL(easy, request.url, request.urlSuffix))
         set(cp_setopt_ptr(easy, CURLOPT_PRIVATE, me))
         set(cp_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         // Forward the target byte-exact: no dot-segment squashing.
@@ -58,6 +58,19 @@ extension CurlTransfer {
     /// new array first (three allocations a request). curl copies the string it is given.
     private static func setString(_ easy: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String) -> CURLcode {
         value.withCString { cp_setopt_str(easy, option, $0) }
+    }
+
+    /// `base` and `suffix` as one C string, on the stack for the usual lengths: curl copies the URL it is given.
+    private static func setURL(_ easy: UnsafeMutableRawPointer, _ base: String, _ suffix: String) -> CURLcode {
+        guard !suffix.isEmpty else { return setString(easy, CURLOPT_URL, base) }
+        let baseCount = base.utf8.count
+        let count = baseCount + suffix.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 1) { joined in
+            _ = UnsafeMutableBufferPointer(rebasing: joined[..<baseCount]).initialize(from: base.utf8)
+            _ = UnsafeMutableBufferPointer(rebasing: joined[baseCount..<count]).initialize(from: suffix.utf8)
+            joined[count] = 0
+            return joined.withMemoryRebound(to: CChar.self) { cp_setopt_str(easy, CURLOPT_URL, $0.baseAddress) }
+        }
     }
 
     private func configureTLS(_ easy: UnsafeMutableRawPointer, options: CurlClientOptions, set: (CURLcode) -> Void) {

@@ -42,7 +42,8 @@ import Testing
                 route: route, index: 0, redirects: SharedRedirects(), upstream: curl, tokens: tokens,
                 timeouts: timeouts, limits: limits, budget: RequestBudget(maxRequests: 8, replayBytes: 1 << 20),
                 metrics: TestMetrics.make(), settings: RuntimeSettings(accessLog: false),
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), accessLog: AccessLog { _ in })
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                accessLog: AccessLog { _ in })
             channel = EmbeddedChannel()
             try RouteListener.configure(channel, forwarder: forwarder, timeouts: timeouts)
             try channel.pipeline.syncOperations.addHandler(reads, position: .first)
@@ -71,7 +72,7 @@ import Testing
         let rig = try Rig()
         try rig.send(Self.get)
         let transfer = try #require(rig.curl.transfers.first)
-        #expect(transfer.request.url == "https://covata.example/base/api/v1/items?x=1")
+        #expect(transfer.request.url + transfer.request.urlSuffix == "https://covata.example/base/api/v1/items?x=1")
         #expect(transfer.authorization == "Bearer token-value-0001")
         #expect(transfer.request.headers.filter { $0.name.lowercased() == "authorization" }.count == 1)
         rig.deliver([

@@ -24,7 +24,7 @@ final class Forwarder: Sendable {
     let index: Int
     let redirects: SharedRedirects
     /// `scheme://host[:port]/base`, worked out once: every request's URL starts with it.
-    private let upstreamPrefix: String
+    let upstreamPrefix: String
 
     init(
         route: RouteConfig, index: Int, redirects: SharedRedirects, upstream: any UpstreamClient,

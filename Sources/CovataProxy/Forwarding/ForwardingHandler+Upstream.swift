@@ -67,7 +67,7 @@ extension ForwardingHandler {
             ticket.attempt > 1 && !record.body.isEmpty ? .bytes(record.keptBody) : record.body
         let request = CurlRequest(
             method: record.head.method.rawValue,
-            url: forwarder.upstreamURL(for: record.pathAndQuery),
+            url: forwarder.upstreamPrefix, urlSuffix: record.pathAndQuery,
             headers: HeaderPolicy.upstreamRequestHeaders(
                 record.head.headers, authorization: token.authorization,
                 callerProof: forwarder.route.access.requiredHeader?.name),
