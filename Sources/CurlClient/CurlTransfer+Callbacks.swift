@@ -60,7 +60,7 @@ extension CurlTransfer {
     func fillUpload(_ target: UnsafeMutableRawBufferPointer) -> Int {
         var written = 0
         let (pause, wakeProducer) = up.withLock { state -> (Bool, Bool) in
-            while written < target.count, var front = state.queue.first {
+            while written < target.count, var front = state.queue?.first {
                 let n = min(front.readableBytes, target.count - written)
                 front.withUnsafeReadableBytes { source in
                     UnsafeMutableRawBufferPointer(rebasing: target[written..<(written + n)])
@@ -69,9 +69,9 @@ extension CurlTransfer {
                 front.moveReaderIndex(forwardBy: n)
                 written += n
                 if front.readableBytes == 0 {
-                    state.queue.removeFirst()
+                    state.queue!.removeFirst()
                 } else {
-                    state.queue[state.queue.startIndex] = front
+                    state.queue![state.queue!.startIndex] = front
                 }
             }
             state.queued -= written

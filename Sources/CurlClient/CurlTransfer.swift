@@ -14,9 +14,17 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
 
     /// The upload queue between the caller and curl's read callback.
     struct Up {
-        var queue = CircularBuffer<ByteBuffer>()
+        /// Made by the first part queued: most requests upload nothing, and a ring allocates its slots at once.
+        /// A ring, not an array: a chunked upload of tiny chunks queues thousands of parts, taken from the front.
+        var queue: CircularBuffer<ByteBuffer>?
         var queued = 0
         var ended = false
+
+        mutating func enqueue(_ buffer: ByteBuffer) {
+            if queue == nil { queue = CircularBuffer() }
+            queue!.append(buffer)
+            queued += buffer.readableBytes
+        }
         var curlWaiting = false
         var producerBlocked = false
     }
@@ -66,8 +74,7 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
         }
         if case .bytes(let bytes) = request.body {
             up.withLock { state in
-                state.queue.append(ByteBuffer(bytes: bytes))
-                state.queued = bytes.count
+                state.enqueue(ByteBuffer(bytes: bytes))
                 state.ended = true
             }
         }
@@ -103,8 +110,7 @@ public final class CurlTransfer: @unchecked Sendable {  // shared state is in Mu
     @discardableResult
     public func send(_ buffer: ByteBuffer) -> Bool {
         let (resume, accepting) = up.withLock { state -> (Bool, Bool) in
-            state.queue.append(buffer)
-            state.queued += buffer.readableBytes
+            state.enqueue(buffer)
             let accepting = state.queued < uploadDepth
             if !accepting { state.producerBlocked = true }
             let resume = state.curlWaiting

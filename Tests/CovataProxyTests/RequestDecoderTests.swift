@@ -16,9 +16,10 @@ import Testing
             handler: RequestDecoder(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount))
         var events: [String] = []
         func drain() {
-            while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+            while let part = try? channel.readInbound(as: ClientRequestPart.self) {
                 switch part {
-                case .head(let head):
+                case .head(let request):
+                    let head = request.head
                     let fields = head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
                     events.append("head \(head.method.rawValue) \(head.uri) \(head.version) \(fields)")
                 case .body(let buffer):

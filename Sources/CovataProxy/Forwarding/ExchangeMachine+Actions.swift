@@ -20,7 +20,7 @@ extension ExchangeMachine {
         case read
         /// Run the request's checks and look for a token at hand, then report
         /// `checked(refusal:hasBody:tokenAtHand:keepAlive:)`.
-        case check(HTTPRequestHead, exchange: Int)
+        case check(ClientRequestHead, exchange: Int)
         /// Get a token (at hand, or off the event loop), keep it with the exchange, then report
         /// `tokenArrived(_:exchange:)`.
         case findToken(exchange: Int)
@@ -88,8 +88,8 @@ extension ExchangeMachine {
 
     /// What waits behind the request in progress, in the order the client sent it.
     enum Queued {
-        case part(HTTPServerRequestPart)
-        /// A request the parser or the request-line guard refused: answered when its turn comes, then the end.
+        case part(ClientRequestPart)
+        /// A request the decoder refused: answered when its turn comes, then the end.
         case refusal(HTTPResponseStatus)
         /// The client shut down its sending side (half-close): the connection ends after the answers before it.
         case inputEnded

@@ -39,7 +39,7 @@ struct ExchangeMachine {
     }
 
     /// A part of a request, from a read: it waits in line if anything does.
-    mutating func requestPart(_ part: HTTPServerRequestPart) -> Action {
+    mutating func requestPart(_ part: ClientRequestPart) -> Action {
         reading = true
         guard queue.isEmpty else {
             queue.append(.part(part))
@@ -48,7 +48,7 @@ struct ExchangeMachine {
         return handle(part)
     }
 
-    private mutating func handle(_ part: HTTPServerRequestPart) -> Action {
+    private mutating func handle(_ part: ClientRequestPart) -> Action {
         switch state {
         case .closed:
             return .none

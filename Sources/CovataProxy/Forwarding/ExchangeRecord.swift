@@ -46,14 +46,10 @@ final class ExchangeRecord {
     @exclusivity(unchecked) var errorCode: String?
     @exclusivity(unchecked) var bytesOut: Int64 = 0
 
-    /// `asksUpgrade`: the request has an Upgrade field (`RequestFields` says, from its one pass over them).
-    init(id: Int, head: HTTPRequestHead, asksUpgrade: Bool, body: CurlRequestBody) {
+    init(id: Int, request: ClientRequestHead, body: CurlRequestBody) {
         self.id = id
-        self.head = head
-        // The request decoder stops at a request asking to upgrade (e.g. Java's h2c attempt); we never upgrade, so
-        // such a connection is closed after its answer and the client's next request opens a fresh one.
-        let asksUpgrade = asksUpgrade && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
-        self.asksKeepAlive = head.isKeepAlive && !asksUpgrade
+        self.head = request.head
+        self.asksKeepAlive = request.asksKeepAlive
         self.body = body
     }
 

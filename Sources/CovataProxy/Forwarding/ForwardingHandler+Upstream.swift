@@ -8,12 +8,13 @@ import ProxySupport
 extension ForwardingHandler {
     // MARK: - Starting a request
 
-    func check(_ head: HTTPRequestHead, exchange id: Int) {
+    func check(_ request: ClientRequestHead, exchange id: Int) {
         let admitted = forwarder.budget.beginRequest()
-        let fields = RequestFields(head.headers)
+        let head = request.head
+        let fields = request.fields
         let framing = RequestScreen.bodyFraming(head, fields: fields, maxBytes: forwarder.limits.maxRequestBodyBytes)
         let body = (try? framing.get()) ?? .none
-        let record = ExchangeRecord(id: id, head: head, asksUpgrade: fields.has(.upgrade), body: body)
+        let record = ExchangeRecord(id: id, request: request, body: body)
         self.record = record
         let refusal: ProxyError?
         if admitted {

@@ -11,7 +11,7 @@ import NIOHTTP1
 /// Backpressure both ways: reads from the client stop while curl's upload queue is full, and curl pauses
 /// receiving while too much of the response is still unwritten to the client (see `CurlTransfer`).
 final class ForwardingHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ClientRequestPart
     typealias OutboundIn = ClientResponsePart
     typealias OutboundOut = ClientResponsePart
 
@@ -109,8 +109,8 @@ final class ForwardingHandler: ChannelDuplexHandler {
             break
         case .read:
             context?.read()
-        case .check(let head, let id):
-            check(head, exchange: id)
+        case .check(let request, let id):
+            check(request, exchange: id)
         case .findToken(let id):
             findToken(exchange: id)
         case .startTransfer(let ticket, let requestEnded):

@@ -12,7 +12,7 @@ import ProxySupport
 /// CONNECT, which we never perform: RFC 9112 §9.6).
 final class RequestDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = HTTPServerRequestPart
+    typealias InboundOut = ClientRequestPart
 
     static let maxRequestLineBytes = 8192
     /// A chunk-size line with its extensions (RFC 9112 §7.1.1): generous, but not unbounded buffering.
@@ -167,11 +167,10 @@ final class RequestDecoder: ChannelInboundHandler {
 
     /// A head was parsed: it goes on, and its framing says what follows.
     private func started(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Step {
-        let fields = RequestFields(head.headers)
-        let upgrade = fields.has(.upgrade) && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
-        lastRequest = !head.isKeepAlive || upgrade || head.method == .CONNECT
-        context.fireChannelRead(wrapInboundOut(.head(head)))
-        switch RequestScreen.bodyFraming(head, fields: fields, maxBytes: .max) {
+        let request = ClientRequestHead(head)
+        lastRequest = !request.asksKeepAlive || head.method == .CONNECT
+        context.fireChannelRead(wrapInboundOut(.head(request)))
+        switch RequestScreen.bodyFraming(head, fields: request.fields, maxBytes: .max) {
         case .success(.stream(length: let length?)):
             state = .body(remaining: length)
         case .success(.stream(length: nil)):
@@ -188,7 +187,7 @@ final class RequestDecoder: ChannelInboundHandler {
 
     private func ended(context: ChannelHandlerContext) {
         state = lastRequest ? .stopped : .head(HeadScan())
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelRead(wrapInboundOut(.end))
     }
 
     /// `1*HEXDIG [ BWS ";" chunk-ext ] CRLF` (RFC 9112 §7.1): a size that fits in 60 bits, extensions ignored but
@@ -247,6 +246,30 @@ final class RequestDecoder: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension RequestDecoder: Sendable {}
+
+/// A request as the decoder hands it on: its head, body parts as read, its end.
+enum ClientRequestPart {
+    case head(ClientRequestHead)
+    case body(ByteBuffer)
+    case end
+}
+
+/// A request head with what the decoder found out about it on the way, so nothing after it looks again.
+struct ClientRequestHead: Equatable {
+    let head: HTTPRequestHead
+    /// The fields the screen and the framing rule look for.
+    let fields: RequestFields
+    /// The request lets the connection go on after its answer (RFC 9112 §9.3) and asks for no upgrade: we never
+    /// upgrade, so such a connection is closed after its answer and the client's next request opens a fresh one.
+    let asksKeepAlive: Bool
+
+    init(_ head: HTTPRequestHead) {
+        self.head = head
+        fields = RequestFields(head.headers)
+        let upgrade = fields.has(.upgrade) && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
+        asksKeepAlive = head.isKeepAlive && !upgrade
+    }
+}
 
 /// Finds the end of a head (or a trailer section) line by line, resuming where the last read left off, so a head
 /// that arrives a byte at a time is still read once. Enforces the size limits before the end is seen.

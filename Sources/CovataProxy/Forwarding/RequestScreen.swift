@@ -195,7 +195,7 @@ enum RequestScreen {
 /// What the checks need to know of a request's fields, found in one pass over them: which of the fields they read
 /// are there at all, the Host, and a name with an underscore. A search per field was eleven passes a request, most
 /// for fields a tool never sends; a field that is there is still read by NIO's own accessors, as before.
-struct RequestFields {
+struct RequestFields: Equatable {
     struct Names: OptionSet {
         let rawValue: UInt8
         static let contentLength = Names(rawValue: 1 << 0)

@@ -57,11 +57,13 @@ public struct ExchangeWalk {
             case .read: return note(machine.read())
             case .readComplete: return note(machine.readComplete())
             case .get:
-                return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a"))))
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a")
+                return note(machine.requestPart(.head(ClientRequestHead(head))))
             case .post:
-                return note(machine.requestPart(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/b"))))
+                let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/b")
+                return note(machine.requestPart(.head(ClientRequestHead(head))))
             case .body: return note(machine.requestPart(.body(ByteBuffer(string: "four"))))
-            case .end: return note(machine.requestPart(.end(nil)))
+            case .end: return note(machine.requestPart(.end))
             case .checked(let refusal):
                 return note(machine.checked(refusal: refusal, hasBody: hasBody, tokenAtHand: false, keepAlive: true))
             case .checkedWithToken:
@@ -109,9 +111,9 @@ public struct ExchangeWalk {
             switch action {
             case .none: return "none"
             case .read: return "read"
-            case .check(let head, let id):
+            case .check(let request, let id):
                 exchange = id
-                hasBody = head.method == .POST
+                hasBody = request.head.method == .POST
                 return "check"
             case .findToken: return "findToken"
             case .startTransfer(let ticket, let requestEnded):

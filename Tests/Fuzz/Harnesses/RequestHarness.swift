@@ -66,14 +66,15 @@ enum RequestHarness {
     }
 
     private final class Recorder: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
+        typealias InboundIn = ClientRequestPart
         var heads: [HTTPRequestHead] = []
         var parts: [String] = []
         var failed = false
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard !failed else { return }
             switch unwrapInboundIn(data) {
-            case .head(let head):
+            case .head(let request):
+                let head = request.head
                 heads.append(head)
                 parts.append("head \(head.method) \(head.uri) \(head.version) \(head.headers)")
             case .body(let buffer):
