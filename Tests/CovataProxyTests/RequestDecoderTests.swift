@@ -87,6 +87,10 @@ import Testing
         Row("GET /a HTTP/1.1\r\nConnection: close\r\n\r\n" + get, ["head GET /a HTTP/1.1 Connection=close", "end"]),
         Row("GET /a HTTP/1.0\r\n\r\n" + get, ["head GET /a HTTP/1.0 ", "end"]),
         Row(
+            "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get,
+            ["head GET /a HTTP/1.0 Connection=keep-alive", "end", head, "end"]),
+        Row("GET /a HTTP/1.1\r\nUpgrade: h2c\r\n\r\n" + get, ["head GET /a HTTP/1.1 Upgrade=h2c", "end", head, "end"]),
+        Row(
             "GET /a HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n" + get,
             ["head GET /a HTTP/1.1 Connection=upgrade Upgrade=h2c", "end"]),
         Row("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n" + get, ["head CONNECT x:443 HTTP/1.1 Host=x:443", "end"]),

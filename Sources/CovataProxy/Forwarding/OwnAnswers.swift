@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Every answer the proxy writes itself, in one place: the JSON answers to a request (`ProxyError.response`), the
-/// bare refusals (for requests the parser or the request-line guard refuse, where there is no request to name in
+/// bare refusals (for requests the request decoder refuses, where there is no request to name in
 /// JSON), the 408 to a head that never finished, and the `100 Continue` interim answer. Each goes through
 /// `ResponseEncoder`; each JSON answer to a request is counted in `covata_proxy_own_answers_total{error}`.
 enum OwnAnswers {

@@ -266,6 +266,12 @@ struct ClientRequestHead: Equatable {
     init(_ head: HTTPRequestHead) {
         self.head = head
         fields = RequestFields(head.headers)
+        guard fields.has(.connection) else {
+            // No Connection field (what most tools send): HTTP/1.1 persists, HTTP/1.0 does not (RFC 9112 §9.3),
+            // and an upgrade needs `Connection: upgrade`. NIO's reading of the field costs a search otherwise.
+            asksKeepAlive = head.version == .http1_1
+            return
+        }
         let upgrade = fields.has(.upgrade) && HeaderPolicy.connectionOptions(head.headers).contains("upgrade")
         asksKeepAlive = head.isKeepAlive && !upgrade
     }

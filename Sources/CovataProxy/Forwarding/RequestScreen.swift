@@ -204,6 +204,7 @@ struct RequestFields: Equatable {
         static let origin = Names(rawValue: 1 << 3)
         static let secFetchSite = Names(rawValue: 1 << 4)
         static let upgrade = Names(rawValue: 1 << 5)
+        static let connection = Names(rawValue: 1 << 6)
     }
 
     private var present: Names = []
@@ -235,6 +236,8 @@ struct RequestFields: Equatable {
             if name.equalsIgnoringASCIICase("origin") { return .origin }
         case 7:
             if name.equalsIgnoringASCIICase("upgrade") { return .upgrade }
+        case 10:
+            if name.equalsIgnoringASCIICase("connection") { return .connection }
         case 14:
             if name.equalsIgnoringASCIICase("content-length") { return .contentLength }
             if name.equalsIgnoringASCIICase("sec-fetch-site") { return .secFetchSite }
