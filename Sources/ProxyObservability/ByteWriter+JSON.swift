@@ -85,24 +85,47 @@ extension ByteWriter {
 
     /// `2026-12-01T02:13:20.123Z` (RFC 3339, milliseconds, UTC) from seconds since 1970.
     mutating func timestamp(_ time: Double) {
+        var cache = TimestampCache()
+        timestamp(time, cache: &cache)
+    }
+
+    /// The same, the date and time of day to the second taken from `cache` when it holds that second: the log's
+    /// writer formats its lines in batches, most of a batch within one second.
+    mutating func timestamp(_ time: Double, cache: inout TimestampCache) {
         let milliseconds = Int64((time * 1000).rounded(.down))
-        let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
-        let (year, month, day) = Self.civil(fromDays: Int(days) - (msOfDay < 0 ? 1 : 0))
-        let ms = Int(msOfDay < 0 ? msOfDay + 86_400_000 : msOfDay)
+        // Floor division: a time before 1970 is in the second that starts before it.
+        let second = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        if second != cache.second {
+            cache.second = second
+            // The cache's own memory, 24 bytes, written through a writer of its own.
+            withUnsafeMutableBytes(of: &cache.text) { memory in
+                var prefix = ByteWriter(memory)
+                prefix.secondOfTime(second)
+            }
+        }
+        // Read back as bytes.
+        withUnsafeBytes(of: cache.text) { write(UnsafeRawBufferPointer(rebasing: $0[..<TimestampCache.length])) }
+        write(UInt8(ascii: "."))
+        digits(Int(milliseconds - second * 1000), width: 3)
+        write(UInt8(ascii: "Z"))
+    }
+
+    /// `2026-12-01T02:13:20`: 19 bytes.
+    private mutating func secondOfTime(_ second: Int64) {
+        let (days, secondOfDay) = second.quotientAndRemainder(dividingBy: 86_400)
+        let (year, month, day) = Self.civil(fromDays: Int(days) - (secondOfDay < 0 ? 1 : 0))
+        let seconds = Int(secondOfDay < 0 ? secondOfDay + 86_400 : secondOfDay)
         digits(year, width: 4)
         write(UInt8(ascii: "-"))
         digits(month, width: 2)
         write(UInt8(ascii: "-"))
         digits(day, width: 2)
         write(UInt8(ascii: "T"))
-        digits(ms / 3_600_000, width: 2)
+        digits(seconds / 3600, width: 2)
         write(UInt8(ascii: ":"))
-        digits(ms / 60_000 % 60, width: 2)
+        digits(seconds / 60 % 60, width: 2)
         write(UInt8(ascii: ":"))
-        digits(ms / 1000 % 60, width: 2)
-        write(UInt8(ascii: "."))
-        digits(ms % 1000, width: 3)
-        write(UInt8(ascii: "Z"))
+        digits(seconds % 60, width: 2)
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`).
@@ -138,4 +161,14 @@ extension ByteWriter {
     private static func hex(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
+}
+
+/// The last second a timestamp was written for, formatted (see `ByteWriter.timestamp(_:cache:)`).
+package struct TimestampCache {
+    static let length = 19
+    fileprivate var second = Int64.min
+    /// 24 bytes of room for the 19.
+    fileprivate var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+
+    package init() {}
 }

@@ -34,19 +34,25 @@ public struct LogLine: Sendable {
 
     /// Appends the line, newline included.
     package func write(_ style: Style, to out: inout [UInt8]) {
+        var cache = TimestampCache()
+        write(style, to: &out, cache: &cache)
+    }
+
+    /// The same, with the timestamp's second from `cache` when it is the last one written (`LogWriter`'s batches).
+    package func write(_ style: Style, to out: inout [UInt8], cache: inout TimestampCache) {
         switch style {
         case .json:
             if let record {
                 // The access line, the one written per request, composed whole.
                 let bound = headBound + record.jsonMembersBound + 2
                 ByteWriter.append(to: &out, atMost: bound) { writer in
-                    writeHead(to: &writer)
+                    writeHead(to: &writer, cache: &cache)
                     record.writeJSONMembers(to: &writer)
                     writer.write("}\n")
                 }
                 return
             }
-            ByteWriter.append(to: &out, atMost: headBound) { writeHead(to: &$0) }
+            ByteWriter.append(to: &out, atMost: headBound) { writeHead(to: &$0, cache: &cache) }
             // In the dictionary's order: sorting cost more than the rest of the line, and JSON readers do not care.
             for (key, value) in metadata {
                 out.append(UInt8(ascii: ","))
@@ -56,7 +62,7 @@ public struct LogLine: Sendable {
             }
             out.append(contentsOf: "}\n".utf8)
         case .text:
-            Self.appendTimestamp(timestamp, to: &out)
+            ByteWriter.append(to: &out, atMost: ByteWriter.timestampBound) { $0.timestamp(timestamp, cache: &cache) }
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: level.rawValue.utf8)
             out.append(UInt8(ascii: " "))
@@ -85,22 +91,15 @@ public struct LogLine: Sendable {
         37 + ByteWriter.timestampBound + 8 + ByteWriter.jsonStringBound(message) + ByteWriter.jsonStringBound(label)
     }
 
-    private func writeHead(to writer: inout ByteWriter) {
+    private func writeHead(to writer: inout ByteWriter, cache: inout TimestampCache) {
         writer.write(#"{"ts":""#)
-        writer.timestamp(timestamp)
+        writer.timestamp(timestamp, cache: &cache)
         writer.write(#"","level":""#)
         writer.write(contentsOf: level.rawValue)
         writer.write(#"","msg":"#)
         writer.jsonString(message)
         writer.write(#","logger":"#)
         writer.jsonString(label)
-    }
-
-    // MARK: - Time
-
-    /// `2026-12-01T02:13:20.123Z` from seconds since 1970.
-    package static func appendTimestamp(_ time: Double, to out: inout [UInt8]) {
-        ByteWriter.append(to: &out, atMost: ByteWriter.timestampBound) { $0.timestamp(time) }
     }
 
     // MARK: - Values

@@ -70,6 +70,7 @@ public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable
         var batch: [LogLine] = []
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1 << 16)
+        var clock = TimestampCache()
         while true {
             condition.lock()
             while queue.isEmpty && dropped == 0 { condition.wait() }
@@ -85,7 +86,7 @@ public final class LogWriter: @unchecked Sendable {  // Unchecked: every mutable
                     label: "covata-proxy", metadata: ["dropped": .stringConvertible(lost)]
                 ).write(style, to: &bytes)
             }
-            for line in batch { line.write(style, to: &bytes) }
+            for line in batch { line.write(style, to: &bytes, cache: &clock) }
             let short = batch.count < 64
             batch.removeAll(keepingCapacity: true)
             try? output.write(contentsOf: bytes)

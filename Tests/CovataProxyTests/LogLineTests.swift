@@ -30,12 +30,29 @@ import Testing
         formatter.timeZone = TimeZone(identifier: "UTC")
         var random = SplitMix(seed: 42)
         let fixed: [Double] = [0, 951_782_400.999, 1_709_164_800.5, 4_102_444_799.999, 1_798_761_600.001]
+        // The writer thread's cache of the last second, carried from each time to the next (a random time is a
+        // new second; a second time within it reads the cache).
+        var cache = TimestampCache()
         for time in fixed + (0..<2000).map({ _ in Double(random.next(4_102_444_800_000)) / 1000 }) {
-            var bytes: [UInt8] = []
-            LogLine.appendTimestamp(time, to: &bytes)
             let expected = formatter.string(from: Date(timeIntervalSince1970: (time * 1000).rounded(.down) / 1000))
-            #expect(String(decoding: bytes, as: UTF8.self) == expected, "\(time)")
+            #expect(Self.timestamp(time) == expected, "\(time)")
+            #expect(Self.timestamp(time, cache: &cache) == expected, "\(time), cached")
+            let later = (time * 1000).rounded(.down) / 1000 + Double(random.next(3)) * 0.4
+            let laterExpected = formatter.string(from: Date(timeIntervalSince1970: later))
+            #expect(Self.timestamp(later + 0.0001, cache: &cache) == laterExpected, "\(later), cached")
         }
+    }
+
+    static func timestamp(_ time: Double) -> String {
+        var bytes: [UInt8] = []
+        ByteWriter.append(to: &bytes, atMost: ByteWriter.timestampBound) { $0.timestamp(time) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func timestamp(_ time: Double, cache: inout TimestampCache) -> String {
+        var bytes: [UInt8] = []
+        ByteWriter.append(to: &bytes, atMost: ByteWriter.timestampBound) { $0.timestamp(time, cache: &cache) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     @Test func jsonKeepsNumbersAndBooleansAndEscapesStrings() throws {

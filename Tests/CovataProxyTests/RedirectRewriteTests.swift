@@ -3,10 +3,26 @@ import Foundation
 import Testing
 
 @testable import CovataProxy
+@testable import CurlClient
 @testable import ProxyConfiguration
 
 /// Answers that point back at Covata point at the proxy, so tools that follow redirects stay on the proxy.
 @Suite struct RedirectRewriteTests {
+    /// Which answers the rewriter looks at: any of the three fields, in any case, and no other name.
+    @Test(arguments: [
+        (["Location"], true), (["content-LOCATION"], true), (["LINK"], true), (["Date", "link"], true),
+        (["X-Location", "Locations", "Lin", "Content-Locatio"], false), ([], false),
+    ])
+    func answersThatMentionURLs(names: [String], mentions: Bool) {
+        var fields = HeaderFields()
+        for name in names {
+            let line = Array("\(name): /x".utf8)
+            let count = name.utf8.count
+            line.withUnsafeBytes { fields.append(from: $0, name: 0..<count, value: (count + 2)..<line.count) }
+        }
+        #expect(RedirectRewriter.mentionsURLs(fields) == mentions, "\(names)")
+    }
+
     static let routes: [(RouteConfig, ListenAddress)] = [
         route("127.0.0.1:8080", "https://access.example.com"),
         route("127.0.0.1:8081", "https://content.example.com/base"),

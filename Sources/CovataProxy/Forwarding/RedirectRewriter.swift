@@ -123,15 +123,18 @@ struct RedirectRewriter: Sendable {
     /// Whether an answer has any of the three fields: names are compared length first, so the usual answer without
     /// them costs a few compares.
     static func mentionsURLs(_ fields: HeaderFields) -> Bool {
-        for index in 0..<fields.count {
-            let name = fields.name(index)
-            if name.equalsIgnoringASCIICase("location") || name.equalsIgnoringASCIICase("content-location")
-                || name.equalsIgnoringASCIICase("link")
-            {
-                return true
+        var mentions = false
+        // The names as lent raw, lengths first: this runs for every answer, and most names are none of the three.
+        fields.forEach { name, _ in
+            guard !mentions else { return }
+            switch name.count {
+            case 4: mentions = name.equalsIgnoringASCIICase("link")
+            case 8: mentions = name.equalsIgnoringASCIICase("location")
+            case 16: mentions = name.equalsIgnoringASCIICase("content-location")
+            default: break
             }
         }
-        return false
+        return mentions
     }
 
     /// The three fields, rewritten in place; routes on unix sockets that a URL pointed at are added to `unixRoutes`.
