@@ -94,7 +94,7 @@ extension ForwardingHandler {
         // Our answers carry their length: never framed by the connection's end.
         let framing = ResponseBodyFraming.forAnswer(
             status: Int(status.code), method: record.head.method, version: record.head.version, hasContentLength: true)
-        var head = clientHead(
+        let head = clientHead(
             status: Int(status.code), reason: status.reasonPhrase, headers: fields, framing: framing, closes: closes,
             record: record)
         // A HEAD answer (framing `.none`) announces the length but carries no body; the encoder leaves it out.

@@ -134,7 +134,7 @@ extension ForwardingHandler {
         record.upstreamHeadArrived(metrics: forwarder.routeMetrics)
         if record.token?.probation != nil { reportAcceptance(record) }
         record.bytesOut += Int64(body.readableBytes)
-        var answer = clientAnswer(head, framing: framing, closes: closes, record: record)
+        let answer = clientAnswer(head, framing: framing, closes: closes, record: record)
         answer.completeBody = body
         context.write(wrapOutboundOut(.head(answer)), promise: nil)
         answered()

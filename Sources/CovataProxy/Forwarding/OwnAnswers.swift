@@ -25,7 +25,7 @@ enum OwnAnswers {
     }
 
     /// RFC 9110 §15.2.1: the interim answer to `Expect: 100-continue`.
-    static let continueHead = ClientResponseHead(status: 100, reason: "Continue", framing: .none)
+    static var continueHead: ClientResponseHead { ClientResponseHead(status: 100, reason: "Continue", framing: .none) }
 }
 
 /// Everything that stops a request from being forwarded. Turned into an HTTP answer in one place

@@ -104,8 +104,13 @@ final class ResponseEncoder: ChannelOutboundHandler {
 @available(*, unavailable)
 extension ResponseEncoder: Sendable {}
 
-/// A status line and header fields, and how the body after them is framed for this client.
-struct ClientResponseHead {
+@available(*, unavailable)
+extension ClientResponseHead: Sendable {}
+
+/// A status line and header fields, and how the body after them is framed for this client. A class: made once and
+/// handed to the encoder, it passes the pipeline as one reference, where a struct of six references was copied
+/// (and each retained) at every hand-over.
+final class ClientResponseHead {
     /// Three digits: the curl head parser and our own answers guarantee it.
     var status: Int
     var reason: String
@@ -135,9 +140,7 @@ struct ClientResponseHead {
 
 /// An answer on its way to a route's client; `ResponseEncoder` writes it as HTTP/1.1 bytes.
 enum ClientResponsePart {
-    /// Indirect, so the part fits a pipeline message's inline storage: otherwise every body part and end marker
-    /// would be boxed on the heap as it passes between handlers.
-    indirect case head(ClientResponseHead)
+    case head(ClientResponseHead)
     case body(ByteBuffer)
     case end
 }
