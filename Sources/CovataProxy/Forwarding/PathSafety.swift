@@ -45,7 +45,7 @@ enum PathSafety {
                 index += 1
                 continue
             }
-            guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            guard index + 2 < bytes.count, let high = bytes[index + 1].hexDigitValue, let low = bytes[index + 2].hexDigitValue
             else { return "a % in the path must be followed by two hex digits" }
             let byte = high << 4 | low
             if refusedDecodings.contains(byte) {
@@ -62,15 +62,6 @@ enum PathSafety {
             return "the path decodes to a look-alike of a dot or slash"
         }
         return nil
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Whether `path` is `prefix` or below it, on segment boundaries (`/api/v1` does not cover `/api/v10`).

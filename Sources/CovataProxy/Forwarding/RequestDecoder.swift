@@ -214,7 +214,7 @@ final class RequestDecoder: ChannelInboundHandler {
         guard let last = line.last, last == RequestHeadParser.carriageReturn else { return nil }
         var size: Int64 = 0
         var index = 0
-        while index < line.count - 1, let digit = hexValue(line[index]) {
+        while index < line.count - 1, let digit = line[index].hexDigitValue {
             guard index < 15 else { return nil }
             size = size << 4 | Int64(digit)
             index += 1
@@ -225,22 +225,11 @@ final class RequestDecoder: ChannelInboundHandler {
         if rest < line.count - 1 {
             guard line[rest] == UInt8(ascii: ";") else { return nil }
             let extensions = line[rest..<(line.count - 1)]
-            guard !extensions.contains(where: { ($0 < 0x20 && $0 != UInt8(ascii: "\t")) || $0 == 0x7F }) else {
-                return nil
-            }
+            guard !extensions.contains(where: RequestHeadParser.isControlInValue) else { return nil }
         } else if rest != index {
             return nil
         }
         return size
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

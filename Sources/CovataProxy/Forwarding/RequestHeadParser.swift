@@ -40,7 +40,7 @@ enum RequestHeadParser {
         let method = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
         let target = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<secondSpace])
         let versionBytes = UnsafeRawBufferPointer(rebasing: line[(secondSpace + 1)...])
-        guard method.allSatisfy(isTokenByte), target.allSatisfy(isTargetByte) else { return .failure(.badRequest) }
+        guard method.allSatisfy(\.isHTTPTokenByte), target.allSatisfy(isTargetByte) else { return .failure(.badRequest) }
         let version: HTTPVersion
         switch Self.version(versionBytes) {
         case .supported(let supported): version = supported
@@ -79,7 +79,7 @@ enum RequestHeadParser {
             let contentEnd = end - 1
             if contentEnd == start { return .complete }
             var colon = start
-            while colon < contentEnd, isTokenByte(bytes[colon]) { colon += 1 }
+            while colon < contentEnd, bytes[colon].isHTTPTokenByte { colon += 1 }
             guard colon > start, colon < contentEnd, bytes[colon] == UInt8(ascii: ":") else { return .malformed }
             var valueStart = colon + 1
             var valueEnd = contentEnd
@@ -125,14 +125,6 @@ enum RequestHeadParser {
     private static let http11: UInt64 = 0x312E_312F_5054_5448
     private static let http10: UInt64 = 0x302E_312F_5054_5448
 
-    /// RFC 9110 §5.6.2 tchar: ALPHA, DIGIT and `!#$%&'*+-.^_`|~`, as a bit per byte below 128.
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        let low: UInt64 = 0x03ff_6cfa_0000_0000
-        let high: UInt64 = 0x57ff_ffff_c7ff_fffe
-        return byte < 64 ? (low >> byte) & 1 == 1 : byte < 128 && (high >> (byte - 64)) & 1 == 1
-    }
-
     /// What an origin-, absolute- or authority-form target may hold at this stage: any visible byte (RFC 3986's
     /// grammar is `RequestTarget`'s), none that could end or split the line.
     @inline(__always)
@@ -143,7 +135,7 @@ enum RequestHeadParser {
 
     /// RFC 9110 §5.5: field-vchar, SP and HTAB; obs-text (0x80–0xFF) is kept as it came.
     @inline(__always)
-    private static func isControlInValue(_ byte: UInt8) -> Bool {
+    static func isControlInValue(_ byte: UInt8) -> Bool {
         (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F
     }
 
