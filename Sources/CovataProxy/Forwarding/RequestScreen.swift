@@ -144,8 +144,21 @@ enum RequestScreen {
         guard Set(lengths).count == 1, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int64(first) else {
             return .failure(.badRequest("invalid Content-Length"))
         }
+        // RFC 9110 §8.6: digits, or the same value repeated as a list (`5, 5`); an empty element (`0,`) is neither,
+        // though the list reading above drops it.
+        let raw = head.headers.lazy.filter { $0.name.equalsIgnoringASCIICase("content-length") }
+        guard raw.allSatisfy({ Self.hasNoEmptyElement($0.value) }) else {
+            return .failure(.badRequest("invalid Content-Length"))
+        }
         guard length <= maxBytes else { return .failure(.payloadTooLarge) }
         return .success(length == 0 ? .bytes([]) : .stream(length: length))
+    }
+
+    /// Whether each comma-separated element of `value` has something in it.
+    private static func hasNoEmptyElement(_ value: String) -> Bool {
+        value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).allSatisfy { element in
+            element.contains { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+        }
     }
 
     /// Loopback names, the upstream's own host and the route's `hosts`; on an opted-in remote listener also its
