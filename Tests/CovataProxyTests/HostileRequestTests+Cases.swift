@@ -95,6 +95,10 @@ extension HostileRequestTests {
         Case("two spaces after method", 400, "GET  /api/v1/x HTTP/1.1\r\nHost: localhost\r\n\r\n"),
         Case("space inside target", 400, "GET /api/v1/a b HTTP/1.1\r\nHost: localhost\r\n\r\n"),
         Case("control byte in target", 400, "GET /api/v1/\u{02} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        // RFC 9112 §3.2: a target is ASCII; curl would percent-encode these in the path and send them raw in a query.
+        Case("raw UTF-8 in the path", 400, "GET /api/v1/caf\u{E9} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        Case("raw UTF-8 in the query", 400, "GET /api/v1/x?name=caf\u{E9} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        Case("combining mark after a slash", 400, "GET /api/v1/\u{59D}x HTTP/1.1\r\nHost: localhost\r\n\r\n"),
         Case("dot-dot", 400, target("/api/v1/../admin")),
         Case("encoded dot-dot", 400, target("/api/v1/%2e%2e/admin")),
         Case("half-encoded dot-dot", 400, target("/api/v1/.%2E/admin")),

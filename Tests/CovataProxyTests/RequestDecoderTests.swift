@@ -71,7 +71,7 @@ import Testing
         Row("GET /a HTTP/1.0\r\n\r\n", ["head GET /a HTTP/1.0 ", "end"]),
         Row("GET /a HTTP/1.1\r\nX-A:  spaced \t \r\nX-B:\r\n\r\n", ["head GET /a HTTP/1.1 X-A=spaced X-B=", "end"]),
         Row("PROPFIND /a HTTP/1.1\r\nHost: x\r\n\r\n", ["head PROPFIND /a HTTP/1.1 Host=x", "end"]),
-        Row("GET /é HTTP/1.1\r\nX: ü\r\n\r\n", ["head GET /é HTTP/1.1 X=ü", "end"]),
+        Row("GET /a HTTP/1.1\r\nX: ü\r\n\r\n", ["head GET /a HTTP/1.1 X=ü", "end"]),
         // Bodies: by length, chunked with extensions and trailers (checked, dropped), and what follows them.
         Row(
             "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello" + get,
@@ -105,6 +105,9 @@ import Testing
         Row("GET /a b HTTP/1.1\r\n\r\n", ["refused 400"]),
         Row("GET /a\r\n\r\n", ["refused 400"]),
         Row("GET /\u{1} HTTP/1.1\r\n\r\n", ["refused 400"]),
+        // Raw bytes above 0x7F in the target: RFC 9112 §3.2 wants them percent-encoded (found by the fuzzer).
+        Row("GET /é HTTP/1.1\r\n\r\n", ["refused 400"]),
+        Row("GET /a?q=é HTTP/1.1\r\n\r\n", ["refused 400"]),
         Row("G(T /a HTTP/1.1\r\n\r\n", ["refused 400"]),
         Row("GET /a HTTP/2.0\r\n\r\n", ["refused 505"]),
         Row("GET /a HTTP/1.32\r\n\r\n", ["refused 505"]),

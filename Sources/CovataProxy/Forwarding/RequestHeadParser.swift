@@ -15,7 +15,7 @@ struct RequestRefusal: Error, Sendable, Equatable {
 /// Strict where RFC 9112 lets a server refuse, because a credential proxy in front of another parser must never
 /// read a message differently from it:
 /// - the request line is `method SP target SP version CRLF`, single spaces (§3; §2.2: no autocorrection), the method
-///   a token, the target visible bytes; a version other than HTTP/1.0 and 1.1 is 505 (RFC 9110 §15.6.6), HTTP/2's
+///   a token, the target visible ASCII; a version other than HTTP/1.0 and 1.1 is 505 (RFC 9110 §15.6.6), HTTP/2's
 ///   preface 400 (RFC 9113 §3.4: not an HTTP/1.1 request);
 /// - a field line is `token ":" OWS value OWS CRLF` (§5): no whitespace before the colon or at the line's start
 ///   (§5.1, and obs-fold, §5.2), no control byte but HTAB in the value (RFC 9110 §5.5), every line ended by CRLF
@@ -40,7 +40,9 @@ enum RequestHeadParser {
         let method = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
         let target = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<secondSpace])
         let versionBytes = UnsafeRawBufferPointer(rebasing: line[(secondSpace + 1)...])
-        guard method.allSatisfy(\.isHTTPTokenByte), target.allSatisfy(isTargetByte) else { return .failure(.badRequest) }
+        guard method.allSatisfy(\.isHTTPTokenByte), target.allSatisfy(isTargetByte) else {
+            return .failure(.badRequest)
+        }
         let version: HTTPVersion
         switch Self.version(versionBytes) {
         case .supported(let supported): version = supported
@@ -125,10 +127,11 @@ enum RequestHeadParser {
     private static let http11: UInt64 = 0x312E_312F_5054_5448
     private static let http10: UInt64 = 0x302E_312F_5054_5448
 
-    /// What an origin-, absolute- or authority-form target may hold at this stage: any visible byte (RFC 3986's
-    /// grammar is `RequestTarget`'s), none that could end or split the line.
+    /// What an origin-, absolute- or authority-form target may hold at this stage: any visible ASCII byte (RFC 3986's
+    /// finer grammar is `RequestTarget`'s and the path check's). Not above 0x7F: RFC 9112 §3.2 wants those
+    /// percent-encoded, and curl would encode them in a path but pass them raw in a query.
     @inline(__always)
-    private static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte != 0x7F }
+    private static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 
     @inline(__always)
     private static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }

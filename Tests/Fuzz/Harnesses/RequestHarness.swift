@@ -95,10 +95,13 @@ enum RequestHarness {
         }
     }
 
-    /// What reaches the upstream stays under the route's base path and allowed prefixes, with no dot segment however
-    /// often it is decoded (RFC 3986 §5.2.4), and no decoded byte that could end a line.
+    /// What reaches the upstream is an ASCII path (RFC 9112 §3.2) under the route's base path and allowed prefixes,
+    /// with no dot segment however often it is decoded (RFC 3986 §5.2.4), and no decoded byte that could end a line.
+    /// Bytes, not characters: a combining mark after "/" makes one `Character` that `hasPrefix("/")` does not match.
     private static func pathStaysUnder(_ route: RouteConfig, _ pathAndQuery: String) throws(OracleFailure) {
-        try require(pathAndQuery.hasPrefix("/"), "forwarded a target that is not a path: \(pathAndQuery)")
+        try require(
+            pathAndQuery.utf8.first == UInt8(ascii: "/"), "forwarded a target that is not a path: \(pathAndQuery)")
+        try require(pathAndQuery.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }, "forwarded a raw byte: \(pathAndQuery)")
         let path = Array((route.upstream.basePath + pathAndQuery).utf8.prefix { $0 != UInt8(ascii: "?") })
         var decoded = path
         for _ in 0..<3 {
