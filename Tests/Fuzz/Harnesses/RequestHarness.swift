@@ -37,12 +37,14 @@ enum RequestHarness {
         let (_, whole) = read([Array(stream)])
         try require(parts == whole, "split at \(split), decoded otherwise: \(parts) against \(whole)")
         let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
-        for head in heads {
+        let llhttp = llhttpRefusal(Array(stream))
+        for (index, head) in heads.enumerated() {
             let fields = RequestFields(head.headers)
             let framing = RequestScreen.bodyFraming(head, fields: fields, maxBytes: maxBody)
             let screened = RequestScreen.screen(head, fields: fields, framing: framing, route: route)
             guard screened.refusal == nil, let pathAndQuery = screened.pathAndQuery, case .success(let body) = framing
             else { continue }
+            try notLooserThanLLHTTP(heads, index, llhttp)
             try pathStaysUnder(route, pathAndQuery)
             try framingIsValid(head, body)
             try hostRoundTrips(head)
@@ -94,6 +96,45 @@ enum RequestHarness {
             parts.append("refused \(error)")
         }
     }
+
+    /// Where NIO's parser (llhttp, which read the proxy's requests until our decoder replaced it) refused a head, the
+    /// request lines before it that both read, and which head it refused; nil when it refused none.
+    private static func llhttpRefusal(_ bytes: [UInt8]) -> (agreed: [String], refused: Int)? {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
+        defer { _ = try? channel.finish() }
+        var lines: [String] = []
+        var ended = true
+        do {
+            try channel.writeInbound(ByteBuffer(bytes: bytes))
+            return nil
+        } catch {
+            while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+                switch part {
+                case .head(let head):
+                    lines.append(line(head))
+                    ended = false
+                case .body: break
+                case .end: ended = true
+                }
+            }
+        }
+        // A refusal inside a body is the body's: the framing oracle above judges those.
+        return ended ? (lines, lines.count) : nil
+    }
+
+    /// Our decoder and screen together are no looser than llhttp was: a head it refused is not forwarded, where both
+    /// read the same request lines before it. Where we differ on purpose, the head is let through here, and why.
+    private static func notLooserThanLLHTTP(
+        _ heads: [HTTPRequestHead], _ index: Int, _ llhttp: (agreed: [String], refused: Int)?
+    ) throws(OracleFailure) {
+        guard let llhttp, index == llhttp.refused, heads.prefix(index).map(line) == llhttp.agreed else { return }
+        let head = heads[index]
+        // Extension methods (RFC 9110 §9.1: any token) are ours to allow or refuse by route; llhttp knows a list.
+        if case .RAW = head.method { return }
+        throw OracleFailure("llhttp refused this head and we forwarded it: \(line(head)) \(head.headers)")
+    }
+
+    private static func line(_ head: HTTPRequestHead) -> String { "\(head.method) \(head.uri) \(head.version)" }
 
     /// What reaches the upstream is an ASCII path (RFC 9112 §3.2) under the route's base path and allowed prefixes,
     /// with no dot segment however often it is decoded (RFC 3986 §5.2.4), and no decoded byte that could end a line.
