@@ -37,14 +37,14 @@ enum RequestHarness {
         let (_, whole) = read([Array(stream)])
         try require(parts == whole, "split at \(split), decoded otherwise: \(parts) against \(whole)")
         let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
-        let llhttp = llhttpRefusal(Array(stream))
+        let llhttp = llhttpReading(Array(stream))
         for (index, head) in heads.enumerated() {
             let fields = RequestFields(head.headers)
             let framing = RequestScreen.bodyFraming(head, fields: fields, maxBytes: maxBody)
             let screened = RequestScreen.screen(head, fields: fields, framing: framing, route: route)
             guard screened.refusal == nil, let pathAndQuery = screened.pathAndQuery, case .success(let body) = framing
             else { continue }
-            try notLooserThanLLHTTP(heads, index, llhttp)
+            try agreesWithLLHTTP(heads, index, llhttp)
             try pathStaysUnder(route, pathAndQuery)
             try framingIsValid(head, body)
             try hostRoundTrips(head)
@@ -97,41 +97,50 @@ enum RequestHarness {
         }
     }
 
-    /// Where NIO's parser (llhttp, which read the proxy's requests until our decoder replaced it) refused a head, the
-    /// request lines before it that both read, and which head it refused; nil when it refused none.
-    private static func llhttpRefusal(_ bytes: [UInt8]) -> (agreed: [String], refused: Int)? {
+    /// The heads NIO's parser (llhttp, which read the proxy's requests until our decoder replaced it) makes of the
+    /// same bytes, and the one it refused, if it refused a head (not a body: the framing oracle judges those).
+    private static func llhttpReading(_ bytes: [UInt8]) -> (heads: [HTTPRequestHead], refused: Int?) {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         defer { _ = try? channel.finish() }
-        var lines: [String] = []
+        let refused = (try? channel.writeInbound(ByteBuffer(bytes: bytes))) == nil
+        var heads: [HTTPRequestHead] = []
         var ended = true
-        do {
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
-            return nil
-        } catch {
-            while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-                switch part {
-                case .head(let head):
-                    lines.append(line(head))
-                    ended = false
-                case .body: break
-                case .end: ended = true
-                }
+        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+            switch part {
+            case .head(let head):
+                heads.append(head)
+                ended = false
+            case .body: break
+            case .end: ended = true
             }
         }
-        // A refusal inside a body is the body's: the framing oracle above judges those.
-        return ended ? (lines, lines.count) : nil
+        return (heads, refused && ended ? heads.count : nil)
     }
 
-    /// Our decoder and screen together are no looser than llhttp was: a head it refused is not forwarded, where both
-    /// read the same request lines before it. Where we differ on purpose, the head is let through here, and why.
-    private static func notLooserThanLLHTTP(
-        _ heads: [HTTPRequestHead], _ index: Int, _ llhttp: (agreed: [String], refused: Int)?
+    /// Our decoder and screen together are no looser than llhttp was, and read what it read: where both read the same
+    /// request lines before a forwarded head, llhttp read that head alike, or refused it only where we differ on
+    /// purpose (said here, and why).
+    private static func agreesWithLLHTTP(
+        _ heads: [HTTPRequestHead], _ index: Int, _ llhttp: (heads: [HTTPRequestHead], refused: Int?)
     ) throws(OracleFailure) {
-        guard let llhttp, index == llhttp.refused, heads.prefix(index).map(line) == llhttp.agreed else { return }
+        guard heads.prefix(index).map(line) == llhttp.heads.prefix(index).map(line) else { return }
         let head = heads[index]
+        if index < llhttp.heads.count {
+            let theirs = llhttp.heads[index]
+            try require(
+                line(head) == line(theirs) && fields(head) == fields(theirs),
+                "llhttp read this head otherwise: \(line(head)) \(head.headers) against \(line(theirs)) \(theirs.headers)")
+            return
+        }
+        guard llhttp.refused == index else { return }
         // Extension methods (RFC 9110 §9.1: any token) are ours to allow or refuse by route; llhttp knows a list.
         if case .RAW = head.method { return }
         throw OracleFailure("llhttp refused this head and we forwarded it: \(line(head)) \(head.headers)")
+    }
+
+    /// RFC 9110 §5.5: a value's surrounding whitespace is not part of it; llhttp hands over what follows the value.
+    private static func fields(_ head: HTTPRequestHead) -> [String] {
+        head.headers.map { "\($0.name): \($0.value.trimmingCharacters(in: CharacterSet(charactersIn: " \t")))" }
     }
 
     private static func line(_ head: HTTPRequestHead) -> String { "\(head.method) \(head.uri) \(head.version)" }
