@@ -142,6 +142,19 @@ import Testing
             "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer\r\n\r\n",
             ["head POST /a HTTP/1.1 Transfer-Encoding=chunked", "refused 400"]),
     ]
+        // Chunk extensions (RFC 9112 §7.1.1): `;` name [= token or quoted-string], BWS around each; dropped, but
+        // only when they parse, as llhttp required (the fuzzer's llhttp oracle found `5;x\xD9y` let through).
+        + ["5 ;a=b", "5;a", "5;a;b=c", "5 ; a = b", "5;a=\"q;\\\"x\"", "5;a=\"\"", "5;a=\"caf\u{E9}\""]
+        .map { chunkRow($0, ok: true) }
+        + ["5;x\u{D9}y", "5;", "5;a=", "5;=b", "5;a=\"open", "5;a=b c", "5;a@b", "5;a=\"x\"y", "5 a"]
+        .map { chunkRow($0, ok: false) }
+
+    /// A chunked body whose first chunk's size line is `line`, read whole or refused at that line.
+    static func chunkRow(_ line: String, ok: Bool) -> Row {
+        Row(
+            "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\(line)\r\nhello\r\n0\r\n\r\n",
+            ["head POST /a HTTP/1.1 Transfer-Encoding=chunked"] + (ok ? ["body hello", "end"] : ["refused 400"]))
+    }
 
     @Test(arguments: rows)
     func decodesEachInputAsATableSays(_ row: Row) {

@@ -190,8 +190,8 @@ final class RequestDecoder: ChannelInboundHandler {
         context.fireChannelRead(wrapInboundOut(.end))
     }
 
-    /// `1*HEXDIG [ BWS ";" chunk-ext ] CRLF` (RFC 9112 §7.1): a size that fits in 60 bits, extensions ignored but
-    /// free of control bytes, a bare CR or LF refused.
+    /// `1*HEXDIG [ BWS ";" chunk-ext ] CRLF` (RFC 9112 §7.1): a size that fits in 60 bits, extensions dropped but
+    /// parsed (a byte outside their grammar is refused, as llhttp refused it), a bare CR or LF refused.
     private func chunkSize(_ buffer: inout ByteBuffer) -> Step {
         // Borrowed as raw bytes, as for a head.
         let line = buffer.withUnsafeReadableBytes { bytes -> (end: Int, size: Int64?)? in
@@ -220,16 +220,52 @@ final class RequestDecoder: ChannelInboundHandler {
             index += 1
         }
         guard index > 0 else { return nil }
-        var rest = index
-        while rest < line.count - 1, line[rest] == UInt8(ascii: " ") || line[rest] == UInt8(ascii: "\t") { rest += 1 }
-        if rest < line.count - 1 {
-            guard line[rest] == UInt8(ascii: ";") else { return nil }
-            let extensions = line[rest..<(line.count - 1)]
-            guard !extensions.contains(where: RequestHeadParser.isControlInValue) else { return nil }
-        } else if rest != index {
-            return nil
+        let end = line.count - 1
+        var rest = skipWhitespace(line, from: index, to: end)
+        // A size followed by whitespace alone is not a chunk-size line.
+        if rest == end { return rest == index ? size : nil }
+        while rest < end {
+            guard let next = chunkExtension(line, from: rest, to: end) else { return nil }
+            rest = next
         }
         return size
+    }
+
+    /// One `BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] BWS` from `start` (at the `;`), RFC 9112
+    /// §7.1.1 and RFC 9110 §5.6.4; where the next one starts, nil when malformed.
+    private static func chunkExtension(_ line: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        guard line[start] == UInt8(ascii: ";") else { return nil }
+        var at = skipWhitespace(line, from: start + 1, to: end)
+        let nameStart = at
+        while at < end, line[at].isHTTPTokenByte { at += 1 }
+        guard at > nameStart else { return nil }
+        at = skipWhitespace(line, from: at, to: end)
+        guard at < end, line[at] == UInt8(ascii: "=") else { return at }
+        at = skipWhitespace(line, from: at + 1, to: end)
+        guard at < end else { return nil }
+        if line[at] == UInt8(ascii: "\"") {
+            at += 1
+            while at < end, line[at] != UInt8(ascii: "\"") {
+                // quoted-pair: a backslash and any byte but a control one; qdtext: any but controls, `"` and `\`.
+                if line[at] == UInt8(ascii: "\\") { at += 1 }
+                guard at < end, !RequestHeadParser.isControlInValue(line[at]) else { return nil }
+                at += 1
+            }
+            guard at < end else { return nil }
+            at += 1
+        } else {
+            let valueStart = at
+            while at < end, line[at].isHTTPTokenByte { at += 1 }
+            guard at > valueStart else { return nil }
+        }
+        return skipWhitespace(line, from: at, to: end)
+    }
+
+    // The chunk-size line, as borrowed from NIO's bytes above.
+    private static func skipWhitespace(_ line: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var at = start
+        while at < end, line[at] == UInt8(ascii: " ") || line[at] == UInt8(ascii: "\t") { at += 1 }
+        return at
     }
 }
 

@@ -33,7 +33,8 @@ enum RequestHarness {
         let route = routes[Int(first & 1)]
         let stream = bytes.dropFirst()
         let split = stream.count * Int(first >> 1) / 128
-        let (heads, parts) = read([Array(stream.prefix(split)), Array(stream.dropFirst(split))])
+        let (ours, parts) = read([Array(stream.prefix(split)), Array(stream.dropFirst(split))])
+        let heads = ours.map(\.head)
         let (_, whole) = read([Array(stream)])
         try require(parts == whole, "split at \(split), decoded otherwise: \(parts) against \(whole)")
         let maxBody = LimitsConfig.defaults.maxRequestBodyBytes
@@ -44,7 +45,7 @@ enum RequestHarness {
             let screened = RequestScreen.screen(head, fields: fields, framing: framing, route: route)
             guard screened.refusal == nil, let pathAndQuery = screened.pathAndQuery, case .success(let body) = framing
             else { continue }
-            try agreesWithLLHTTP(heads, index, llhttp)
+            try agreesWithLLHTTP(ours, index, llhttp)
             try pathStaysUnder(route, pathAndQuery)
             try framingIsValid(head, body)
             try hostRoundTrips(head)
@@ -54,7 +55,7 @@ enum RequestHarness {
 
     /// The request heads the decoder makes of `reads`, and every part as text (bodies joined: their split follows
     /// the reads), up to a refusal.
-    private static func read(_ reads: [[UInt8]]) -> (heads: [HTTPRequestHead], parts: [String]) {
+    private static func read(_ reads: [[UInt8]]) -> (messages: [Message], parts: [String]) {
         let recorder = Recorder()
         let channel = EmbeddedChannel()
         let limits = LimitsConfig.defaults
@@ -64,12 +65,12 @@ enum RequestHarness {
             _ = try? channel.writeInbound(ByteBuffer(bytes: part))
         }
         _ = try? channel.finish()
-        return (recorder.heads, recorder.parts)
+        return (recorder.messages, recorder.parts)
     }
 
     private final class Recorder: ChannelInboundHandler {
         typealias InboundIn = ClientRequestPart
-        var heads: [HTTPRequestHead] = []
+        var messages: [Message] = []
         var parts: [String] = []
         var failed = false
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -77,10 +78,11 @@ enum RequestHarness {
             switch unwrapInboundIn(data) {
             case .head(let request):
                 let head = request.head
-                heads.append(head)
+                messages.append(Message(head: head))
                 parts.append("head \(head.method) \(head.uri) \(head.version) \(head.headers)")
             case .body(let buffer):
                 // Byte values, not text: a character split across two reads must compare equal to itself.
+                messages[messages.count - 1].body += buffer.readableBytesView
                 let bytes = buffer.readableBytesView.map { "\($0)," }.joined()
                 if let last = parts.last, last.hasPrefix("body ") {
                     parts[parts.count - 1] += bytes
@@ -88,6 +90,7 @@ enum RequestHarness {
                     parts.append("body " + bytes)
                 }
             case .end:
+                messages[messages.count - 1].ended = true
                 parts.append("end")
             }
         }
@@ -97,45 +100,57 @@ enum RequestHarness {
         }
     }
 
-    /// The heads NIO's parser (llhttp, which read the proxy's requests until our decoder replaced it) makes of the
-    /// same bytes, and the one it refused, if it refused a head (not a body: the framing oracle judges those).
-    private static func llhttpReading(_ bytes: [UInt8]) -> (heads: [HTTPRequestHead], refused: Int?) {
+    /// A request as a parser read it: its head, its body so far, whether it ended.
+    struct Message {
+        let head: HTTPRequestHead
+        var body: [UInt8] = []
+        var ended = false
+    }
+
+    /// The messages NIO's parser (llhttp, which read the proxy's requests until our decoder replaced it) makes of the
+    /// same bytes, and whether it refused what followed them (a head, or the last message's body).
+    private static func llhttpReading(_ bytes: [UInt8]) -> (messages: [Message], refused: Bool) {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         defer { _ = try? channel.finish() }
         let refused = (try? channel.writeInbound(ByteBuffer(bytes: bytes))) == nil
-        var heads: [HTTPRequestHead] = []
-        var ended = true
+        var messages: [Message] = []
         while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
             switch part {
-            case .head(let head):
-                heads.append(head)
-                ended = false
-            case .body: break
-            case .end: ended = true
+            case .head(let head): messages.append(Message(head: head))
+            case .body(let buffer): messages[messages.count - 1].body += buffer.readableBytesView
+            case .end: messages[messages.count - 1].ended = true
             }
         }
-        return (heads, refused && ended ? heads.count : nil)
+        return (messages, refused)
     }
 
     /// Our decoder and screen together are no looser than llhttp was, and read what it read: where both read the same
-    /// request lines before a forwarded head, llhttp read that head alike, or refused it only where we differ on
-    /// purpose (said here, and why).
+    /// request lines before a forwarded request, llhttp read that request alike (head, body, where it ends), or
+    /// refused it only where we differ on purpose (said here, and why).
     private static func agreesWithLLHTTP(
-        _ heads: [HTTPRequestHead], _ index: Int, _ llhttp: (heads: [HTTPRequestHead], refused: Int?)
+        _ ours: [Message], _ index: Int, _ llhttp: (messages: [Message], refused: Bool)
     ) throws(OracleFailure) {
-        guard heads.prefix(index).map(line) == llhttp.heads.prefix(index).map(line) else { return }
-        let head = heads[index]
-        if index < llhttp.heads.count {
-            let theirs = llhttp.heads[index]
-            try require(
-                line(head) == line(theirs) && fields(head) == fields(theirs),
-                "llhttp read this head otherwise: \(line(head)) \(head.headers) against \(line(theirs)) \(theirs.headers)")
+        guard ours.prefix(index).map({ line($0.head) }) == llhttp.messages.prefix(index).map({ line($0.head) })
+        else { return }
+        let head = ours[index].head
+        guard index < llhttp.messages.count else {
+            // Extension methods (RFC 9110 §9.1: any token) are ours to allow or refuse by route; llhttp knows a list.
+            if case .RAW = head.method { return }
+            try require(!llhttp.refused, "llhttp refused this head and we forwarded it: \(line(head)) \(head.headers)")
             return
         }
-        guard llhttp.refused == index else { return }
-        // Extension methods (RFC 9110 §9.1: any token) are ours to allow or refuse by route; llhttp knows a list.
-        if case .RAW = head.method { return }
-        throw OracleFailure("llhttp refused this head and we forwarded it: \(line(head)) \(head.headers)")
+        let mine = ours[index]
+        let theirs = llhttp.messages[index]
+        try require(
+            line(head) == line(theirs.head) && fields(head) == fields(theirs.head),
+            "llhttp read this head otherwise: \(line(head)) \(head.headers) against \(line(theirs.head)) "
+                + "\(theirs.head.headers)")
+        let last = index == llhttp.messages.count - 1
+        if mine.ended && theirs.ended {
+            try require(mine.body == theirs.body, "llhttp read this body otherwise: \(line(head))")
+        } else if mine.ended && last {
+            try require(!llhttp.refused, "llhttp refused this body and we read it whole: \(line(head))")
+        }
     }
 
     /// RFC 9110 §5.5: a value's surrounding whitespace is not part of it; llhttp hands over what follows the value.
