@@ -141,6 +141,16 @@ import Testing
         Row(
             "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer\r\n\r\n",
             ["head POST /a HTTP/1.1 Transfer-Encoding=chunked", "refused 400"]),
+        // RFC 9110 §6.5.1: framing is not a trailer's to say; llhttp refused these (the fuzzer's llhttp oracle).
+        Row(
+            "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: x\r\n\r\n",
+            ["head POST /a HTTP/1.1 Transfer-Encoding=chunked", "refused 400"]),
+        Row(
+            "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\ncontent-length: 5\r\n\r\n",
+            ["head POST /a HTTP/1.1 Transfer-Encoding=chunked", "refused 400"]),
+        Row(
+            "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Checksum: 5\r\n\r\n" + get,
+            ["head POST /a HTTP/1.1 Transfer-Encoding=chunked", "end", head, "end"]),
     ]
         // Chunk extensions (RFC 9112 §7.1.1): `;` name [= token or quoted-string], BWS around each; dropped, but
         // only when they parse, as llhttp required (the fuzzer's llhttp oracle found `5;x\xD9y` let through).

@@ -149,12 +149,17 @@ final class RequestDecoder: ChannelInboundHandler {
                 return .refused(refusal)
             case .found(_, let end):
                 // Trailer fields are checked as field lines and dropped: curl's chunked upload sends none, and a
-                // proxy may discard them (RFC 9110 §6.5.1).
+                // proxy may discard them (RFC 9110 §6.5.1). One that would frame the message is refused: a trailer
+                // cannot, and llhttp refused it.
+                var framing = false
                 let lines = buffer.readWithUnsafeReadableBytes { bytes in
                     let section = UnsafeRawBufferPointer(rebasing: bytes[..<end])
-                    return (end, RequestHeadParser.fieldLines(section, from: 0) { _, _ in })
+                    return (end, RequestHeadParser.fieldLines(section, from: 0) { name, _ in
+                        framing = framing || name.equalsIgnoringASCIICase("transfer-encoding")
+                            || name.equalsIgnoringASCIICase("content-length")
+                    })
                 }
-                guard case .complete = lines else { return .refused(.badRequest) }
+                guard case .complete = lines, !framing else { return .refused(.badRequest) }
                 ended(context: context)
                 return .next
             }
