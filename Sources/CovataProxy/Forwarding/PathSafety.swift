@@ -45,7 +45,8 @@ enum PathSafety {
                 index += 1
                 continue
             }
-            guard index + 2 < bytes.count, let high = bytes[index + 1].hexDigitValue, let low = bytes[index + 2].hexDigitValue
+            guard index + 2 < bytes.count, let high = bytes[index + 1].hexDigitValue,
+                let low = bytes[index + 2].hexDigitValue
             else { return "a % in the path must be followed by two hex digits" }
             let byte = high << 4 | low
             if refusedDecodings.contains(byte) {

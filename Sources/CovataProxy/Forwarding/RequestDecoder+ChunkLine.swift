@@ -56,10 +56,10 @@ extension RequestDecoder {
         return skipWhitespace(line, from: at, to: end)
     }
 
-    // The chunk-size line, as borrowed from NIO's bytes above.
+    /// Past BWS (SP and HTAB) in the chunk-size line.
     private static func skipWhitespace(_ line: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
         var at = start
-        while at < end, line[at] == UInt8(ascii: " ") || line[at] == UInt8(ascii: "\t") { at += 1 }
+        while at < end, RequestHeadParser.isWhitespace(line[at]) { at += 1 }
         return at
     }
 }

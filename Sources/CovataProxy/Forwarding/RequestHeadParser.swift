@@ -134,7 +134,7 @@ enum RequestHeadParser {
     private static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 
     @inline(__always)
-    private static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+    static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     /// RFC 9110 §5.5: field-vchar, SP and HTAB; obs-text (0x80–0xFF) is kept as it came.
     @inline(__always)

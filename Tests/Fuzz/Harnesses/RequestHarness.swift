@@ -132,14 +132,14 @@ enum RequestHarness {
     ) throws(OracleFailure) {
         guard ours.prefix(index).map({ line($0.head) }) == llhttp.messages.prefix(index).map({ line($0.head) })
         else { return }
-        let head = ours[index].head
+        let mine = ours[index]
+        let head = mine.head
         guard index < llhttp.messages.count else {
             // Extension methods (RFC 9110 §9.1: any token) are ours to allow or refuse by route; llhttp knows a list.
             if case .RAW = head.method { return }
             try require(!llhttp.refused, "llhttp refused this head and we forwarded it: \(line(head)) \(head.headers)")
             return
         }
-        let mine = ours[index]
         let theirs = llhttp.messages[index]
         try require(
             line(head) == line(theirs.head) && fields(head) == fields(theirs.head),
